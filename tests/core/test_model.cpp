@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: MIT
+#include "common/error.h"
+#include "decode/ar_decoder.h"
+#include "io/checkpoint.h"
+#include "io/safetensors_writer.h"
+#include "io/tensor_view.h"
+#include "model/draft_head.h"
+#include "model/tensor_specs.h"
+#include "model/vla_model.h"
+#include "support/test_support.h"
+#include "support/tiny_model.h"
+#include "vision/preprocess.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+#include <nlohmann/json.hpp>
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <filesystem>
+
+using namespace specvla;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string errorOf(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return {};
+}
+
+// Rewrites the shard that holds `name`, replacing that tensor by fn(tensor) (or dropping it when fn returns an
+// undefined tensor).
+void rewriteTensor(const std::string& dir, const std::string& name, const std::function<at::Tensor(at::Tensor)>& fn) {
+    const auto ckpt = io::Checkpoint::open(dir);
+    const auto& e = ckpt.at(name);
+    const auto& shard = ckpt.shard(e.shard);
+    io::SafetensorsWriter w;
+    for (const auto& t : shard.tensors()) {
+        at::Tensor v = io::tensorView(shard, t).clone();
+        if (t.name == name) v = fn(v);
+        if (v.defined()) io::addTensor(w, t.name, v);
+    }
+    w.writeFile(shard.path());
+}
+
+vision::RgbImage syntheticImage(int size, int seed) {
+    vision::RgbImage img = vision::RgbImage::blank(size, size);
+    for (int y = 0; y < size; ++y)
+        for (int x = 0; x < size; ++x)
+            for (int c = 0; c < 3; ++c) img.at(x, y, c) = static_cast<std::uint8_t>((x * 7 + y * 13 + c * 50 + seed * 31) % 256);
+    return img;
+}
+
+at::Tensor positions(std::int64_t from, std::int64_t n) { return at::arange(from, from + n, at::kLong); }
+
+} // namespace
+
+class TestModel : public QObject {
+    Q_OBJECT
+
+private:
+    QTemporaryDir m_dir;
+    std::string m_modelDir;
+    std::shared_ptr<model::VlaModel> m_model;
+    std::string path(const std::string& n) const { return m_dir.filePath(QString::fromStdString(n)).toStdString(); }
+
+    // A random prefix of embeddings [1, n, D] from real token ids.
+    at::Tensor randomEmbeds(int n, int seed) const {
+        at::manual_seed(seed);
+        const at::Tensor ids = at::randint(3, 300, {1, n}, at::kLong);
+        return m_model->llm().embed(ids);
+    }
+
+private Q_SLOTS:
+    void initTestCase() {
+        QVERIFY(m_dir.isValid());
+        m_modelDir = path("tiny-openvla");
+        const std::string e = errorOf([&] {
+            testing::writeTinyModel(m_modelDir);
+            model::LoadOptions o;
+            o.dtype = at::kFloat;
+            m_model = model::VlaModel::load(m_modelDir, o);
+        });
+        QVERIFY2(e.empty() && m_model, e.c_str());
+    }
+
+    void configDefaultsAndFallbacks() {
+        const auto c = model::VlaConfig::fromJson(nlohmann::json::parse(R"({"model_type": "openvla",
+            "text_config": {"model_type": "llama", "pad_token_id": 32000, "vocab_size": 32064}})"),
+                                                  "config.json");
+        QCOMPARE(c.featurizer.hiddenSize, 1024);
+        QCOMPARE(c.featurizer.featureLayer, 22);
+        QCOMPARE(c.fusedFeaturizer.hiddenSize, 1152);
+        QCOMPARE(c.fusedFeaturizer.featureLayer, 25);
+        QCOMPARE(c.text.hiddenSize, 4096);
+        QCOMPARE(c.text.numLayers, 32);
+        QCOMPARE(c.text.rmsNormEps, 1e-6); // LlamaConfig default, not Llama-2's 1e-5
+        QCOMPARE(c.text.numKvHeads, 32);
+        QCOMPARE(c.actionVocabBase(), 32000);
+        QCOMPARE(c.visionDim(), 2176);
+        QCOMPARE(c.projectorHidden(), 8704);
+        // a round trip through toJson keeps every size
+        const auto tiny = testing::tinyVlaConfig(400);
+        const auto back = model::VlaConfig::fromJson(tiny.toJson(), "x.json");
+        QCOMPARE(back.featurizer.numRegisters, 2);
+        QCOMPARE(back.fusedFeaturizer.hiddenSize, 24);
+        QCOMPARE(back.text.numKvHeads, 2);
+        QCOMPARE(back.text.vocabSize, 464);
+    }
+
+    void badConfigsAreNamed() {
+        auto err = [](const char* json) {
+            return errorOf([&] { model::VlaConfig::fromJson(nlohmann::json::parse(json), "cfg.json"); });
+        };
+        QVERIFY(err(R"({"model_type": "bert"})").find("model_type 'bert'") != std::string::npos);
+        std::string e = err(R"({"model_type": "openvla", "text_config": {"hidden_size": "big"}})");
+        QVERIFY2(e.find("cfg.json: config.text_config.hidden_size: expected an integer") != std::string::npos, e.c_str());
+        e = err(R"({"model_type": "openvla", "timm_model_ids": ["vit_tiny", "vit_small"]})");
+        QVERIFY2(e.find("'vit_tiny' has no built-in geometry") != std::string::npos, e.c_str());
+        e = err(R"({"model_type": "openvla", "text_config": {"num_attention_heads": 5}})");
+        QVERIFY2(e.find("not divisible") != std::string::npos, e.c_str());
+        e = err(R"({"model_type": "openvla", "text_config": {"rope_scaling": {"type": "linear"}}})");
+        QVERIFY2(e.find("rope_scaling") != std::string::npos, e.c_str());
+        const auto dir = path("badjson");
+        fs::create_directories(dir);
+        testing::writeBytes(dir + "/config.json", "{\"model_type\": ");
+        e = errorOf([&] { model::VlaModel::load(dir); });
+        QVERIFY2(e.find("config.json: invalid JSON") != std::string::npos, e.c_str());
+    }
+
+    void loadReportsMappingAndUnusedKeys() {
+        model::LoadOptions o;
+        o.dtype = at::kFloat;
+        model::LoadReport r;
+        auto m = model::VlaModel::load(m_modelDir, o, &r);
+        QVERIFY(r.mappedBytes > 0);
+        QCOMPARE(r.copiedBytes, 0ull); // fp32 checkpoint loaded as fp32: every weight is a view of the mapping
+        auto has = [&](const std::string& k) {
+            return std::find(r.unusedKeys.begin(), r.unusedKeys.end(), k) != r.unusedKeys.end();
+        };
+        QVERIFY(has("vision_backbone.featurizer.blocks.2.attn.qkv.weight"));
+        QVERIFY(has("vision_backbone.featurizer.norm.weight"));
+        QVERIFY(has("vision_backbone.fused_featurizer.attn_pool.latent"));
+        QVERIFY(has("vision_backbone.fused_featurizer.blocks.1.mlp.fc1.weight"));
+        QVERIFY(!has("language_model.lm_head.weight"));
+        QCOMPARE(r.mappedBytes + r.copiedBytes + [&] {
+            std::uint64_t unused = 0;
+            const auto ck = io::Checkpoint::open(m_modelDir);
+            for (const auto& k : r.unusedKeys) unused += ck.at(k).info.byteSize();
+            return unused;
+        }(), r.checkpointBytes);
+        // the embedding is a zero-copy view into the shard mapping
+        const auto ck = io::Checkpoint::open(m_modelDir);
+        QCOMPARE(m->llm().embedWeight().data_ptr<float>()[5],
+                 io::tensorView(ck, "language_model.model.embed_tokens.weight").data_ptr<float>()[5]);
+        model::LoadOptions b;
+        b.dtype = at::kBFloat16;
+        model::LoadReport rb;
+        auto mb = model::VlaModel::load(m_modelDir, b, &rb);
+        QCOMPARE(rb.mappedBytes, 0ull);
+        QVERIFY(rb.copiedBytes > 0);
+        QCOMPARE(mb->llm().embedWeight().scalar_type(), at::kBFloat16);
+    }
+
+    void incrementalDecodingMatchesFullRecompute() {
+        c10::InferenceMode guard;
+        const auto& llm = m_model->llm();
+        const int L = 12, extra = 5;
+        const at::Tensor emb = randomEmbeds(L + extra, 3);
+        const auto full = llm.forward(emb, positions(0, L + extra), nullptr);
+        auto cache = llm.makeCache(64);
+        auto inc = llm.forward(emb.narrow(1, 0, L), positions(0, L), &cache);
+        at::Tensor logits = inc.logits;
+        for (int i = 0; i < extra; ++i) {
+            const auto step = llm.forward(emb.narrow(1, L + i, 1), positions(L + i, 1), &cache);
+            logits = at::cat({logits, step.logits}, 1);
+        }
+        QCOMPARE(cache.length(), L + extra);
+        const double diff = (logits - full.logits).abs().max().item<double>();
+        QVERIFY2(diff < 1e-4, QByteArray::number(diff)); // fp32: only summation order differs
+    }
+
+    void treeVerificationMatchesEachPath() {
+        c10::InferenceMode guard;
+        const auto& llm = m_model->llm();
+        const int P = 10;
+        // node 0 is the root; parents of nodes 1..8
+        const std::vector<int> parent = {-1, 0, 0, 1, 1, 2, 4, 4, 6};
+        const int N = static_cast<int>(parent.size());
+        std::vector<int> depth(N, 0);
+        at::Tensor mask = at::zeros({N, N}, at::kBool);
+        for (int i = 0; i < N; ++i) {
+            for (int a = i; a >= 0; a = parent[a]) mask[i][a] = true;
+            depth[i] = i == 0 ? 0 : depth[parent[i]] + 1;
+        }
+        const at::Tensor prefix = randomEmbeds(P, 5);
+        const at::Tensor nodes = randomEmbeds(N, 6);
+        auto cache = llm.makeCache(64);
+        llm.forward(prefix, positions(0, P), &cache);
+        at::Tensor pos = at::tensor(std::vector<std::int64_t>(depth.begin(), depth.end())) + P;
+        const auto tree = llm.forward(nodes, pos, &cache, mask);
+        for (int i = 0; i < N; ++i) {
+            std::vector<std::int64_t> path;
+            for (int a = i; a >= 0; a = parent[a]) path.insert(path.begin(), a);
+            cache.truncate(P);
+            const at::Tensor idx = at::tensor(path);
+            const auto alone = llm.forward(nodes.index_select(1, idx), positions(P, path.size()), &cache);
+            const double diff = (alone.logits[0][-1] - tree.logits[0][i]).abs().max().item<double>();
+            QVERIFY2(diff < 1e-4, qPrintable(QString("node %1: %2").arg(i).arg(diff)));
+        }
+    }
+
+    void compactionKeepsTheAcceptedPath() {
+        c10::InferenceMode guard;
+        const auto& llm = m_model->llm();
+        const int P = 8;
+        const std::vector<int> parent = {-1, 0, 1, 0, 2, 3};
+        const int N = static_cast<int>(parent.size());
+        at::Tensor mask = at::zeros({N, N}, at::kBool);
+        std::vector<std::int64_t> depth(N, 0);
+        for (int i = 0; i < N; ++i) {
+            for (int a = i; a >= 0; a = parent[a]) mask[i][a] = true;
+            depth[i] = i == 0 ? 0 : depth[parent[i]] + 1;
+        }
+        const at::Tensor prefix = randomEmbeds(P, 8), nodes = randomEmbeds(N, 9), next = randomEmbeds(1, 10);
+        auto cache = llm.makeCache(64);
+        llm.forward(prefix, positions(0, P), &cache);
+        llm.forward(nodes, at::tensor(depth) + P, &cache, mask);
+        cache.compact(P, {0, 1, 2, 4}); // accept root -> 1 -> 2 -> 4
+        QCOMPARE(cache.length(), P + 4);
+        const auto after = llm.forward(next, positions(P + 4, 1), &cache);
+
+        auto fresh = llm.makeCache(64);
+        const at::Tensor seq = at::cat({prefix, nodes.index_select(1, at::tensor(std::vector<std::int64_t>{0, 1, 2, 4})), next}, 1);
+        const auto ref = llm.forward(seq, positions(0, P + 5), &fresh);
+        const double diff = (after.logits[0][0] - ref.logits[0][-1]).abs().max().item<double>();
+        QVERIFY2(diff < 1e-4, QByteArray::number(diff));
+        QVERIFY(!errorOf([&] { cache.compact(P, {1, 0}); }).empty());
+    }
+
+    void sequenceLayout() {
+        c10::InferenceMode guard;
+        const auto ids = m_model->promptIds("put the red block on the plate");
+        QCOMPARE(ids.front(), m_model->tokenizer().bosId());
+        QCOMPARE(ids.back(), m_model->tokenizer().pieceToId("\xE2\x96\x81"));
+        const int P = m_model->config().numPatches();
+        QCOMPARE(P, 4);
+        const at::Tensor patches = at::randn({1, P, m_model->config().text.hiddenSize});
+        const at::Tensor e = m_model->multimodalEmbeds(patches, ids);
+        QCOMPARE(e.size(1), static_cast<std::int64_t>(ids.size()) + P);
+        const at::Tensor tokEmb =
+            m_model->llm().embed(at::tensor(std::vector<std::int64_t>(ids.begin(), ids.end())).unsqueeze(0));
+        QVERIFY(at::equal(e[0][0], tokEmb[0][0]));                           // BOS first
+        QVERIFY(at::equal(e.narrow(1, 1, P), patches));                      // then the patches
+        QVERIFY(at::equal(e.narrow(1, 1 + P, ids.size() - 1), tokEmb.narrow(1, 1, ids.size() - 1))); // then text
+    }
+
+    void arDecodingIsGreedyOverFullRecompute() {
+        decode::ArOptions o;
+        o.unnormKey = "tiny_dataset";
+        o.liberoGripper = true;
+        const auto img = syntheticImage(28, 1);
+        const std::string instruction = "push the blue cube to the left";
+        const decode::ActionResult r = decode::decodeAr(*m_model, img, instruction, o);
+        QCOMPARE(r.tokens.size(), std::size_t(7));
+        QCOMPARE(r.targetPasses, 7);
+        QCOMPARE(r.action.size(), std::size_t(7));
+        QCOMPARE(r.envAction.size(), std::size_t(7));
+        QCOMPARE(r.unnormKey, std::string("tiny_dataset"));
+
+        // Reference: no cache, the whole sequence recomputed for every token.
+        c10::InferenceMode guard;
+        const auto& a = m_model->featurizerConfig();
+        const auto& b = m_model->fusedFeaturizerConfig();
+        const at::Tensor patches =
+            m_model->encodeImage(vision::pixelValues(img, a.mean, a.std, b.mean, b.std, a.imageSize));
+        at::Tensor seq = m_model->multimodalEmbeds(patches, m_model->promptIds(instruction));
+        for (int i = 0; i < 7; ++i) {
+            const auto out = m_model->llm().forward(seq, positions(0, seq.size(1)), nullptr);
+            const auto id = out.logits[0][-1].argmax().item<std::int64_t>();
+            QCOMPARE(r.tokens[i], static_cast<int>(id));
+            seq = at::cat({seq, m_model->llm().embed(at::full({1, 1}, id, at::kLong))}, 1);
+        }
+        for (int i = 0; i < 7; ++i) {
+            QCOMPARE(r.bins[i], m_model->actionTokenizer().binOfToken(r.tokens[i]));
+            QCOMPARE(r.normalized[i], m_model->actionTokenizer().decode(r.tokens[i]));
+        }
+        QVERIFY(r.ms.total > 0);
+    }
+
+    void unnormKeyMustBeChosen() {
+        const std::string e = errorOf([&] { decode::decodeAr(*m_model, syntheticImage(28, 2), "open the drawer"); });
+        QVERIFY2(e.find("available keys: tiny_dataset, tiny_dataset_no_noops") != std::string::npos, e.c_str());
+        decode::ArOptions o;
+        o.unnormKey = "tiny"; // no such key
+        QVERIFY(!errorOf([&] { decode::decodeAr(*m_model, syntheticImage(28, 2), "open the drawer", o); }).empty());
+    }
+
+    void loadingErrorsNameTheProblem() {
+        auto fresh = [&](const std::string& name) {
+            const auto dir = path(name);
+            testing::writeTinyModel(dir);
+            return dir;
+        };
+        // missing tensor: the index no longer lists it
+        std::string dir = fresh("missing_tensor");
+        auto index = nlohmann::json::parse(testing::readBytes(dir + "/model.safetensors.index.json"));
+        index["weight_map"].erase("language_model.model.layers.1.mlp.up_proj.weight");
+        testing::writeBytes(dir + "/model.safetensors.index.json", index.dump());
+        std::string e = errorOf([&] { model::VlaModel::load(dir); });
+        QVERIFY2(e.find("missing tensor 'language_model.model.layers.1.mlp.up_proj.weight'") != std::string::npos,
+                 e.c_str());
+        // wrong shape
+        dir = fresh("wrong_shape");
+        rewriteTensor(dir, "language_model.model.layers.0.self_attn.k_proj.weight", [](at::Tensor t) { return t.t().contiguous(); });
+        e = errorOf([&] { model::VlaModel::load(dir); });
+        QVERIFY2(e.find("'language_model.model.layers.0.self_attn.k_proj.weight'") != std::string::npos &&
+                     e.find("has shape [64, 32], expected [32, 64]") != std::string::npos,
+                 e.c_str());
+        // wrong dtype
+        dir = fresh("wrong_dtype");
+        rewriteTensor(dir, "projector.fc2.bias", [](at::Tensor t) { return t.to(at::kLong); });
+        e = errorOf([&] { model::VlaModel::load(dir); });
+        QVERIFY2(e.find("'projector.fc2.bias'") != std::string::npos && e.find("has dtype I64") != std::string::npos,
+                 e.c_str());
+        // missing shard
+        dir = fresh("missing_shard");
+        const auto ck = io::Checkpoint::open(dir);
+        const std::string shard = ck.shardPaths()[ck.at("language_model.lm_head.weight").shard];
+        fs::remove(shard);
+        e = errorOf([&] { model::VlaModel::load(dir); });
+        QVERIFY2(e.find(fs::path(shard).filename().string()) != std::string::npos && e.find("does not exist") != std::string::npos,
+                 e.c_str());
+        // bad config
+        dir = fresh("bad_config");
+        auto cfg = nlohmann::json::parse(testing::readBytes(dir + "/config.json"));
+        cfg["text_config"]["num_hidden_layers"] = -2;
+        testing::writeBytes(dir + "/config.json", cfg.dump());
+        e = errorOf([&] { model::VlaModel::load(dir); });
+        QVERIFY2(e.find("text_config.num_hidden_layers") != std::string::npos, e.c_str());
+        // a config whose sizes disagree with the weights names the first mismatching tensor
+        cfg["text_config"]["num_hidden_layers"] = 2;
+        cfg["text_config"]["intermediate_size"] = 96;
+        testing::writeBytes(dir + "/config.json", cfg.dump());
+        e = errorOf([&] { model::VlaModel::load(dir); });
+        QVERIFY2(e.find("language_model.model.layers.0.mlp.gate_proj.weight") != std::string::npos &&
+                     e.find("expected [96, 64]") != std::string::npos,
+                 e.c_str());
+    }
+
+    void draftHeadFromSafetensorsAndBin() {
+        c10::InferenceMode guard;
+        const auto st = path("draft_st"), bin = path("draft_bin");
+        testing::writeTinyDraft(st, m_model->config(), 4, false);
+        testing::writeTinyDraft(bin, m_model->config(), 4, true);
+        const auto a = model::DraftHead::load(st, *m_model);
+        const auto b = model::DraftHead::load(bin, *m_model);
+        QCOMPARE(a->unusedKeys(), std::vector<std::string>{"embed_tokens.weight"});
+        const at::Tensor emb = randomEmbeds(6, 11), hid = randomEmbeds(6, 12);
+        auto ca = a->makeCache(32), cb = b->makeCache(32);
+        const at::Tensor ha = a->forward(emb, hid, positions(0, 6), &ca);
+        const at::Tensor hb = b->forward(emb, hid, positions(0, 6), &cb);
+        QCOMPARE(ha.sizes().vec(), (std::vector<std::int64_t>{1, 6, 64}));
+        QCOMPARE(a->logits(ha).size(-1), static_cast<std::int64_t>(m_model->config().text.vocabSize));
+        const double diff = (ha - hb).abs().max().item<double>(); // the .bin holds fp16 copies
+        QVERIFY2(diff < 2e-2, QByteArray::number(diff));
+        // shares the target's embedding
+        QVERIFY(at::equal(a->embed(at::full({1, 1}, 5, at::kLong)), m_model->llm().embed(at::full({1, 1}, 5, at::kLong))));
+
+        testing::writeBytes(bin + "/pytorch_model.bin", "not a zip file at all");
+        const std::string e = errorOf([&] { model::DraftHead::load(bin, *m_model); });
+        QVERIFY2(e.find("pytorch_model.bin: not a readable torch.save state dict") != std::string::npos, e.c_str());
+    }
+
+    void bf16ModelRuns() {
+        model::LoadOptions o;
+        o.dtype = at::kBFloat16;
+        o.unnormKey = "tiny_dataset";
+        const auto m = model::VlaModel::load(m_modelDir, o);
+        const auto r = decode::decodeAr(*m, syntheticImage(40, 3), "close the drawer");
+        QCOMPARE(r.tokens.size(), std::size_t(7));
+        for (double v : r.action) QVERIFY(std::isfinite(v));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestModel)
+#include "test_model.moc"
