@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "theme.h"
+
+#include <QList>
+#include <QMainWindow>
+#include <QPair>
+#include <QPointer>
+#include <QStringList>
+#include <QUrl>
+
+class QAction;
+class QActionGroup;
+class QDialog;
+class QLabel;
+class QMenu;
+class QProgressBar;
+
+namespace specvla::widgets {
+class MessageBar;
+}
+
+namespace specvla::app {
+
+class CheckpointDock;
+
+// The workbench window: menus, docks, the central view area with its message bar, and the status bar. It
+// stays thin: each dock does its own work and the window only routes files, messages and settings.
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    // Bump when docks are added or renamed, so an old saved layout is ignored rather than half applied.
+    static constexpr int kStateVersion = 1;
+    static constexpr int kMaxRecent = 10;
+
+    explicit MainWindow(QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    // Opens a checkpoint in the Checkpoint dock (in the background); errors go to the message bar.
+    void openCheckpoint(const QString& path);
+    // Handles dropped or otherwise handed-over URLs: the first checkpoint among them is opened; anything else
+    // is explained in the message bar. Returns true when a checkpoint was opened.
+    bool openUrls(const QList<QUrl>& urls);
+    // A .safetensors file, a .json file or a directory (the kinds Checkpoint::open accepts).
+    static bool isCheckpointPath(const QString& path);
+
+    // Most recent first, without duplicates or paths that no longer exist, at most kMaxRecent.
+    QStringList recentCheckpoints() const;
+    void clearRecentCheckpoints();
+
+    specvla::widgets::Theme theme() const { return m_theme; }
+    // Applies the theme to the application; persist stores it as the user's preference.
+    void setTheme(specvla::widgets::Theme theme, bool persist = true);
+
+    // (action, shortcut) for every action with a shortcut, in menu order, as Help ▸ Keyboard Shortcuts lists.
+    QList<QPair<QString, QString>> shortcutList() const;
+
+    CheckpointDock* checkpointDock() const { return m_checkpointDock; }
+    specvla::widgets::MessageBar* messageBar() const { return m_messageBar; }
+    QProgressBar* busyIndicator() const { return m_busy; }
+    QLabel* statusLabel() const { return m_statusLabel; }
+    QMenu* recentMenu() const { return m_recentMenu; }
+
+public Q_SLOTS:
+    void showOpenCheckpointDialog();
+    void showOpenFolderDialog();
+    void showShortcuts();
+    void showAbout();
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dragMoveEvent(QDragMoveEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
+
+private:
+    void createActions();
+    void createMenus();
+    QWidget* createCentralArea();
+    void createStatusBar();
+    void readSettings();
+    void writeSettings();
+
+    void onLoadingStarted(const QString& path);
+    void onLoaded(const QString& path, int tensorCount);
+    void onFailed(const QString& message);
+    void setBusy(bool busy, const QString& message);
+
+    void addRecentCheckpoint(const QString& path);
+    void storeRecentCheckpoints(const QStringList& paths);
+    void rebuildRecentMenu();
+    void updatePlaceholder();
+    void openRecent(const QString& path);
+
+    CheckpointDock* m_checkpointDock = nullptr;
+    specvla::widgets::MessageBar* m_messageBar = nullptr;
+    QLabel* m_placeholderRecent = nullptr;
+    QLabel* m_statusLabel = nullptr;
+    QProgressBar* m_busy = nullptr;
+
+    QAction* m_openAction = nullptr;
+    QAction* m_openFolderAction = nullptr;
+    QAction* m_clearRecentAction = nullptr;
+    QAction* m_quitAction = nullptr;
+    QAction* m_fullScreenAction = nullptr;
+    QAction* m_shortcutsAction = nullptr;
+    QAction* m_aboutAction = nullptr;
+    QActionGroup* m_themeGroup = nullptr;
+    QMenu* m_recentMenu = nullptr;
+    QPointer<QDialog> m_shortcutsDialog;
+    QString m_loadingPath; // the checkpoint being opened, for status messages
+
+    specvla::widgets::Theme m_theme = specvla::widgets::Theme::System;
+};
+
+} // namespace specvla::app
