@@ -10,12 +10,22 @@ namespace specvla::cli {
 struct Command {
     const char* name;
     const char* summary;
-    const char* usage;
+    std::string (*usage)();
     int (*run)(const std::vector<std::string>& args);
 };
 
 int runInspect(const std::vector<std::string>& args);
+int runRun(const std::vector<std::string>& args);
+int runMakeGeometry(const std::vector<std::string>& args);
+int runBenchLoad(const std::vector<std::string>& args);
+int runSweep(const std::vector<std::string>& args);
+int runBench(const std::vector<std::string>& args);
 
-extern const char* const kInspectUsage;
+std::string inspectUsage();
+std::string runUsage();
+std::string makeGeometryUsage();
+std::string benchLoadUsage();
+std::string sweepUsage();
+std::string benchUsage();
 
 } // namespace specvla::cli

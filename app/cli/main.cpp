@@ -15,15 +15,27 @@ namespace {
 using specvla::cli::Command;
 
 const Command kCommands[] = {
-    {"inspect", "list and validate the tensors of a safetensors checkpoint", specvla::cli::kInspectUsage,
+    {"inspect", "list and validate the tensors of a safetensors checkpoint", specvla::cli::inspectUsage,
      specvla::cli::runInspect},
+    {"run", "predict actions for an image or a LIBERO episode (AR, strict or relaxed)",
+     specvla::cli::runUsage, specvla::cli::runRun},
+    {"sweep", "acceptance length, speedup and deviation against the margin", specvla::cli::sweepUsage,
+     specvla::cli::runSweep},
+    {"bench", "time AR, strict and relaxed decoding in one run", specvla::cli::benchUsage,
+     specvla::cli::runBench},
+    {"make-geometry", "write a sparse checkpoint of the full OpenVLA-7B geometry",
+     specvla::cli::makeGeometryUsage, specvla::cli::runMakeGeometry},
+    {"bench-load", "measure load time and resident memory of a model (and one action)",
+     specvla::cli::benchLoadUsage, specvla::cli::runBenchLoad},
 };
 
 void printHelp(std::ostream& os) {
     os << "usage: specvla [--help] [--version] [--threads N] COMMAND [ARGS]\n\n"
-          "SpecVLA Workbench command line: speculative decoding with relaxed acceptance for OpenVLA policies.\n\n"
+          "SpecVLA Workbench command line: speculative decoding with relaxed acceptance for OpenVLA "
+          "policies.\n\n"
           "commands:\n";
-    for (const auto& c : kCommands) os << "  " << c.name << std::string(12 - std::strlen(c.name), ' ') << c.summary << "\n";
+    for (const auto& c : kCommands)
+        os << "  " << c.name << std::string(15 - std::strlen(c.name), ' ') << c.summary << "\n";
     os << "\noptions:\n"
           "  --help        show this help (or `specvla COMMAND --help` for a command)\n"
           "  --version     show the versions of specvla and libtorch\n"
@@ -49,7 +61,8 @@ int main(int argc, char** argv) {
         }
         if (a == "--version") {
             std::cout << "specvla " << specvla::specvlaVersion() << " (libtorch " << specvla::torchVersion()
-                      << ", CUDA " << (specvla::cudaCompiledIn() ? "compiled in" : "not compiled in") << ")\n";
+                      << ", CUDA " << (specvla::cudaCompiledIn() ? "compiled in" : "not compiled in")
+                      << ")\n";
             return 0;
         }
         if (a == "--threads" && i + 1 < args.size()) {
@@ -73,14 +86,14 @@ int main(int argc, char** argv) {
         if (name != c.name) continue;
         for (const auto& a : rest)
             if (a == "--help" || a == "-h") {
-                std::cout << c.usage;
+                std::cout << c.usage();
                 return 0;
             }
         specvla::initTorchThreads(threads);
         try {
             return c.run(rest);
         } catch (const specvla::cli::UsageError& e) {
-            std::cerr << "specvla " << c.name << ": " << e.what() << "\n\n" << c.usage;
+            std::cerr << "specvla " << c.name << ": " << e.what() << "\n\n" << c.usage();
             return 2;
         } catch (const std::exception& e) {
             std::cerr << "specvla " << c.name << ": error: " << e.what() << "\n";

@@ -29,9 +29,13 @@ int initTorchThreads(int threads) {
     return at::get_num_threads();
 }
 
-int torchThreads() { return at::get_num_threads(); }
+int torchThreads() {
+    return at::get_num_threads();
+}
 
-std::string torchVersion() { return TORCH_VERSION; }
+std::string torchVersion() {
+    return TORCH_VERSION;
+}
 
 bool cudaCompiledIn() {
 #if SPECVLA_WITH_CUDA
@@ -58,6 +62,8 @@ int cudaDeviceCount() {
     }
 }
 
-const char* specvlaVersion() { return SPECVLA_VERSION_STRING; }
+const char* specvlaVersion() {
+    return SPECVLA_VERSION_STRING;
+}
 
 } // namespace specvla

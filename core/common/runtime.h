@@ -13,8 +13,8 @@ int torchThreads();
 int availableCores();
 
 std::string torchVersion();
-bool cudaCompiledIn();   // the libtorch linked has CUDA and the build enabled the CUDA path
-bool cudaAvailable();    // ... and a device and driver are present right now
+bool cudaCompiledIn(); // the libtorch linked has CUDA and the build enabled the CUDA path
+bool cudaAvailable();  // ... and a device and driver are present right now
 int cudaDeviceCount();
 
 const char* specvlaVersion();

@@ -9,22 +9,28 @@ namespace specvla::decode {
 
 ActionTokenizer::ActionTokenizer(int baseVocab, int nBins) : m_base(baseVocab), m_nBins(nBins) {
     if (nBins < 2 || baseVocab < nBins)
-        throw Error("action tokenizer: need at least 2 bins and a vocabulary of at least as many tokens (got " +
-                    std::to_string(nBins) + " bins, base " + std::to_string(baseVocab) + ")");
+        throw Error(
+            "action tokenizer: need at least 2 bins and a vocabulary of at least as many tokens (got " +
+            std::to_string(nBins) + " bins, base " + std::to_string(baseVocab) + ")");
     // numpy.linspace(-1, 1, n): evenly spaced with both ends exact.
     m_bins.resize(nBins);
     const double step = 2.0 / (nBins - 1);
-    for (int i = 0; i < nBins; ++i) m_bins[i] = -1.0 + i * step;
+    for (int i = 0; i < nBins; ++i)
+        m_bins[i] = -1.0 + i * step;
     m_bins.back() = 1.0;
     m_centers.resize(nBins - 1);
-    for (int i = 0; i + 1 < nBins; ++i) m_centers[i] = (m_bins[i] + m_bins[i + 1]) / 2.0;
+    for (int i = 0; i + 1 < nBins; ++i)
+        m_centers[i] = (m_bins[i] + m_bins[i + 1]) / 2.0;
 }
 
-int ActionTokenizer::binOfToken(int id) const { return isActionToken(id) ? m_base - 1 - id : -1; }
+int ActionTokenizer::binOfToken(int id) const {
+    return isActionToken(id) ? m_base - 1 - id : -1;
+}
 
 int ActionTokenizer::encode(double normalized) const {
     const double a = std::clamp(normalized, -1.0, 1.0);
-    // numpy.digitize(a, bins) with right=False: the k with bins[k-1] <= a < bins[k]; k = n when a >= bins[n-1].
+    // numpy.digitize(a, bins) with right=False: the k with bins[k-1] <= a < bins[k]; k = n when a >=
+    // bins[n-1].
     const int k = static_cast<int>(std::upper_bound(m_bins.begin(), m_bins.end(), a) - m_bins.begin());
     return m_base - k;
 }
@@ -37,7 +43,8 @@ double ActionTokenizer::decode(int id) const {
 std::vector<double> ActionTokenizer::decode(const std::vector<int>& ids) const {
     std::vector<double> out;
     out.reserve(ids.size());
-    for (int id : ids) out.push_back(decode(id));
+    for (int id : ids)
+        out.push_back(decode(id));
     return out;
 }
 
@@ -60,7 +67,8 @@ std::vector<double> normalize(const std::vector<double>& action, const NormStats
     std::vector<double> n(action.size());
     for (std::size_t i = 0; i < n.size(); ++i)
         n[i] = stats.mask[i]
-                   ? std::clamp(2.0 * (action[i] - stats.q01[i]) / (stats.q99[i] - stats.q01[i] + 1e-8) - 1.0, -1.0, 1.0)
+                   ? std::clamp(2.0 * (action[i] - stats.q01[i]) / (stats.q99[i] - stats.q01[i] + 1e-8) - 1.0,
+                                -1.0, 1.0)
                    : action[i];
     return n;
 }

@@ -24,7 +24,8 @@ std::vector<double> numbers(const nlohmann::json& action, const char* field, con
 
 } // namespace
 
-NormStats NormStats::fromJson(const nlohmann::json& statistics, const std::string& key, const std::string& source) {
+NormStats NormStats::fromJson(const nlohmann::json& statistics, const std::string& key,
+                              const std::string& source) {
     if (!statistics.is_object() || statistics.empty())
         throw Error(source + ": expected an object of dataset statistics keyed by dataset name");
     std::string available;
@@ -34,13 +35,16 @@ NormStats NormStats::fromJson(const nlohmann::json& statistics, const std::strin
     std::string chosen = key;
     if (chosen.empty()) {
         if (statistics.size() != 1)
-            throw Error(source + ": several datasets, choose one with an un-normalisation key; available keys: " +
-                        available);
+            throw Error(
+                source +
+                ": several datasets, choose one with an un-normalisation key; available keys: " + available);
         chosen = statistics.begin().key();
     } else if (!statistics.contains(chosen)) {
         // OpenVLA's LIBERO eval falls back from "libero_goal" to "libero_goal_no_noops".
-        if (statistics.contains(chosen + "_no_noops")) chosen += "_no_noops";
-        else throw Error(source + ": no statistics for key '" + key + "'; available keys: " + available);
+        if (statistics.contains(chosen + "_no_noops"))
+            chosen += "_no_noops";
+        else
+            throw Error(source + ": no statistics for key '" + key + "'; available keys: " + available);
     }
     const std::string where = source + ": " + chosen + ".action";
     const auto& entry = statistics.at(chosen);

@@ -18,7 +18,8 @@ struct NormStats {
 
     // statistics: the whole {key: {"action": {...}}} object; source names the file for errors. When key is
     // empty and there is exactly one dataset it is taken; otherwise the error lists the available keys.
-    static NormStats fromJson(const nlohmann::json& statistics, const std::string& key, const std::string& source);
+    static NormStats fromJson(const nlohmann::json& statistics, const std::string& key,
+                              const std::string& source);
     static NormStats fromFile(const std::string& path, const std::string& key);
 };
 

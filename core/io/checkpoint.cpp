@@ -29,8 +29,10 @@ std::string resolveDirectory(const fs::path& dir) {
     for (const auto& e : fs::directory_iterator(dir)) {
         if (!e.is_regular_file()) continue;
         const std::string n = e.path().filename().string();
-        if (endsWith(n, ".safetensors.index.json")) indexes.push_back(e.path().string());
-        else if (endsWith(n, ".safetensors")) files.push_back(e.path().string());
+        if (endsWith(n, ".safetensors.index.json"))
+            indexes.push_back(e.path().string());
+        else if (endsWith(n, ".safetensors"))
+            files.push_back(e.path().string());
     }
     if (indexes.size() == 1) return indexes.front();
     if (indexes.empty() && files.size() == 1) return files.front();
@@ -63,8 +65,10 @@ Checkpoint Checkpoint::open(const std::string& dirOrFile) {
     if (!endsWith(file, ".json")) {
         c.m_shardPaths.push_back(file);
         c.m_shards.push_back(SafetensorsFile::open(file));
-        for (const auto& t : c.m_shards.front().tensors()) c.m_entries.push_back({t, 0});
-        for (const auto& w : c.m_shards.front().warnings()) c.m_warnings.push_back(w);
+        for (const auto& t : c.m_shards.front().tensors())
+            c.m_entries.push_back({t, 0});
+        for (const auto& w : c.m_shards.front().warnings())
+            c.m_warnings.push_back(w);
     } else {
         c.m_indexPath = file;
         const nlohmann::json index = readJsonFile(file);
@@ -81,7 +85,8 @@ Checkpoint Checkpoint::open(const std::string& dirOrFile) {
         // Shards in name order; each tensor is resolved by name in the shard the index names.
         std::map<std::string, std::vector<std::string>> byShard;
         for (auto it = wm->begin(); it != wm->end(); ++it) {
-            if (!it->is_string()) throw Error(file + ": weight_map entry '" + it.key() + "' is not a file name");
+            if (!it->is_string())
+                throw Error(file + ": weight_map entry '" + it.key() + "' is not a file name");
             byShard[it->get<std::string>()].push_back(it.key());
         }
         const fs::path base = fs::path(file).parent_path();
@@ -90,8 +95,8 @@ Checkpoint Checkpoint::open(const std::string& dirOrFile) {
             if (!fs::is_regular_file(shardPath, ec)) {
                 std::string others =
                     names.size() > 1 ? " and " + std::to_string(names.size() - 1) + " other tensors" : "";
-                throw Error(file + ": shard '" + shardName + "' (holding tensor '" + names.front() + "'" + others +
-                            ") does not exist at " + shardPath.string());
+                throw Error(file + ": shard '" + shardName + "' (holding tensor '" + names.front() + "'" +
+                            others + ") does not exist at " + shardPath.string());
             }
             const std::size_t shardIndex = c.m_shards.size();
             c.m_shardPaths.push_back(shardPath.string());
@@ -109,21 +114,25 @@ Checkpoint Checkpoint::open(const std::string& dirOrFile) {
                 if (!listed.count(t.name))
                     c.m_warnings.push_back(shardPath.string() + ": holds tensor '" + t.name +
                                            "' that the index does not list (ignored)");
-            for (const auto& w : shard.warnings()) c.m_warnings.push_back(w);
+            for (const auto& w : shard.warnings())
+                c.m_warnings.push_back(w);
         }
         // Shard files of the same series ("-of-0000N.safetensors") that the index never names.
         std::set<std::string> seriesSuffixes;
         for (const auto& [shardName, names] : byShard)
-            if (auto pos = shardName.rfind("-of-"); pos != std::string::npos) seriesSuffixes.insert(shardName.substr(pos));
+            if (auto pos = shardName.rfind("-of-"); pos != std::string::npos)
+                seriesSuffixes.insert(shardName.substr(pos));
         for (const auto& e : fs::directory_iterator(base.empty() ? fs::path(".") : base, ec)) {
             const std::string n = e.path().filename().string();
             const auto pos = n.rfind("-of-");
             if (pos != std::string::npos && seriesSuffixes.count(n.substr(pos)) && !byShard.count(n))
-                c.m_warnings.push_back(e.path().string() + ": shard file that the index does not reference (ignored)");
+                c.m_warnings.push_back(e.path().string() +
+                                       ": shard file that the index does not reference (ignored)");
         }
         if (c.m_declaredTotal && *c.m_declaredTotal != c.totalBytes())
             c.m_warnings.push_back(file + ": metadata.total_size is " + std::to_string(*c.m_declaredTotal) +
-                                   " but the indexed tensors hold " + std::to_string(c.totalBytes()) + " bytes");
+                                   " but the indexed tensors hold " + std::to_string(c.totalBytes()) +
+                                   " bytes");
     }
     std::sort(c.m_entries.begin(), c.m_entries.end(),
               [](const CheckpointEntry& a, const CheckpointEntry& b) { return a.info.name < b.info.name; });
@@ -131,8 +140,9 @@ Checkpoint Checkpoint::open(const std::string& dirOrFile) {
 }
 
 const CheckpointEntry* Checkpoint::find(const std::string& name) const {
-    auto it = std::lower_bound(m_entries.begin(), m_entries.end(), name,
-                               [](const CheckpointEntry& e, const std::string& n) { return e.info.name < n; });
+    auto it =
+        std::lower_bound(m_entries.begin(), m_entries.end(), name,
+                         [](const CheckpointEntry& e, const std::string& n) { return e.info.name < n; });
     return (it != m_entries.end() && it->info.name == name) ? &*it : nullptr;
 }
 
@@ -143,7 +153,8 @@ const CheckpointEntry& Checkpoint::at(const std::string& name) const {
 
 std::uint64_t Checkpoint::totalBytes() const {
     std::uint64_t s = 0;
-    for (const auto& e : m_entries) s += e.info.byteSize();
+    for (const auto& e : m_entries)
+        s += e.info.byteSize();
     return s;
 }
 

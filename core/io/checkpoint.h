@@ -25,8 +25,8 @@ public:
     // SafetensorsFile::open.
     static Checkpoint open(const std::string& dirOrFile);
 
-    const std::string& source() const { return m_source; }        // what was opened
-    const std::string& indexPath() const { return m_indexPath; }  // empty for a single file
+    const std::string& source() const { return m_source; }       // what was opened
+    const std::string& indexPath() const { return m_indexPath; } // empty for a single file
     const std::vector<std::string>& shardPaths() const { return m_shardPaths; }
     const SafetensorsFile& shard(std::size_t i) const { return m_shards.at(i); }
     std::size_t shardCount() const { return m_shards.size(); }

@@ -36,8 +36,12 @@ const DTypeRow& row(DType d) {
 }
 } // namespace
 
-std::size_t dtypeSize(DType dtype) { return row(dtype).size; }
-const char* dtypeName(DType dtype) { return row(dtype).name; }
+std::size_t dtypeSize(DType dtype) {
+    return row(dtype).size;
+}
+const char* dtypeName(DType dtype) {
+    return row(dtype).name;
+}
 
 std::optional<DType> parseDType(std::string_view name) {
     for (const auto& r : kRows)

@@ -27,22 +27,35 @@ std::uint64_t countNonFinite(const std::byte* p, const TensorInfo& t) {
         }
     };
     switch (t.dtype) {
-    case DType::F32: each(std::uint32_t{}, [](std::uint32_t v) { return (v & 0x7f800000u) == 0x7f800000u; }); break;
-    case DType::F64:
-        each(std::uint64_t{}, [](std::uint64_t v) { return (v & 0x7ff0000000000000ull) == 0x7ff0000000000000ull; });
+    case DType::F32:
+        each(std::uint32_t{}, [](std::uint32_t v) { return (v & 0x7f800000u) == 0x7f800000u; });
         break;
-    case DType::BF16: each(std::uint16_t{}, [](std::uint16_t v) { return (v & 0x7f80) == 0x7f80; }); break;
-    case DType::F16: each(std::uint16_t{}, [](std::uint16_t v) { return (v & 0x7c00) == 0x7c00; }); break;
-    case DType::F8_E4M3: each(std::uint8_t{}, [](std::uint8_t v) { return (v & 0x7f) == 0x7f; }); break;
-    case DType::F8_E5M2: each(std::uint8_t{}, [](std::uint8_t v) { return (v & 0x7c) == 0x7c; }); break;
-    default: break;
+    case DType::F64:
+        each(std::uint64_t{},
+             [](std::uint64_t v) { return (v & 0x7ff0000000000000ull) == 0x7ff0000000000000ull; });
+        break;
+    case DType::BF16:
+        each(std::uint16_t{}, [](std::uint16_t v) { return (v & 0x7f80) == 0x7f80; });
+        break;
+    case DType::F16:
+        each(std::uint16_t{}, [](std::uint16_t v) { return (v & 0x7c00) == 0x7c00; });
+        break;
+    case DType::F8_E4M3:
+        each(std::uint8_t{}, [](std::uint8_t v) { return (v & 0x7f) == 0x7f; });
+        break;
+    case DType::F8_E5M2:
+        each(std::uint8_t{}, [](std::uint8_t v) { return (v & 0x7c) == 0x7c; });
+        break;
+    default:
+        break;
     }
     return bad;
 }
 
 std::string shapeOf(const nlohmann::json& shape) {
     std::string s = "[";
-    for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i].get<std::int64_t>());
+    for (std::size_t i = 0; i < shape.size(); ++i)
+        s += (i ? ", " : "") + std::to_string(shape[i].get<std::int64_t>());
     return s + "]";
 }
 
@@ -57,8 +70,10 @@ std::string humanBytes(std::uint64_t bytes) {
         ++u;
     }
     char buf[32];
-    if (u == 0) std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
-    else std::snprintf(buf, sizeof buf, "%.2f %s", v, units[u]);
+    if (u == 0)
+        std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
+    else
+        std::snprintf(buf, sizeof buf, "%.2f %s", v, units[u]);
     return buf;
 }
 
@@ -76,11 +91,12 @@ nlohmann::json inspectCheckpoint(const std::string& dirOrFile, const InspectOpti
         std::uint64_t nonFiniteTotal = 0;
         for (const auto& e : c.tensors()) {
             const auto& t = e.info;
-            nlohmann::json j = {{"name", t.name},
-                                {"dtype", dtypeName(t.dtype)},
-                                {"shape", t.shape},
-                                {"bytes", t.byteSize()},
-                                {"shard", std::filesystem::path(c.shardPaths()[e.shard]).filename().string()}};
+            nlohmann::json j = {
+                {"name", t.name},
+                {"dtype", dtypeName(t.dtype)},
+                {"shape", t.shape},
+                {"bytes", t.byteSize()},
+                {"shard", std::filesystem::path(c.shardPaths()[e.shard]).filename().string()}};
             if (options.verifyData) {
                 const std::uint64_t bad = countNonFinite(c.shard(e.shard).data(t), t);
                 j["non_finite"] = bad;
@@ -101,7 +117,8 @@ nlohmann::json inspectCheckpoint(const std::string& dirOrFile, const InspectOpti
                               {"file_size", c.shard(i).fileSize()},
                               {"header_bytes", c.shard(i).headerSize()}});
         nlohmann::json dt = nlohmann::json::object();
-        for (const auto& [name, v] : byDtype) dt[name] = {{"tensors", v.first}, {"bytes", v.second}};
+        for (const auto& [name, v] : byDtype)
+            dt[name] = {{"tensors", v.first}, {"bytes", v.second}};
         r["tensors"] = std::move(tensors);
         r["shards"] = std::move(shards);
         r["totals"] = {{"tensors", c.tensors().size()}, {"bytes", c.totalBytes()}, {"by_dtype", dt}};
@@ -142,9 +159,9 @@ std::string formatInspectReport(const nlohmann::json& r) {
     char line[1024];
     auto row = [&](const std::string& a, const std::string& b, const std::string& c, const std::string& d,
                    const std::string& e, const std::string& f) {
-        std::snprintf(line, sizeof line, "%-*s  %-7s  %-*s  %12s  %-*s%s\n", static_cast<int>(nameW), a.c_str(),
-                      b.c_str(), static_cast<int>(shapeW), c.c_str(), d.c_str(), static_cast<int>(shardW), e.c_str(),
-                      f.c_str());
+        std::snprintf(line, sizeof line, "%-*s  %-7s  %-*s  %12s  %-*s%s\n", static_cast<int>(nameW),
+                      a.c_str(), b.c_str(), static_cast<int>(shapeW), c.c_str(), d.c_str(),
+                      static_cast<int>(shardW), e.c_str(), f.c_str());
         os << line;
     };
     row("NAME", "DTYPE", "SHAPE", "BYTES", "SHARD", verified ? "  NON-FINITE" : "");
@@ -154,14 +171,17 @@ std::string formatInspectReport(const nlohmann::json& r) {
             verified ? "  " + std::to_string(t.value("non_finite", 0ull)) : "");
     const auto& tot = r["totals"];
     os << "\ntotals: " << tot["tensors"].get<std::uint64_t>() << " tensors, "
-       << humanBytes(tot["bytes"].get<std::uint64_t>()) << " (" << tot["bytes"].get<std::uint64_t>() << " bytes) in "
-       << r["shards"].size() << (r["shards"].size() == 1 ? " file" : " shards") << "\n";
+       << humanBytes(tot["bytes"].get<std::uint64_t>()) << " (" << tot["bytes"].get<std::uint64_t>()
+       << " bytes) in " << r["shards"].size() << (r["shards"].size() == 1 ? " file" : " shards") << "\n";
     for (auto it = tot["by_dtype"].begin(); it != tot["by_dtype"].end(); ++it)
         os << "  " << it.key() << ": " << (*it)["tensors"].get<std::uint64_t>() << " tensors, "
            << humanBytes((*it)["bytes"].get<std::uint64_t>()) << "\n";
-    for (const auto& w : r["warnings"]) os << "warning: " << w.get<std::string>() << "\n";
-    if (r.value("valid", false)) os << "valid\n";
-    else os << "INVALID: " << r.value("error", std::string("unknown error")) << "\n";
+    for (const auto& w : r["warnings"])
+        os << "warning: " << w.get<std::string>() << "\n";
+    if (r.value("valid", false))
+        os << "valid\n";
+    else
+        os << "INVALID: " << r.value("error", std::string("unknown error")) << "\n";
     return os.str();
 }
 

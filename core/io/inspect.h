@@ -13,7 +13,8 @@ struct InspectOptions {
 };
 
 // Opens and validates a checkpoint and describes it: every tensor (name, dtype, shape, bytes, shard), the
-// shards, totals by dtype, warnings. Never throws: an invalid checkpoint gives {"valid": false, "error": ...}.
+// shards, totals by dtype, warnings. Never throws: an invalid checkpoint gives {"valid": false, "error":
+// ...}.
 nlohmann::json inspectCheckpoint(const std::string& dirOrFile, const InspectOptions& options = {});
 
 // The human-readable table of an inspect report.

@@ -50,14 +50,16 @@ MappedFile::~MappedFile() {
 
 std::int64_t TensorInfo::numel() const {
     std::int64_t n = 1;
-    for (auto d : shape) n *= d;
+    for (auto d : shape)
+        n *= d;
     return n;
 }
 
 std::string TensorInfo::shapeString() const {
     std::ostringstream os;
     os << '[';
-    for (std::size_t i = 0; i < shape.size(); ++i) os << (i ? ", " : "") << shape[i];
+    for (std::size_t i = 0; i < shape.size(); ++i)
+        os << (i ? ", " : "") << shape[i];
     os << ']';
     return os.str();
 }
@@ -66,7 +68,8 @@ namespace {
 
 std::uint64_t readLe64(const std::byte* p) {
     std::uint64_t v = 0;
-    for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<std::uint8_t>(p[i]);
+    for (int i = 7; i >= 0; --i)
+        v = (v << 8) | static_cast<std::uint8_t>(p[i]);
     return v;
 }
 
@@ -85,13 +88,15 @@ TensorInfo parseEntry(const std::string& file, const std::string& name, const nl
     if (it == e.end() || !it->is_string()) throw Error(where + "missing string field 'dtype'");
     const auto dtype = parseDType(it->get<std::string>());
     if (!dtype)
-        throw Error(where + "unknown dtype '" + it->get<std::string>() + "' (known: " + knownDTypeNames() + ")");
+        throw Error(where + "unknown dtype '" + it->get<std::string>() + "' (known: " + knownDTypeNames() +
+                    ")");
     t.dtype = *dtype;
 
     it = e.find("shape");
     if (it == e.end() || !it->is_array()) throw Error(where + "missing array field 'shape'");
     for (const auto& d : *it) {
-        if (!isNonNegativeInteger(d)) throw Error(where + "shape " + it->dump() + " holds a non-integer or negative size");
+        if (!isNonNegativeInteger(d))
+            throw Error(where + "shape " + it->dump() + " holds a non-integer or negative size");
         t.shape.push_back(static_cast<std::int64_t>(d.get<std::uint64_t>()));
     }
 
@@ -115,8 +120,8 @@ TensorInfo parseEntry(const std::string& file, const std::string& name, const nl
             throw Error(where + "shape " + t.shapeString() + " is too large");
     }
     if (need != t.byteSize())
-        throw Error(where + std::to_string(t.byteSize()) + " bytes at data offsets " + range + ", but shape " +
-                    t.shapeString() + " of " + dtypeName(t.dtype) + " needs " +
+        throw Error(where + std::to_string(t.byteSize()) + " bytes at data offsets " + range +
+                    ", but shape " + t.shapeString() + " of " + dtypeName(t.dtype) + " needs " +
                     std::to_string(static_cast<std::uint64_t>(need)));
     return t;
 }
@@ -172,8 +177,8 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
         if (t.byteSize() == 0) continue;
         if (prev && t.begin < prev->end)
             throw Error(path + ": tensors '" + prev->name + "' [" + std::to_string(prev->begin) + ", " +
-                        std::to_string(prev->end) + ") and '" + t.name + "' [" + std::to_string(t.begin) + ", " +
-                        std::to_string(t.end) + ") overlap");
+                        std::to_string(prev->end) + ") and '" + t.name + "' [" + std::to_string(t.begin) +
+                        ", " + std::to_string(t.end) + ") overlap");
         if (t.begin > covered)
             f.m_warnings.push_back(path + ": " + std::to_string(t.begin - covered) +
                                    " unused bytes before tensor '" + t.name + "'");
@@ -184,7 +189,8 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
         f.m_warnings.push_back(path + ": " + std::to_string(dataSize - covered) +
                                " trailing bytes after the last tensor");
 
-    for (std::size_t i = 0; i < f.m_tensors.size(); ++i) f.m_byName[f.m_tensors[i].name] = i;
+    for (std::size_t i = 0; i < f.m_tensors.size(); ++i)
+        f.m_byName[f.m_tensors[i].name] = i;
     return f;
 }
 
@@ -200,7 +206,8 @@ const TensorInfo& SafetensorsFile::at(const std::string& name) const {
 
 std::uint64_t SafetensorsFile::dataBytes() const {
     std::uint64_t s = 0;
-    for (const auto& t : m_tensors) s += t.byteSize();
+    for (const auto& t : m_tensors)
+        s += t.byteSize();
     return s;
 }
 

@@ -60,7 +60,8 @@ public:
     }
     void commit() {
         const off_t end = ::lseek(m_fd, 0, SEEK_CUR);
-        if (end < 0 || ::ftruncate(m_fd, end) != 0) fail("cannot set the file size"); // materialise trailing holes
+        if (end < 0 || ::ftruncate(m_fd, end) != 0)
+            fail("cannot set the file size"); // materialise trailing holes
         if (::fsync(m_fd) != 0) fail("fsync failed");
         // mkstemp creates 0600; give the file ordinary permissions.
         ::fchmod(m_fd, 0644);
@@ -71,7 +72,9 @@ public:
     }
 
 private:
-    [[noreturn]] void fail(const char* what) { throw Error(m_path + ": " + what + ": " + std::strerror(errno)); }
+    [[noreturn]] void fail(const char* what) {
+        throw Error(m_path + ": " + what + ": " + std::strerror(errno));
+    }
     std::string m_path, m_tmp;
     int m_fd = -1;
     bool m_committed = false;
@@ -83,8 +86,8 @@ void SafetensorsWriter::add(const std::string& name, DType dtype, const std::vec
                             const void* data, std::size_t bytes) {
     const std::uint64_t need = expectedBytes(name, dtype, shape);
     if (need != bytes)
-        throw Error("tensor '" + name + "': " + std::to_string(bytes) + " bytes given, shape and dtype need " +
-                    std::to_string(need));
+        throw Error("tensor '" + name + "': " + std::to_string(bytes) +
+                    " bytes given, shape and dtype need " + std::to_string(need));
     for (const auto& e : m_entries)
         if (e.name == name) throw Error("tensor '" + name + "' added twice");
     Entry e{name, dtype, shape, {}, need, false};
@@ -92,7 +95,8 @@ void SafetensorsWriter::add(const std::string& name, DType dtype, const std::vec
     m_entries.push_back(std::move(e));
 }
 
-void SafetensorsWriter::addSparse(const std::string& name, DType dtype, const std::vector<std::int64_t>& shape) {
+void SafetensorsWriter::addSparse(const std::string& name, DType dtype,
+                                  const std::vector<std::int64_t>& shape) {
     for (const auto& e : m_entries)
         if (e.name == name) throw Error("tensor '" + name + "' added twice");
     m_entries.push_back(Entry{name, dtype, shape, {}, expectedBytes(name, dtype, shape), true});
@@ -100,11 +104,13 @@ void SafetensorsWriter::addSparse(const std::string& name, DType dtype, const st
 
 std::uint64_t SafetensorsWriter::dataBytes() const {
     std::uint64_t s = 0;
-    for (const auto& e : m_entries) s += e.byteSize;
+    for (const auto& e : m_entries)
+        s += e.byteSize;
     return s;
 }
 
-void SafetensorsWriter::writeEntries(const std::string& path, const std::vector<const Entry*>& entries) const {
+void SafetensorsWriter::writeEntries(const std::string& path,
+                                     const std::vector<const Entry*>& entries) const {
     nlohmann::json header = nlohmann::json::object();
     if (!m_metadata.empty()) header["__metadata__"] = m_metadata;
     std::uint64_t offset = 0;
@@ -116,24 +122,29 @@ void SafetensorsWriter::writeEntries(const std::string& path, const std::vector<
     }
     std::string text = header.dump();
     // Pad with spaces so the data section starts 8-byte aligned, as the reference writer does.
-    while ((8 + text.size()) % 8 != 0) text.push_back(' ');
+    while ((8 + text.size()) % 8 != 0)
+        text.push_back(' ');
 
     AtomicFile out(path);
     std::uint8_t len[8];
     std::uint64_t n = text.size();
-    for (int i = 0; i < 8; ++i) len[i] = static_cast<std::uint8_t>(n >> (8 * i));
+    for (int i = 0; i < 8; ++i)
+        len[i] = static_cast<std::uint8_t>(n >> (8 * i));
     out.write(len, 8);
     out.write(text.data(), text.size());
     for (const Entry* e : entries) {
-        if (e->sparse) out.skip(e->byteSize);
-        else out.write(e->bytes.data(), e->bytes.size());
+        if (e->sparse)
+            out.skip(e->byteSize);
+        else
+            out.write(e->bytes.data(), e->bytes.size());
     }
     out.commit();
 }
 
 void SafetensorsWriter::writeFile(const std::string& path) const {
     std::vector<const Entry*> all;
-    for (const auto& e : m_entries) all.push_back(&e);
+    for (const auto& e : m_entries)
+        all.push_back(&e);
     writeEntries(path, all);
 }
 
@@ -165,7 +176,8 @@ std::vector<std::string> SafetensorsWriter::writeSharded(const std::string& dir,
         std::snprintf(buf, sizeof buf, "-%05zu-of-%05zu.safetensors", i + 1, shards.size());
         names.push_back(base + buf);
         writeEntries((fs::path(dir) / names.back()).string(), shards[i]);
-        for (const Entry* e : shards[i]) weightMap[e->name] = names.back();
+        for (const Entry* e : shards[i])
+            weightMap[e->name] = names.back();
     }
     nlohmann::json index = {{"metadata", {{"total_size", dataBytes()}}}, {"weight_map", weightMap}};
     writeFileAtomically((fs::path(dir) / (base + ".safetensors.index.json")).string(), index.dump(2) + "\n");

@@ -11,7 +11,7 @@ namespace specvla::io {
 
 // True when the dtype has a libtorch 1.13 equivalent, so a view can share the mapped bytes.
 bool hasTorchDType(DType dtype);
-c10::ScalarType toScalarType(DType dtype); // throws Error for U16/U32/U64/F8 types
+c10::ScalarType toScalarType(DType dtype);  // throws Error for U16/U32/U64/F8 types
 DType fromScalarType(c10::ScalarType type); // throws Error for types safetensors cannot hold
 
 // A CPU tensor over the mapped bytes, without a copy, when the dtype has a torch equivalent and the data is

@@ -44,13 +44,15 @@ void readString(const nlohmann::json& j, const char* key, std::string& out, cons
     out = it->get<std::string>();
 }
 
-void readTriple(const nlohmann::json& j, const char* key, std::array<double, 3>& out, const std::string& where) {
+void readTriple(const nlohmann::json& j, const char* key, std::array<double, 3>& out,
+                const std::string& where) {
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return;
     if (!it->is_array() || it->size() != 3)
         throw Error(where + "." + key + ": expected three numbers, got " + it->dump());
     for (int i = 0; i < 3; ++i) {
-        if (!(*it)[i].is_number()) throw Error(where + "." + key + ": expected three numbers, got " + it->dump());
+        if (!(*it)[i].is_number())
+            throw Error(where + "." + key + ": expected three numbers, got " + it->dump());
         out[i] = (*it)[i].get<double>();
     }
 }
@@ -70,8 +72,9 @@ nlohmann::json readJson(const std::string& path) {
 VitConfig vitForTimmId(const std::string& id, const std::string& where) {
     if (id == kDinoId) return VitConfig::dinov2Large();
     if (id == kSiglipId) return VitConfig::siglipSo400m();
-    throw Error(where + ": timm model id '" + id +
-                "' has no built-in geometry; give its sizes in the specvla_vision block (docs/model-config.md)");
+    throw Error(
+        where + ": timm model id '" + id +
+        "' has no built-in geometry; give its sizes in the specvla_vision block (docs/model-config.md)");
 }
 
 void readVit(const nlohmann::json& j, VitConfig& v, const std::string& where) {
@@ -95,11 +98,11 @@ void readVit(const nlohmann::json& j, VitConfig& v, const std::string& where) {
 
 void checkVit(const VitConfig& v, const std::string& where) {
     if (v.imageSize % v.patchSize != 0)
-        throw Error(where + ": image_size " + std::to_string(v.imageSize) + " is not a multiple of patch_size " +
-                    std::to_string(v.patchSize));
+        throw Error(where + ": image_size " + std::to_string(v.imageSize) +
+                    " is not a multiple of patch_size " + std::to_string(v.patchSize));
     if (v.hiddenSize % v.numHeads != 0)
-        throw Error(where + ": hidden_size " + std::to_string(v.hiddenSize) + " is not divisible by num_heads " +
-                    std::to_string(v.numHeads));
+        throw Error(where + ": hidden_size " + std::to_string(v.hiddenSize) +
+                    " is not divisible by num_heads " + std::to_string(v.numHeads));
     if (v.featureLayer < 0 || v.featureLayer >= v.numLayers)
         throw Error(where + ": feature_layer " + std::to_string(v.featureLayer) + " is outside 0.." +
                     std::to_string(v.numLayers - 1));
@@ -108,16 +111,27 @@ void checkVit(const VitConfig& v, const std::string& where) {
 }
 
 nlohmann::json vitToJson(const VitConfig& v) {
-    return {{"image_size", v.imageSize},   {"patch_size", v.patchSize},     {"hidden_size", v.hiddenSize},
-            {"num_layers", v.numLayers},   {"num_heads", v.numHeads},       {"mlp_size", v.mlpSize},
-            {"num_registers", v.numRegisters}, {"class_token", v.classToken}, {"layer_scale", v.layerScale},
-            {"feature_layer", v.featureLayer}, {"act", v.act},             {"layer_norm_eps", v.layerNormEps},
-            {"mean", v.mean},              {"std", v.std}};
+    return {{"image_size", v.imageSize},
+            {"patch_size", v.patchSize},
+            {"hidden_size", v.hiddenSize},
+            {"num_layers", v.numLayers},
+            {"num_heads", v.numHeads},
+            {"mlp_size", v.mlpSize},
+            {"num_registers", v.numRegisters},
+            {"class_token", v.classToken},
+            {"layer_scale", v.layerScale},
+            {"feature_layer", v.featureLayer},
+            {"act", v.act},
+            {"layer_norm_eps", v.layerNormEps},
+            {"mean", v.mean},
+            {"std", v.std}};
 }
 
 } // namespace
 
-VitConfig VitConfig::dinov2Large() { return VitConfig{}; }
+VitConfig VitConfig::dinov2Large() {
+    return VitConfig{};
+}
 
 VitConfig VitConfig::siglipSo400m() {
     VitConfig v;
@@ -172,7 +186,9 @@ LlamaConfig LlamaConfig::fromJson(const nlohmann::json& j, const std::string& wh
     return c;
 }
 
-VlaConfig VlaConfig::openvla7b() { return VlaConfig{}; }
+VlaConfig VlaConfig::openvla7b() {
+    return VlaConfig{};
+}
 
 nlohmann::json VlaConfig::toJson() const {
     nlohmann::json j = {{"model_type", modelType},
@@ -208,7 +224,8 @@ VlaConfig VlaConfig::fromJson(const nlohmann::json& j, const std::string& source
     const std::string where = source + ": config";
     readString(j, "model_type", c.modelType, where);
     if (c.modelType != "openvla" && c.modelType != "prismatic")
-        throw Error(source + ": model_type '" + c.modelType + "' is not an OpenVLA model (openvla, prismatic)");
+        throw Error(source + ": model_type '" + c.modelType +
+                    "' is not an OpenVLA model (openvla, prismatic)");
     readString(j, "vision_backbone_id", c.visionBackboneId, where);
     readString(j, "llm_backbone_id", c.llmBackboneId, where);
     readBool(j, "use_fused_vision_backbone", c.useFusedVisionBackbone, where);
@@ -244,8 +261,9 @@ VlaConfig VlaConfig::fromJson(const nlohmann::json& j, const std::string& source
     if (c.useFusedVisionBackbone) {
         checkVit(c.fusedFeaturizer, where + " fused_featurizer");
         if (c.fusedFeaturizer.numPatches() != c.featurizer.numPatches())
-            throw Error(where + ": the two vision backbones give " + std::to_string(c.featurizer.numPatches()) +
-                        " and " + std::to_string(c.fusedFeaturizer.numPatches()) + " patches; they must agree");
+            throw Error(where + ": the two vision backbones give " +
+                        std::to_string(c.featurizer.numPatches()) + " and " +
+                        std::to_string(c.fusedFeaturizer.numPatches()) + " patches; they must agree");
     }
 
     if (auto tc = j.find("text_config"); tc != j.end() && !tc->is_null())
@@ -258,13 +276,15 @@ VlaConfig VlaConfig::fromJson(const nlohmann::json& j, const std::string& source
         c.normStats = *ns;
     }
     if (c.actionVocabBase() < c.nActionBins)
-        throw Error(where + ": vocab_size " + std::to_string(c.text.vocabSize) + " minus pad_to_multiple_of " +
-                    std::to_string(c.padToMultipleOf) + " leaves no room for " + std::to_string(c.nActionBins) +
-                    " action tokens");
+        throw Error(where + ": vocab_size " + std::to_string(c.text.vocabSize) +
+                    " minus pad_to_multiple_of " + std::to_string(c.padToMultipleOf) +
+                    " leaves no room for " + std::to_string(c.nActionBins) + " action tokens");
     return c;
 }
 
-VlaConfig VlaConfig::fromFile(const std::string& path) { return fromJson(readJson(path), path); }
+VlaConfig VlaConfig::fromFile(const std::string& path) {
+    return fromJson(readJson(path), path);
+}
 
 LlamaConfig DraftConfig::asLlama(int vocabSize) const {
     LlamaConfig l;
@@ -311,6 +331,8 @@ DraftConfig DraftConfig::fromJson(const nlohmann::json& j, const std::string& so
     return d;
 }
 
-DraftConfig DraftConfig::fromFile(const std::string& path) { return fromJson(readJson(path), path); }
+DraftConfig DraftConfig::fromFile(const std::string& path) {
+    return fromJson(readJson(path), path);
+}
 
 } // namespace specvla::model

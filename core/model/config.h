@@ -17,10 +17,10 @@ struct VitConfig {
     int numLayers = 24;
     int numHeads = 16;
     int mlpSize = 4096;
-    int numRegisters = 4;   // DINOv2 "reg4"
+    int numRegisters = 4; // DINOv2 "reg4"
     bool classToken = true;
-    bool layerScale = true; // blocks.N.ls{1,2}.scale_factor
-    int featureLayer = 22;  // 0-based block whose output is the feature (second to last by default)
+    bool layerScale = true;   // blocks.N.ls{1,2}.scale_factor
+    int featureLayer = 22;    // 0-based block whose output is the feature (second to last by default)
     std::string act = "gelu"; // "gelu" (exact erf) or "gelu_tanh"
     double layerNormEps = 1e-6;
     std::array<double, 3> mean{0.485, 0.456, 0.406};
@@ -31,8 +31,8 @@ struct VitConfig {
     int numPrefixTokens() const { return (classToken ? 1 : 0) + numRegisters; }
     int headDim() const { return hiddenSize / numHeads; }
 
-    static VitConfig dinov2Large();     // vit_large_patch14_reg4_dinov2.lvd142m at 224 px
-    static VitConfig siglipSo400m();    // vit_so400m_patch14_siglip_224
+    static VitConfig dinov2Large();  // vit_large_patch14_reg4_dinov2.lvd142m at 224 px
+    static VitConfig siglipSo400m(); // vit_so400m_patch14_siglip_224
 };
 
 // The Llama decoder (standard Hugging Face LlamaConfig keys in text_config).
@@ -59,7 +59,8 @@ struct VlaConfig {
     std::string modelType = "openvla";
     std::string visionBackboneId = "dinosiglip-vit-so-224px";
     std::string llmBackboneId = "llama2-7b-pure";
-    std::vector<std::string> timmModelIds{"vit_large_patch14_reg4_dinov2.lvd142m", "vit_so400m_patch14_siglip_224"};
+    std::vector<std::string> timmModelIds{"vit_large_patch14_reg4_dinov2.lvd142m",
+                                          "vit_so400m_patch14_siglip_224"};
     bool useFusedVisionBackbone = true;
     VitConfig featurizer = VitConfig::dinov2Large();
     VitConfig fusedFeaturizer = VitConfig::siglipSo400m();
@@ -69,7 +70,9 @@ struct VlaConfig {
     int nActionBins = 256;
     nlohmann::json normStats = nlohmann::json::object();
 
-    int visionDim() const { return featurizer.hiddenSize + (useFusedVisionBackbone ? fusedFeaturizer.hiddenSize : 0); }
+    int visionDim() const {
+        return featurizer.hiddenSize + (useFusedVisionBackbone ? fusedFeaturizer.hiddenSize : 0);
+    }
     int projectorHidden() const { return 4 * visionDim(); } // "fused-gelu-mlp"
     int numPatches() const { return featurizer.numPatches(); }
     // Action tokens are counted down from here: text vocab size minus the padding rows (32000 for OpenVLA).

@@ -30,13 +30,14 @@ public:
         m_requested.insert(name);
         auto it = m_tensors.find(name);
         if (it == m_tensors.end())
-            throw Error(m_source + ": missing tensor '" + name + "' (expected shape " + shapeString(shape) + ")");
+            throw Error(m_source + ": missing tensor '" + name + "' (expected shape " + shapeString(shape) +
+                        ")");
         if (it->second.sizes().vec() != shape)
-            throw Error(m_source + ": tensor '" + name + "' has shape " + shapeString(it->second.sizes().vec()) +
-                        ", expected " + shapeString(shape));
+            throw Error(m_source + ": tensor '" + name + "' has shape " +
+                        shapeString(it->second.sizes().vec()) + ", expected " + shapeString(shape));
         if (!at::isFloatingType(it->second.scalar_type()))
-            throw Error(m_source + ": tensor '" + name + "' has dtype " + c10::toString(it->second.scalar_type()) +
-                        ", expected a floating-point dtype");
+            throw Error(m_source + ": tensor '" + name + "' has dtype " +
+                        c10::toString(it->second.scalar_type()) + ", expected a floating-point dtype");
         return it->second.to(m_device, m_dtype);
     }
     std::string describe() const override { return m_source; }
@@ -80,14 +81,17 @@ std::vector<std::pair<std::string, at::Tensor>> readTorchStateDict(const std::st
     return out;
 }
 
-void writeTorchStateDict(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors) {
+void writeTorchStateDict(const std::string& path,
+                         const std::vector<std::pair<std::string, at::Tensor>>& tensors) {
     c10::Dict<std::string, at::Tensor> dict;
-    for (const auto& [k, v] : tensors) dict.insert(k, v.contiguous());
+    for (const auto& [k, v] : tensors)
+        dict.insert(k, v.contiguous());
     const std::vector<char> bytes = torch::jit::pickle_save(c10::IValue(dict));
     io::writeFileAtomically(path, std::string(bytes.begin(), bytes.end()));
 }
 
-std::shared_ptr<DraftHead> DraftHead::create(const DraftConfig& config, WeightSource& w, const VlaModel& target) {
+std::shared_ptr<DraftHead> DraftHead::create(const DraftConfig& config, WeightSource& w,
+                                             const VlaModel& target) {
     if (config.hiddenSize != target.config().text.hiddenSize)
         throw Error(w.describe() + ": draft hidden_size " + std::to_string(config.hiddenSize) +
                     " differs from the target's " + std::to_string(target.config().text.hiddenSize));
@@ -97,8 +101,8 @@ std::shared_ptr<DraftHead> DraftHead::create(const DraftConfig& config, WeightSo
     d->m_fcWeight = w.get("fc.weight", {config.hiddenSize, 2 * config.hiddenSize});
     d->m_fcBias = w.get("fc.bias", {config.hiddenSize});
     for (int i = 0; i < config.numLayers; ++i)
-        d->m_layers.push_back(
-            LlamaLayer::load(w, "layers." + std::to_string(i) + ".", d->m_llama, /*inputNorm=*/i > 0, config.qkvBias));
+        d->m_layers.push_back(LlamaLayer::load(w, "layers." + std::to_string(i) + ".", d->m_llama,
+                                               /*inputNorm=*/i > 0, config.qkvBias));
     d->m_embed = target.llm().embedWeight();
     d->m_lmHead = target.llm().lmHeadWeight();
     return d;
@@ -116,7 +120,8 @@ std::shared_ptr<DraftHead> DraftHead::load(const std::string& dir, const VlaMode
         d->m_unused = w.unusedKeys();
     } else if (fs::exists(bin)) {
         std::map<std::string, at::Tensor> tensors;
-        for (auto& [k, v] : readTorchStateDict(bin.string())) tensors[k] = v;
+        for (auto& [k, v] : readTorchStateDict(bin.string()))
+            tensors[k] = v;
         DictWeights w(bin.string(), std::move(tensors), target.dtype(), target.device());
         d = create(config, w, target);
         d->m_unused = w.unused();
@@ -130,7 +135,8 @@ std::shared_ptr<DraftHead> DraftHead::load(const std::string& dir, const VlaMode
 at::Tensor DraftHead::forward(const at::Tensor& tokenEmbeds, const at::Tensor& targetHidden,
                               const at::Tensor& positions, KvCache* cache, const AttentionMask& mask) const {
     const auto dt = m_fcWeight.scalar_type();
-    const at::Tensor x = at::linear(at::cat({tokenEmbeds.to(dt), targetHidden.to(dt)}, -1), m_fcWeight, m_fcBias);
+    const at::Tensor x =
+        at::linear(at::cat({tokenEmbeds.to(dt), targetHidden.to(dt)}, -1), m_fcWeight, m_fcBias);
     return runLayers(m_layers, m_llama, x, positions, cache, mask);
 }
 
@@ -143,8 +149,8 @@ at::Tensor DraftHead::embed(const at::Tensor& ids) const {
 }
 
 KvCache DraftHead::makeCache(int capacity) const {
-    return KvCache(m_config.numLayers, m_config.numKvHeads, m_llama.headDim(), capacity, m_fcWeight.scalar_type(),
-                   m_fcWeight.device());
+    return KvCache(m_config.numLayers, m_config.numKvHeads, m_llama.headDim(), capacity,
+                   m_fcWeight.scalar_type(), m_fcWeight.device());
 }
 
 } // namespace specvla::model

@@ -22,13 +22,14 @@ public:
     // dir holds config.json and model.safetensors, or pytorch_model.bin (a torch.save state dict, read with
     // libtorch's restricted unpickler, which runs no code). The head takes the target's dtype and device.
     static std::shared_ptr<DraftHead> load(const std::string& dir, const VlaModel& target);
-    static std::shared_ptr<DraftHead> create(const DraftConfig& config, WeightSource& weights, const VlaModel& target);
+    static std::shared_ptr<DraftHead> create(const DraftConfig& config, WeightSource& weights,
+                                             const VlaModel& target);
 
     const DraftConfig& config() const { return m_config; }
     const LlamaConfig& layerConfig() const { return m_llama; }
     // tokenEmbeds and targetHidden [1, n, D] at positions [n] -> draft hidden states [1, n, D].
-    at::Tensor forward(const at::Tensor& tokenEmbeds, const at::Tensor& targetHidden, const at::Tensor& positions,
-                       KvCache* cache, const AttentionMask& mask = {}) const;
+    at::Tensor forward(const at::Tensor& tokenEmbeds, const at::Tensor& targetHidden,
+                       const at::Tensor& positions, KvCache* cache, const AttentionMask& mask = {}) const;
     at::Tensor logits(const at::Tensor& draftHidden) const; // through the target's lm_head, float32
     at::Tensor embed(const at::Tensor& ids) const;          // the target's embedding
     KvCache makeCache(int capacity) const;
@@ -49,6 +50,7 @@ private:
 // the file when it is not such a file or holds something other than tensors.
 std::vector<std::pair<std::string, at::Tensor>> readTorchStateDict(const std::string& path);
 // Writes one (tests and tools): torch.load in Python reads it back.
-void writeTorchStateDict(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors);
+void writeTorchStateDict(const std::string& path,
+                         const std::vector<std::pair<std::string, at::Tensor>>& tensors);
 
 } // namespace specvla::model

@@ -7,7 +7,8 @@
 
 namespace specvla::model {
 
-KvCache::KvCache(int layers, int kvHeads, int headDim, int capacity, c10::ScalarType dtype, c10::Device device)
+KvCache::KvCache(int layers, int kvHeads, int headDim, int capacity, c10::ScalarType dtype,
+                 c10::Device device)
     : m_capacity(capacity) {
     const auto opts = at::TensorOptions().dtype(dtype).device(device);
     for (int l = 0; l < layers; ++l) {
@@ -29,7 +30,8 @@ void KvCache::advance(int n) {
 
 void KvCache::truncate(int length) {
     if (length < 0 || length > m_length)
-        throw Error("KV cache: cannot truncate " + std::to_string(m_length) + " entries to " + std::to_string(length));
+        throw Error("KV cache: cannot truncate " + std::to_string(m_length) + " entries to " +
+                    std::to_string(length));
     m_length = length;
 }
 
@@ -39,9 +41,11 @@ void KvCache::compact(int base, const std::vector<std::int64_t>& offsets) {
         if (offsets[i] < i || base + offsets[i] >= m_length || (i > 0 && offsets[i] <= offsets[i - 1]))
             throw Error("KV cache: invalid compaction offsets");
     bool identity = true;
-    for (int i = 0; i < n; ++i) identity = identity && offsets[i] == i;
+    for (int i = 0; i < n; ++i)
+        identity = identity && offsets[i] == i;
     if (!identity && n > 0) {
-        const auto idx = at::tensor(offsets, at::TensorOptions().dtype(at::kLong)).add_(base).to(m_keys[0].device());
+        const auto idx =
+            at::tensor(offsets, at::TensorOptions().dtype(at::kLong)).add_(base).to(m_keys[0].device());
         for (std::size_t l = 0; l < m_keys.size(); ++l) {
             // gather first, then write: source and destination ranges may overlap
             const at::Tensor k = m_keys[l].index_select(2, idx);

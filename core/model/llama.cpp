@@ -10,7 +10,8 @@
 
 namespace specvla::model {
 
-std::vector<TensorSpec> llamaLayerSpecs(const std::string& p, const LlamaConfig& c, bool inputNorm, bool qkvBias) {
+std::vector<TensorSpec> llamaLayerSpecs(const std::string& p, const LlamaConfig& c, bool inputNorm,
+                                        bool qkvBias) {
     const std::int64_t d = c.hiddenSize, kv = static_cast<std::int64_t>(c.numKvHeads) * c.headDim(),
                        m = c.intermediateSize;
     std::vector<TensorSpec> s;
@@ -37,18 +38,30 @@ LlamaLayer LlamaLayer::load(WeightSource& w, const std::string& p, const LlamaCo
     for (const auto& spec : llamaLayerSpecs(p, c, inputNorm, qkvBias)) {
         const std::string key = spec.name.substr(p.size());
         at::Tensor t = w.get(spec.name, spec.shape);
-        if (key == "input_layernorm.weight") l.inputNorm = t;
-        else if (key == "self_attn.q_proj.weight") l.q = t;
-        else if (key == "self_attn.k_proj.weight") l.k = t;
-        else if (key == "self_attn.v_proj.weight") l.v = t;
-        else if (key == "self_attn.q_proj.bias") l.qBias = t;
-        else if (key == "self_attn.k_proj.bias") l.kBias = t;
-        else if (key == "self_attn.v_proj.bias") l.vBias = t;
-        else if (key == "self_attn.o_proj.weight") l.o = t;
-        else if (key == "post_attention_layernorm.weight") l.postNorm = t;
-        else if (key == "mlp.gate_proj.weight") l.gate = t;
-        else if (key == "mlp.up_proj.weight") l.up = t;
-        else if (key == "mlp.down_proj.weight") l.down = t;
+        if (key == "input_layernorm.weight")
+            l.inputNorm = t;
+        else if (key == "self_attn.q_proj.weight")
+            l.q = t;
+        else if (key == "self_attn.k_proj.weight")
+            l.k = t;
+        else if (key == "self_attn.v_proj.weight")
+            l.v = t;
+        else if (key == "self_attn.q_proj.bias")
+            l.qBias = t;
+        else if (key == "self_attn.k_proj.bias")
+            l.kBias = t;
+        else if (key == "self_attn.v_proj.bias")
+            l.vBias = t;
+        else if (key == "self_attn.o_proj.weight")
+            l.o = t;
+        else if (key == "post_attention_layernorm.weight")
+            l.postNorm = t;
+        else if (key == "mlp.gate_proj.weight")
+            l.gate = t;
+        else if (key == "mlp.up_proj.weight")
+            l.up = t;
+        else if (key == "mlp.down_proj.weight")
+            l.down = t;
     }
     return l;
 }
@@ -62,7 +75,8 @@ at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps) {
 
 Rope ropeTables(const at::Tensor& positions, int headDim, double theta) {
     const auto f = at::TensorOptions().dtype(at::kFloat).device(positions.device());
-    const at::Tensor invFreq = 1.0 / at::pow(theta, at::arange(0, headDim, 2, f) / static_cast<double>(headDim));
+    const at::Tensor invFreq =
+        1.0 / at::pow(theta, at::arange(0, headDim, 2, f) / static_cast<double>(headDim));
     const at::Tensor freqs = at::outer(positions.to(at::kFloat), invFreq); // [n, headDim / 2]
     const at::Tensor emb = at::cat({freqs, freqs}, -1);
     return {emb.cos(), emb.sin()};
@@ -123,7 +137,8 @@ at::Tensor attention(const LlamaLayer& l, const LlamaConfig& c, const at::Tensor
         v = v.repeat_interleave(H / KV, 1);
     }
     // Scores and softmax in float32 (as Hugging Face upcasts the softmax), values in the model dtype.
-    at::Tensor scores = at::matmul(q.to(at::kFloat), k.to(at::kFloat).transpose(-1, -2)) / std::sqrt(double(hd));
+    at::Tensor scores =
+        at::matmul(q.to(at::kFloat), k.to(at::kFloat).transpose(-1, -2)) / std::sqrt(double(hd));
     scores = scores + addMask;
     const at::Tensor probs = at::softmax(scores, -1).to(v.scalar_type());
     const at::Tensor out = at::matmul(probs, v).transpose(1, 2).reshape({B, n, H * hd});
@@ -171,7 +186,8 @@ LlamaModel LlamaModel::load(WeightSource& w, const LlamaConfig& c, const std::st
     m.m_config = c;
     m.m_embed = w.get(prefix + "model.embed_tokens.weight", {c.vocabSize, c.hiddenSize});
     for (int i = 0; i < c.numLayers; ++i)
-        m.m_layers.push_back(LlamaLayer::load(w, prefix + "model.layers." + std::to_string(i) + ".", c, true));
+        m.m_layers.push_back(
+            LlamaLayer::load(w, prefix + "model.layers." + std::to_string(i) + ".", c, true));
     m.m_norm = w.get(prefix + "model.norm.weight", {c.hiddenSize});
     m.m_lmHead = w.get(prefix + "lm_head.weight", {c.vocabSize, c.hiddenSize});
     return m;
@@ -181,7 +197,9 @@ at::Tensor LlamaModel::embed(const at::Tensor& ids) const {
     return at::embedding(m_embed, ids.to(m_embed.device(), at::kLong));
 }
 
-at::Tensor LlamaModel::logits(const at::Tensor& hidden) const { return at::linear(hidden, m_lmHead).to(at::kFloat); }
+at::Tensor LlamaModel::logits(const at::Tensor& hidden) const {
+    return at::linear(hidden, m_lmHead).to(at::kFloat);
+}
 
 LlamaOutput LlamaModel::forward(const at::Tensor& inputEmbeds, const at::Tensor& positions, KvCache* cache,
                                 const AttentionMask& mask, bool logitsForAll) const {

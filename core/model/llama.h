@@ -37,8 +37,8 @@ struct Rope {
 Rope ropeTables(const at::Tensor& positions, int headDim, double theta);
 
 // How the new tokens of a forward pass may attend. Undefined: causal within the new block, everything
-// before it visible. A [n, n] bool tensor: the block's own mask (true = may attend; the tree mask), the cached
-// prefix fully visible. A [n, past + n] bool tensor: the full mask.
+// before it visible. A [n, n] bool tensor: the block's own mask (true = may attend; the tree mask), the
+// cached prefix fully visible. A [n, past + n] bool tensor: the full mask.
 using AttentionMask = at::Tensor;
 
 // Runs a stack of layers on x [B, n, D] at positions [n] (int64). With a cache (B must be 1) the new keys and
@@ -49,14 +49,15 @@ at::Tensor runLayers(const std::vector<LlamaLayer>& layers, const LlamaConfig& c
 at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps);
 
 struct LlamaOutput {
-    at::Tensor logits;      // [B, n, vocab] (float32) when requested
-    at::Tensor hidden;      // [B, n, D] after the final RMSNorm
+    at::Tensor logits; // [B, n, vocab] (float32) when requested
+    at::Tensor hidden; // [B, n, D] after the final RMSNorm
 };
 
 // The language model of OpenVLA: embed_tokens, layers, final norm, lm_head.
 class LlamaModel {
 public:
-    static LlamaModel load(WeightSource& w, const LlamaConfig& c, const std::string& prefix = "language_model.");
+    static LlamaModel load(WeightSource& w, const LlamaConfig& c,
+                           const std::string& prefix = "language_model.");
     static std::vector<TensorSpec> specs(const LlamaConfig& c, const std::string& prefix = "language_model.");
 
     const LlamaConfig& config() const { return m_config; }

@@ -8,7 +8,8 @@ namespace specvla::model {
 
 std::vector<TensorSpec> vlaTensorSpecs(const VlaConfig& config) {
     std::vector<TensorSpec> specs = visionTensorSpecs(config);
-    for (auto& s : LlamaModel::specs(config.text)) specs.push_back(std::move(s));
+    for (auto& s : LlamaModel::specs(config.text))
+        specs.push_back(std::move(s));
     return specs;
 }
 
@@ -18,7 +19,8 @@ std::vector<TensorSpec> draftTensorSpecs(const DraftConfig& c, int vocabSize, bo
     s.push_back({"fc.bias", {c.hiddenSize}});
     const LlamaConfig l = c.asLlama(vocabSize);
     for (int i = 0; i < c.numLayers; ++i)
-        for (auto& t : llamaLayerSpecs("layers." + std::to_string(i) + ".", l, /*inputNorm=*/i > 0, c.qkvBias))
+        for (auto& t :
+             llamaLayerSpecs("layers." + std::to_string(i) + ".", l, /*inputNorm=*/i > 0, c.qkvBias))
             s.push_back(std::move(t));
     if (withEmbedding) s.push_back({"embed_tokens.weight", {vocabSize, c.hiddenSize}, false});
     return s;

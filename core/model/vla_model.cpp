@@ -32,8 +32,8 @@ nlohmann::json readJsonFile(const std::string& path) {
 
 } // namespace
 
-std::shared_ptr<VlaModel> VlaModel::create(const VlaConfig& config, WeightSource& weights, text::Tokenizer tokenizer,
-                                           text::PromptStyle style) {
+std::shared_ptr<VlaModel> VlaModel::create(const VlaConfig& config, WeightSource& weights,
+                                           text::Tokenizer tokenizer, text::PromptStyle style) {
     auto m = std::make_shared<VlaModel>();
     m->m_config = config;
     m->m_vision = VisionTower::load(weights, config);
@@ -45,7 +45,8 @@ std::shared_ptr<VlaModel> VlaModel::create(const VlaConfig& config, WeightSource
     return m;
 }
 
-std::shared_ptr<VlaModel> VlaModel::load(const std::string& dir, const LoadOptions& options, LoadReport* report) {
+std::shared_ptr<VlaModel> VlaModel::load(const std::string& dir, const LoadOptions& options,
+                                         LoadReport* report) {
     const auto t0 = std::chrono::steady_clock::now();
     if (!fs::is_directory(dir)) throw Error(dir + ": not a model folder");
     if (options.device.is_cuda() && !cudaAvailable())
@@ -65,7 +66,8 @@ std::shared_ptr<VlaModel> VlaModel::load(const std::string& dir, const LoadOptio
     if (fs::exists(statsPath)) {
         const nlohmann::json stats = readJsonFile(statsPath.string());
         if (!stats.is_object()) throw Error(statsPath.string() + ": expected an object keyed by dataset");
-        for (auto it = stats.begin(); it != stats.end(); ++it) m->m_stats[it.key()] = *it;
+        for (auto it = stats.begin(); it != stats.end(); ++it)
+            m->m_stats[it.key()] = *it;
     }
     m->m_unnormKey = options.unnormKey;
     if (!options.unnormKey.empty()) m->normStats(); // fail now, listing the keys, if it does not exist
@@ -89,7 +91,8 @@ decode::NormStats VlaModel::normStats(const std::string& key) const {
 
 std::vector<std::string> VlaModel::normStatsKeys() const {
     std::vector<std::string> keys;
-    for (auto it = m_stats.begin(); it != m_stats.end(); ++it) keys.push_back(it.key());
+    for (auto it = m_stats.begin(); it != m_stats.end(); ++it)
+        keys.push_back(it.key());
     return keys;
 }
 
@@ -106,14 +109,16 @@ at::Tensor VlaModel::multimodalEmbeds(const at::Tensor& patches, const std::vect
     std::vector<std::int64_t> ids(promptIds.begin(), promptIds.end());
     const at::Tensor idt = at::tensor(ids, at::TensorOptions().dtype(at::kLong)).unsqueeze(0);
     const at::Tensor emb = m_llm.embed(idt); // [1, T, D]
-    return at::cat({emb.narrow(1, 0, 1), patches.to(emb.scalar_type()), emb.narrow(1, 1, emb.size(1) - 1)}, 1);
+    return at::cat({emb.narrow(1, 0, 1), patches.to(emb.scalar_type()), emb.narrow(1, 1, emb.size(1) - 1)},
+                   1);
 }
 
 c10::Device parseDevice(const std::string& name) {
     if (name == "cpu") return c10::Device(c10::DeviceType::CPU);
     if (name.rfind("cuda", 0) == 0) {
         if (!cudaCompiledIn())
-            throw Error("--device " + name + ": this build has no CUDA support (Debian's libtorch is CPU-only; build "
+            throw Error("--device " + name +
+                        ": this build has no CUDA support (Debian's libtorch is CPU-only; build "
                         "against a CUDA libtorch with -DSPECVLA_CUDA=ON)");
         if (!cudaAvailable()) throw Error("--device " + name + ": no CUDA device or driver is available");
         try {

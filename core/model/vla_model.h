@@ -32,19 +32,21 @@ struct LoadReport {
     std::uint64_t mappedBytes = 0; // served as zero-copy views of the mapped checkpoint
     std::uint64_t copiedBytes = 0; // converted to another dtype or moved to the device
     std::uint64_t checkpointBytes = 0;
-    std::vector<std::string> unusedKeys; // in the checkpoint, never read (expected: unused ViT tail, attn_pool)
+    std::vector<std::string>
+        unusedKeys; // in the checkpoint, never read (expected: unused ViT tail, attn_pool)
     double seconds = 0;
 };
 
 class VlaModel {
 public:
     // dir holds config.json, model.safetensors(.index.json) and shards, tokenizer.model and optionally
-    // dataset_statistics.json (which extends config.json's norm_stats, as OpenVLA's eval does). Every tensor is
-    // checked by name and shape before use; the first mismatch is named. Throws Error.
+    // dataset_statistics.json (which extends config.json's norm_stats, as OpenVLA's eval does). Every tensor
+    // is checked by name and shape before use; the first mismatch is named. Throws Error.
     static std::shared_ptr<VlaModel> load(const std::string& dir, const LoadOptions& options = {},
                                           LoadReport* report = nullptr);
     // For trainers and tests: a model from any weight source.
-    static std::shared_ptr<VlaModel> create(const VlaConfig& config, WeightSource& weights, text::Tokenizer tokenizer,
+    static std::shared_ptr<VlaModel> create(const VlaConfig& config, WeightSource& weights,
+                                            text::Tokenizer tokenizer,
                                             text::PromptStyle style = text::PromptStyle::OpenVlaV1);
 
     const VlaConfig& config() const { return m_config; }

@@ -42,14 +42,14 @@ protected:
 // tensor is a view of the mapped file (no copy); otherwise it is converted once.
 class CheckpointWeights : public WeightSource {
 public:
-    CheckpointWeights(std::shared_ptr<const io::Checkpoint> checkpoint, c10::ScalarType dtype, c10::Device device,
-                      std::string prefix = "");
+    CheckpointWeights(std::shared_ptr<const io::Checkpoint> checkpoint, c10::ScalarType dtype,
+                      c10::Device device, std::string prefix = "");
     at::Tensor get(const std::string& name, const std::vector<std::int64_t>& shape) override;
     std::string describe() const override;
     // Tensors of the checkpoint (under the prefix) that no get() asked for.
     std::vector<std::string> unusedKeys() const;
-    std::uint64_t copiedBytes() const { return m_copiedBytes; }  // bytes that had to be converted or moved
-    std::uint64_t mappedBytes() const { return m_mappedBytes; }  // bytes served as zero-copy views
+    std::uint64_t copiedBytes() const { return m_copiedBytes; } // bytes that had to be converted or moved
+    std::uint64_t mappedBytes() const { return m_mappedBytes; } // bytes served as zero-copy views
 
 private:
     std::shared_ptr<const io::Checkpoint> m_checkpoint;
@@ -59,11 +59,12 @@ private:
     std::uint64_t m_copiedBytes = 0, m_mappedBytes = 0;
 };
 
-// Seeded random tensors with sensible initialisation by name: norm weights and LayerScale ones, biases zero,
-// matrices N(0, std), embeddings N(0, std).
+// Seeded random tensors, one independent stream per name: norm weights and LayerScale factors 1 + N(0, std),
+// everything else (biases included, so tests see them) N(0, std).
 class RandomWeights : public WeightSource {
 public:
-    explicit RandomWeights(std::uint64_t seed, double std = 0.02, c10::ScalarType dtype = c10::ScalarType::Float);
+    explicit RandomWeights(std::uint64_t seed, double std = 0.02,
+                           c10::ScalarType dtype = c10::ScalarType::Float);
     at::Tensor get(const std::string& name, const std::vector<std::int64_t>& shape) override;
     std::string describe() const override;
 

@@ -10,8 +10,8 @@
 
 namespace specvla::text {
 
-std::string trainInstructionTokenizer(const std::string& modelPrefix, const std::vector<std::string>& instructions,
-                                      int vocabSize) {
+std::string trainInstructionTokenizer(const std::string& modelPrefix,
+                                      const std::vector<std::string>& instructions, int vocabSize) {
     if (modelPrefix.find(' ') != std::string::npos)
         throw Error(modelPrefix + ": the SentencePiece trainer cannot take paths with spaces");
     std::string corpus;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Runs the real `specvla` executable on checkpoints written by the tests and on every kind of corrupt file.
+#include "data/libero_writer.h"
 #include "support/test_support.h"
+#include "support/tiny_model.h"
 
 #include <nlohmann/json.hpp>
 
@@ -23,8 +25,8 @@ Run runCli(const QStringList& args) {
     QProcess p;
     p.start(QString::fromStdString(binDir() + "/specvla"), args);
     if (!p.waitForFinished(120000)) return {};
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2, QString::fromUtf8(p.readAllStandardOutput()),
-            QString::fromUtf8(p.readAllStandardError())};
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2,
+            QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
 }
 } // namespace
 
@@ -60,7 +62,8 @@ private Q_SLOTS:
         const auto names = specvla::testing::writeTinyCheckpoint(file.toStdString());
         const Run r = runCli({"inspect", file});
         QCOMPARE(r.code, 0);
-        for (const auto& n : names) QVERIFY2(r.out.contains(QString::fromStdString(n)), qPrintable(r.out));
+        for (const auto& n : names)
+            QVERIFY2(r.out.contains(QString::fromStdString(n)), qPrintable(r.out));
         QVERIFY(r.out.contains("totals: 4 tensors"));
         QVERIFY(r.out.contains("BF16"));
         QVERIFY(r.out.trimmed().endsWith("valid"));
@@ -89,7 +92,8 @@ private Q_SLOTS:
             const QString file = path(QString::fromStdString("bad_" + c.name + ".safetensors"));
             specvla::testing::writeBytes(file.toStdString(), c.bytes);
             const Run r = runCli({"inspect", file});
-            QVERIFY2(r.code == 1, qPrintable(QString::fromStdString(c.name) + ": exit " + QString::number(r.code)));
+            QVERIFY2(r.code == 1,
+                     qPrintable(QString::fromStdString(c.name) + ": exit " + QString::number(r.code)));
             QVERIFY2(r.err.contains(file) && r.err.contains(QString::fromStdString(c.expected)),
                      qPrintable(QString::fromStdString(c.name) + ": " + r.err));
             const Run j = runCli({"inspect", "--json", file});
@@ -106,7 +110,8 @@ private Q_SLOTS:
         fs::remove(dir.toStdString() + "/model-00003-of-00004.safetensors");
         Run r = runCli({"inspect", dir});
         QCOMPARE(r.code, 1);
-        QVERIFY2(r.err.contains("shard 'model-00003-of-00004.safetensors'") && r.err.contains("does not exist"),
+        QVERIFY2(r.err.contains("shard 'model-00003-of-00004.safetensors'") &&
+                     r.err.contains("does not exist"),
                  qPrintable(r.err));
 
         const QString dir2 = path("ghost");
@@ -122,6 +127,87 @@ private Q_SLOTS:
         QCOMPARE(runCli({"inspect", path("does-not-exist")}).code, 1);
     }
 
+    void runArOnImageAndEpisode() {
+        const QString modelDir = path("tiny-model");
+        specvla::testing::writeTinyModel(modelDir.toStdString());
+        // a 40x40 PNG through the plain HF preprocessing
+        const QString png = path("frame.ppm");
+        {
+            std::string ppm = "P6\n40 40\n255\n";
+            for (int i = 0; i < 40 * 40 * 3; ++i)
+                ppm.push_back(static_cast<char>((i * 7) % 256));
+            specvla::testing::writeBytes(png.toStdString(), ppm);
+        }
+        const QString json = path("run.json");
+        Run r = runCli({"run", "--model", modelDir, "--image", png, "--instruction",
+                        "put the red block on the plate", "--mode", "ar", "--dtype", "fp32", "--unnorm-key",
+                        "tiny_dataset", "--json", json});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        auto j = nlohmann::json::parse(specvla::testing::readBytes(json.toStdString()));
+        QCOMPARE(j["steps"].size(), std::size_t(1));
+        QCOMPARE(j["steps"][0]["trace"]["tokens"].size(), std::size_t(7));
+        QCOMPARE(j["steps"][0]["trace"]["bins"].size(), std::size_t(7));
+        QCOMPARE(j["steps"][0]["trace"]["action"].size(), std::size_t(7));
+        QCOMPARE(j["unnorm_key"].get<std::string>(), std::string("tiny_dataset"));
+        QVERIFY(!j["preprocess"]["flip180"].get<bool>());
+
+        // an episode in the raw LIBERO layout: instruction from problem_info, LIBERO preprocessing by default
+        specvla::data::Episode ep;
+        ep.demoName = "demo_0";
+        ep.instruction = "push the blue cube to the left";
+        ep.numSteps = 4;
+        ep.imageWidth = ep.imageHeight = 32;
+        ep.images.resize(4 * 32 * 32 * 3);
+        for (std::size_t i = 0; i < ep.images.size(); ++i)
+            ep.images[i] = static_cast<std::uint8_t>(i * 13 % 256);
+        for (int t = 0; t < 4; ++t)
+            ep.actions.push_back({0.1 * t, 0, 0, 0, 0, 0, t % 2 ? 1.0 : -1.0});
+        ep.rewards = {0, 0, 0, 1};
+        ep.dones = {0, 0, 0, 1};
+        const QString h5 = path("push_the_blue_cube_to_the_left_demo.hdf5");
+        specvla::data::LiberoWriteOptions wo;
+        specvla::data::writeLiberoFile(h5.toStdString(), {ep}, wo);
+        r = runCli({"run", "--model", modelDir, "--episode", h5, "--steps", "1:3", "--dtype", "fp32",
+                    "--unnorm-key", "tiny_dataset", "--json", json});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY(r.out.contains("instruction: push the blue cube to the left"));
+        j = nlohmann::json::parse(specvla::testing::readBytes(json.toStdString()));
+        QCOMPARE(j["steps"].size(), std::size_t(2));
+        QCOMPARE(j["steps"][0]["step"].get<int>(), 1);
+        QCOMPARE(j["steps"][1]["recorded_action"][0].get<double>(), 0.2);
+        QCOMPARE(j["steps"][0]["env_action"].size(), std::size_t(7));
+        QVERIFY(j["preprocess"]["flip180"].get<bool>() && j["preprocess"]["center_crop"].get<bool>());
+        QVERIFY(j["metrics"].contains("deviation_from_recorded"));
+
+        // errors: an ambiguous statistics key lists the keys; bad step range; an image without instruction
+        r = runCli({"run", "--model", modelDir, "--episode", h5, "--dtype", "fp32"});
+        QCOMPARE(r.code, 1);
+        QVERIFY2(r.err.contains("available keys: tiny_dataset, tiny_dataset_no_noops"), qPrintable(r.err));
+        QCOMPARE(runCli({"run", "--model", modelDir, "--episode", h5, "--steps", "9:12"}).code, 2);
+        QCOMPARE(runCli({"run", "--model", modelDir, "--image", png}).code, 2);
+        r = runCli({"run", "--model", modelDir, "--episode", h5, "--device", "cuda", "--unnorm-key",
+                    "tiny_dataset"});
+#if !SPECVLA_WITH_CUDA
+        QCOMPARE(r.code, 1);
+        QVERIFY2(r.err.contains("no CUDA support"), qPrintable(r.err));
+#endif
+    }
+
+    void geometryCheckpointIsReadWithoutItsData() {
+        const QString dir = path("geometry");
+        Run r = runCli({"make-geometry", "--out", dir});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        r = runCli({"inspect", dir, "--json"});
+        QCOMPARE(r.code, 0);
+        const auto j = nlohmann::json::parse(r.out.toStdString());
+        QCOMPARE(j["shards"].size(), std::size_t(3));
+        QCOMPARE(j["totals"]["bytes"].get<std::uint64_t>(), 15082474368ull); // the OpenVLA-7B tensors in bf16
+        r = runCli({"bench-load", "--model", dir, "--json", path("load.json")});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const auto load = nlohmann::json::parse(specvla::testing::readBytes(path("load.json").toStdString()));
+        QCOMPARE(load["copied_mib"].get<double>(), 0.0); // bf16 on CPU: every weight is a view of the mapping
+    }
+
     void verifyDataFlag() {
         const QString file = path("verify.safetensors");
         specvla::testing::writeTinyCheckpoint(file.toStdString());
@@ -131,7 +217,9 @@ private Q_SLOTS:
     }
 
 public:
-    TestCli() { QVERIFY(m_dir.isValid()); }
+    TestCli() {
+        QVERIFY(m_dir.isValid());
+    }
 };
 
 QTEST_GUILESS_MAIN(TestCli)

@@ -14,7 +14,8 @@ using namespace specvla;
 using namespace specvla::decode;
 
 // Expected values are computed by hand from reference/specvla-openvla.md section 2.2:
-// bins = linspace(-1, 1, 256) (step 2/255), centres = midpoints (255 of them), id = 32000 - digitize(a, bins).
+// bins = linspace(-1, 1, 256) (step 2/255), centres = midpoints (255 of them), id = 32000 - digitize(a,
+// bins).
 class TestDecode : public QObject {
     Q_OBJECT
 
@@ -39,7 +40,7 @@ private Q_SLOTS:
         QCOMPARE(t.encode(-5.0), 31999); // clipped
         QCOMPARE(t.encode(1.0), 31744);  // a >= bins[255] gives k = 256
         QCOMPARE(t.encode(3.0), 31744);
-        QCOMPARE(t.encode(0.0), 31872);  // bins[127] = -1/255 <= 0 < bins[128] = 1/255: k = 128
+        QCOMPARE(t.encode(0.0), 31872); // bins[127] = -1/255 <= 0 < bins[128] = 1/255: k = 128
         // exactly on an inner edge: digitize puts it in the bin to the right
         QCOMPARE(t.encode(t.bins()[10]), 32000 - 11);
         QCOMPARE(t.encode(std::nextafter(t.bins()[10], -2.0)), 32000 - 10);
@@ -101,13 +102,14 @@ private Q_SLOTS:
         s.mask = {true, true, true, true, true, true, false};
         const std::vector<double> n = {0.0, 0.5, -1.0, 1.0, 0.0, 0.0, 0.7};
         const auto a = unnormalize(n, s);
-        QCOMPARE(a[0], 0.5);          // 0.5 * 1 * 2 - 0.5
-        QCOMPARE(a[1], 0.5);          // 0.5 * 1.5 * 2 - 1
-        QCOMPARE(a[2], 0.0);          // lower bound
-        QCOMPARE(a[3], 1.0);          // upper bound
-        QCOMPARE(a[6], 0.7);          // gripper is not un-normalised
+        QCOMPARE(a[0], 0.5); // 0.5 * 1 * 2 - 0.5
+        QCOMPARE(a[1], 0.5); // 0.5 * 1.5 * 2 - 1
+        QCOMPARE(a[2], 0.0); // lower bound
+        QCOMPARE(a[3], 1.0); // upper bound
+        QCOMPARE(a[6], 0.7); // gripper is not un-normalised
         const auto back = normalize(a, s);
-        for (int i = 0; i < 7; ++i) QVERIFY(std::abs(back[i] - n[i]) < 1e-7);
+        for (int i = 0; i < 7; ++i)
+            QVERIFY(std::abs(back[i] - n[i]) < 1e-7);
         // normalisation clips like the training transform
         QCOMPARE(normalize({9, 0, 0, 0, 0, 0, 0}, s)[0], 1.0);
         bool threw = false;
@@ -141,7 +143,8 @@ private Q_SLOTS:
         QCOMPARE(s.mask, (std::vector<bool>{true, false}));
         const auto b = NormStats::fromJson(j, "bridge_orig", "x.json");
         QCOMPARE(b.mask, (std::vector<bool>{true, true})); // absent mask: all dimensions
-        auto expectError = [&](const nlohmann::json& json, const std::string& key, const std::string& phrase) {
+        auto expectError = [&](const nlohmann::json& json, const std::string& key,
+                               const std::string& phrase) {
             try {
                 NormStats::fromJson(json, key, "stats.json");
             } catch (const Error& e) {
@@ -153,10 +156,11 @@ private Q_SLOTS:
         };
         expectError(j, "fractal", "available keys: bridge_orig, libero_goal_no_noops");
         expectError(j, "", "available keys");
-        expectError(nlohmann::json::parse(R"({"d": {"action": {"q01": [0], "q99": [1, 2]}}})"), "d", "q99 has 2");
+        expectError(nlohmann::json::parse(R"({"d": {"action": {"q01": [0], "q99": [1, 2]}}})"), "d",
+                    "q99 has 2");
         expectError(nlohmann::json::parse(R"({"d": {"proprio": {}}})"), "d", "no 'action'");
-        expectError(nlohmann::json::parse(R"({"d": {"action": {"q01": [0], "q99": [1], "mask": [1, 0]}}})"), "d",
-                    "'mask'");
+        expectError(nlohmann::json::parse(R"({"d": {"action": {"q01": [0], "q99": [1], "mask": [1, 0]}}})"),
+                    "d", "'mask'");
     }
 
     void normStatsFromFile() {

@@ -38,12 +38,14 @@ class TestIo : public QObject {
 
 private:
     QTemporaryDir m_dir;
-    std::string path(const std::string& name) const { return m_dir.filePath(QString::fromStdString(name)).toStdString(); }
+    std::string path(const std::string& name) const {
+        return m_dir.filePath(QString::fromStdString(name)).toStdString();
+    }
 
 private Q_SLOTS:
     void dtypeTableCoversTheFormat() {
-        const char* names[] = {"BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "I16", "U16", "F16",
-                               "BF16", "I32", "U32", "F32", "F64", "I64", "U64"};
+        const char* names[] = {"BOOL", "U8",  "I8",  "F8_E5M2", "F8_E4M3", "I16", "U16", "F16",
+                               "BF16", "I32", "U32", "F32",     "F64",     "I64", "U64"};
         const std::size_t sizes[] = {1, 1, 1, 1, 1, 2, 2, 2, 2, 4, 4, 4, 8, 8, 8};
         for (int i = 0; i < 15; ++i) {
             auto d = parseDType(names[i]);
@@ -148,7 +150,8 @@ private Q_SLOTS:
         QCOMPARE(tensorView(st, st.at("f64"))[1].item<double>(), -1e300);
         QCOMPARE(tensorView(st, st.at("u64"))[0].item<std::int64_t>(), static_cast<std::int64_t>(1ull << 62));
         const std::string err = errorOf([&] { tensorView(st, st.at("u64big")); });
-        QVERIFY2(err.find("'u64big'") != std::string::npos && err.find("does not fit int64") != std::string::npos,
+        QVERIFY2(err.find("'u64big'") != std::string::npos &&
+                     err.find("does not fit int64") != std::string::npos,
                  err.c_str());
         const auto te4 = tensorView(st, st.at("f8e4m3"));
         QCOMPARE(te4.scalar_type(), at::kFloat);
@@ -188,7 +191,8 @@ private Q_SLOTS:
             QVERIFY2(err.find(c.expected) != std::string::npos, (c.name + ": " + err).c_str());
         }
         // tensor-level errors name the tensor
-        const std::string err = errorOf([&] { SafetensorsFile::open(path("bad_unknown_dtype.safetensors")); });
+        const std::string err =
+            errorOf([&] { SafetensorsFile::open(path("bad_unknown_dtype.safetensors")); });
         QVERIFY2(err.find("tensor 'w'") != std::string::npos, err.c_str());
     }
 
@@ -204,9 +208,11 @@ private Q_SLOTS:
 
     void gapsAndTrailingBytesAreWarnings() {
         const auto file = path("gappy.safetensors");
-        testing::writeBytes(file, testing::rawSafetensors(
-                                      R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[2],"data_offsets":[4,6]},"__metadata__":{"format":"pt"}})",
-                                      "abcdefgh"));
+        testing::writeBytes(
+            file,
+            testing::rawSafetensors(
+                R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[2],"data_offsets":[4,6]},"__metadata__":{"format":"pt"}})",
+                "abcdefgh"));
         const auto st = SafetensorsFile::open(file);
         QCOMPARE(st.warnings().size(), std::size_t(2));
         QVERIFY(st.warnings()[0].find("2 unused bytes before tensor 'b'") != std::string::npos);
@@ -223,7 +229,8 @@ private Q_SLOTS:
         const auto c = Checkpoint::open(dir);
         QCOMPARE(c.shardCount(), std::size_t(4));
         QCOMPARE(c.tensors().size(), names.size());
-        for (std::size_t i = 0; i < names.size(); ++i) QCOMPARE(c.tensors()[i].info.name, names[i]); // by name
+        for (std::size_t i = 0; i < names.size(); ++i)
+            QCOMPARE(c.tensors()[i].info.name, names[i]); // by name
         QVERIFY(c.warnings().empty());
         QCOMPARE(*c.declaredTotalSize(), c.totalBytes());
         const auto& e = c.at("vision_backbone.featurizer.reg_token");
@@ -232,7 +239,8 @@ private Q_SLOTS:
         // the index file itself, and a single-file folder, open the same way
         QCOMPARE(Checkpoint::open(dir + "/model.safetensors.index.json").tensors().size(), names.size());
         const std::string err = errorOf([&] { c.at("language_model.model.layers.0.mlp.up_proj.weight"); });
-        QVERIFY2(err.find("missing tensor 'language_model.model.layers.0.mlp.up_proj.weight'") != std::string::npos,
+        QVERIFY2(err.find("missing tensor 'language_model.model.layers.0.mlp.up_proj.weight'") !=
+                     std::string::npos,
                  err.c_str());
     }
 
@@ -269,9 +277,11 @@ private Q_SLOTS:
         index["weight_map"]["ghost.weight"] = "model-00001-of-00004.safetensors";
         testing::writeBytes(indexPath, index.dump());
         const std::string err = errorOf([&] { Checkpoint::open(dir); });
-        QVERIFY2(err.find("tensor 'ghost.weight' is mapped to shard 'model-00001-of-00004.safetensors', which does "
-                          "not contain it") != std::string::npos,
-                 err.c_str());
+        QVERIFY2(
+            err.find(
+                "tensor 'ghost.weight' is mapped to shard 'model-00001-of-00004.safetensors', which does "
+                "not contain it") != std::string::npos,
+            err.c_str());
 
         index["weight_map"].erase("ghost.weight");
         index["weight_map"].erase("projector.fc1.bias"); // still in shard 2, now unlisted
@@ -322,7 +332,8 @@ private Q_SLOTS:
         const float f[2] = {1, 2};
         QVERIFY(!errorOf([&] { w.add("x", DType::F32, {3}, f, sizeof f); }).empty());
         w.add("x", DType::F32, {2}, f, sizeof f);
-        QVERIFY(errorOf([&] { w.add("x", DType::F32, {2}, f, sizeof f); }).find("added twice") != std::string::npos);
+        QVERIFY(errorOf([&] { w.add("x", DType::F32, {2}, f, sizeof f); }).find("added twice") !=
+                std::string::npos);
 
         const auto file = path("atomic.safetensors");
         testing::writeBytes(file, "previous contents");
@@ -331,7 +342,8 @@ private Q_SLOTS:
         const std::string err = errorOf([&] { w.writeFile(path("no/such/dir/x.safetensors")); });
         QVERIFY2(err.find("no/such/dir/x.safetensors") != std::string::npos, err.c_str());
         for (const auto& e : fs::directory_iterator(m_dir.path().toStdString()))
-            QVERIFY2(e.path().filename().string().find(".tmp-") == std::string::npos, "temporary file left behind");
+            QVERIFY2(e.path().filename().string().find(".tmp-") == std::string::npos,
+                     "temporary file left behind");
     }
 
     void sparseTensorsCostNoDisk() {
@@ -344,7 +356,8 @@ private Q_SLOTS:
         struct stat st {};
         QCOMPARE(::stat(file.c_str(), &st), 0);
         QVERIFY(static_cast<std::uint64_t>(st.st_size) > (1ull << 30));
-        QVERIFY2(static_cast<std::uint64_t>(st.st_blocks) * 512 < (16ull << 20), "sparse data was written out");
+        QVERIFY2(static_cast<std::uint64_t>(st.st_blocks) * 512 < (16ull << 20),
+                 "sparse data was written out");
         const auto sf = SafetensorsFile::open(file);
         QCOMPARE(sf.at("big").byteSize(), 1ull << 30);
         QCOMPARE(tensorView(sf, sf.at("small"))[1].item<float>(), 4.0f);
@@ -360,7 +373,8 @@ private Q_SLOTS:
         QCOMPARE(r["totals"]["bytes"].get<std::uint64_t>(), 61ull);
         QCOMPARE(r["totals"]["by_dtype"]["F32"]["bytes"].get<std::uint64_t>(), 24ull);
         QCOMPARE(r["shards"].size(), std::size_t(4));
-        QCOMPARE(r["tensors"][0]["shard"].get<std::string>(), std::string("model-00004-of-00004.safetensors"));
+        QCOMPARE(r["tensors"][0]["shard"].get<std::string>(),
+                 std::string("model-00004-of-00004.safetensors"));
         const std::string text = formatInspectReport(r);
         const auto line = text.substr(text.find("language_model.model.norm.weight"));
         QVERIFY(line.substr(0, line.find('\n')).find(" F32 ") != std::string::npos);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "common/error.h"
-#include "decode/ar_decoder.h"
+#include "decode/spec_decoder.h"
 #include "io/checkpoint.h"
 #include "io/safetensors_writer.h"
 #include "io/tensor_view.h"
@@ -34,9 +34,10 @@ std::string errorOf(const std::function<void()>& f) {
     return {};
 }
 
-// Rewrites the shard that holds `name`, replacing that tensor by fn(tensor) (or dropping it when fn returns an
-// undefined tensor).
-void rewriteTensor(const std::string& dir, const std::string& name, const std::function<at::Tensor(at::Tensor)>& fn) {
+// Rewrites the shard that holds `name`, replacing that tensor by fn(tensor) (or dropping it when fn returns
+// an undefined tensor).
+void rewriteTensor(const std::string& dir, const std::string& name,
+                   const std::function<at::Tensor(at::Tensor)>& fn) {
     const auto ckpt = io::Checkpoint::open(dir);
     const auto& e = ckpt.at(name);
     const auto& shard = ckpt.shard(e.shard);
@@ -53,11 +54,14 @@ vision::RgbImage syntheticImage(int size, int seed) {
     vision::RgbImage img = vision::RgbImage::blank(size, size);
     for (int y = 0; y < size; ++y)
         for (int x = 0; x < size; ++x)
-            for (int c = 0; c < 3; ++c) img.at(x, y, c) = static_cast<std::uint8_t>((x * 7 + y * 13 + c * 50 + seed * 31) % 256);
+            for (int c = 0; c < 3; ++c)
+                img.at(x, y, c) = static_cast<std::uint8_t>((x * 7 + y * 13 + c * 50 + seed * 31) % 256);
     return img;
 }
 
-at::Tensor positions(std::int64_t from, std::int64_t n) { return at::arange(from, from + n, at::kLong); }
+at::Tensor positions(std::int64_t from, std::int64_t n) {
+    return at::arange(from, from + n, at::kLong);
+}
 
 } // namespace
 
@@ -68,7 +72,9 @@ private:
     QTemporaryDir m_dir;
     std::string m_modelDir;
     std::shared_ptr<model::VlaModel> m_model;
-    std::string path(const std::string& n) const { return m_dir.filePath(QString::fromStdString(n)).toStdString(); }
+    std::string path(const std::string& n) const {
+        return m_dir.filePath(QString::fromStdString(n)).toStdString();
+    }
 
     // A random prefix of embeddings [1, n, D] from real token ids.
     at::Tensor randomEmbeds(int n, int seed) const {
@@ -120,7 +126,8 @@ private Q_SLOTS:
         };
         QVERIFY(err(R"({"model_type": "bert"})").find("model_type 'bert'") != std::string::npos);
         std::string e = err(R"({"model_type": "openvla", "text_config": {"hidden_size": "big"}})");
-        QVERIFY2(e.find("cfg.json: config.text_config.hidden_size: expected an integer") != std::string::npos, e.c_str());
+        QVERIFY2(e.find("cfg.json: config.text_config.hidden_size: expected an integer") != std::string::npos,
+                 e.c_str());
         e = err(R"({"model_type": "openvla", "timm_model_ids": ["vit_tiny", "vit_small"]})");
         QVERIFY2(e.find("'vit_tiny' has no built-in geometry") != std::string::npos, e.c_str());
         e = err(R"({"model_type": "openvla", "text_config": {"num_attention_heads": 5}})");
@@ -140,7 +147,8 @@ private Q_SLOTS:
         model::LoadReport r;
         auto m = model::VlaModel::load(m_modelDir, o, &r);
         QVERIFY(r.mappedBytes > 0);
-        QCOMPARE(r.copiedBytes, 0ull); // fp32 checkpoint loaded as fp32: every weight is a view of the mapping
+        QCOMPARE(r.copiedBytes,
+                 0ull); // fp32 checkpoint loaded as fp32: every weight is a view of the mapping
         auto has = [&](const std::string& k) {
             return std::find(r.unusedKeys.begin(), r.unusedKeys.end(), k) != r.unusedKeys.end();
         };
@@ -149,12 +157,16 @@ private Q_SLOTS:
         QVERIFY(has("vision_backbone.fused_featurizer.attn_pool.latent"));
         QVERIFY(has("vision_backbone.fused_featurizer.blocks.1.mlp.fc1.weight"));
         QVERIFY(!has("language_model.lm_head.weight"));
-        QCOMPARE(r.mappedBytes + r.copiedBytes + [&] {
-            std::uint64_t unused = 0;
-            const auto ck = io::Checkpoint::open(m_modelDir);
-            for (const auto& k : r.unusedKeys) unused += ck.at(k).info.byteSize();
-            return unused;
-        }(), r.checkpointBytes);
+        QCOMPARE(
+            r.mappedBytes + r.copiedBytes +
+                [&] {
+                    std::uint64_t unused = 0;
+                    const auto ck = io::Checkpoint::open(m_modelDir);
+                    for (const auto& k : r.unusedKeys)
+                        unused += ck.at(k).info.byteSize();
+                    return unused;
+                }(),
+            r.checkpointBytes);
         // the embedding is a zero-copy view into the shard mapping
         const auto ck = io::Checkpoint::open(m_modelDir);
         QCOMPARE(m->llm().embedWeight().data_ptr<float>()[5],
@@ -196,7 +208,8 @@ private Q_SLOTS:
         std::vector<int> depth(N, 0);
         at::Tensor mask = at::zeros({N, N}, at::kBool);
         for (int i = 0; i < N; ++i) {
-            for (int a = i; a >= 0; a = parent[a]) mask[i][a] = true;
+            for (int a = i; a >= 0; a = parent[a])
+                mask[i][a] = true;
             depth[i] = i == 0 ? 0 : depth[parent[i]] + 1;
         }
         const at::Tensor prefix = randomEmbeds(P, 5);
@@ -207,7 +220,8 @@ private Q_SLOTS:
         const auto tree = llm.forward(nodes, pos, &cache, mask);
         for (int i = 0; i < N; ++i) {
             std::vector<std::int64_t> path;
-            for (int a = i; a >= 0; a = parent[a]) path.insert(path.begin(), a);
+            for (int a = i; a >= 0; a = parent[a])
+                path.insert(path.begin(), a);
             cache.truncate(P);
             const at::Tensor idx = at::tensor(path);
             const auto alone = llm.forward(nodes.index_select(1, idx), positions(P, path.size()), &cache);
@@ -225,7 +239,8 @@ private Q_SLOTS:
         at::Tensor mask = at::zeros({N, N}, at::kBool);
         std::vector<std::int64_t> depth(N, 0);
         for (int i = 0; i < N; ++i) {
-            for (int a = i; a >= 0; a = parent[a]) mask[i][a] = true;
+            for (int a = i; a >= 0; a = parent[a])
+                mask[i][a] = true;
             depth[i] = i == 0 ? 0 : depth[parent[i]] + 1;
         }
         const at::Tensor prefix = randomEmbeds(P, 8), nodes = randomEmbeds(N, 9), next = randomEmbeds(1, 10);
@@ -237,7 +252,8 @@ private Q_SLOTS:
         const auto after = llm.forward(next, positions(P + 4, 1), &cache);
 
         auto fresh = llm.makeCache(64);
-        const at::Tensor seq = at::cat({prefix, nodes.index_select(1, at::tensor(std::vector<std::int64_t>{0, 1, 2, 4})), next}, 1);
+        const at::Tensor seq = at::cat(
+            {prefix, nodes.index_select(1, at::tensor(std::vector<std::int64_t>{0, 1, 2, 4})), next}, 1);
         const auto ref = llm.forward(seq, positions(0, P + 5), &fresh);
         const double diff = (after.logits[0][0] - ref.logits[0][-1]).abs().max().item<double>();
         QVERIFY2(diff < 1e-4, QByteArray::number(diff));
@@ -256,50 +272,61 @@ private Q_SLOTS:
         QCOMPARE(e.size(1), static_cast<std::int64_t>(ids.size()) + P);
         const at::Tensor tokEmb =
             m_model->llm().embed(at::tensor(std::vector<std::int64_t>(ids.begin(), ids.end())).unsqueeze(0));
-        QVERIFY(at::equal(e[0][0], tokEmb[0][0]));                           // BOS first
-        QVERIFY(at::equal(e.narrow(1, 1, P), patches));                      // then the patches
-        QVERIFY(at::equal(e.narrow(1, 1 + P, ids.size() - 1), tokEmb.narrow(1, 1, ids.size() - 1))); // then text
+        QVERIFY(at::equal(e[0][0], tokEmb[0][0]));      // BOS first
+        QVERIFY(at::equal(e.narrow(1, 1, P), patches)); // then the patches
+        QVERIFY(
+            at::equal(e.narrow(1, 1 + P, ids.size() - 1), tokEmb.narrow(1, 1, ids.size() - 1))); // then text
     }
 
     void arDecodingIsGreedyOverFullRecompute() {
-        decode::ArOptions o;
-        o.unnormKey = "tiny_dataset";
-        o.liberoGripper = true;
+        model::LoadOptions lo;
+        lo.dtype = at::kFloat;
+        lo.unnormKey = "tiny_dataset";
+        const auto m = model::VlaModel::load(m_modelDir, lo);
         const auto img = syntheticImage(28, 1);
         const std::string instruction = "push the blue cube to the left";
-        const decode::ActionResult r = decode::decodeAr(*m_model, img, instruction, o);
+        decode::FrameContext frame = decode::prepareFrame(*m, nullptr, img, instruction);
+        decode::DecodeSettings s;
+        s.mode = decode::DecodeMode::Ar;
+        const decode::ActionTrace r = decode::decodeFrame(*m, nullptr, frame, s);
         QCOMPARE(r.tokens.size(), std::size_t(7));
         QCOMPARE(r.targetPasses, 7);
         QCOMPARE(r.action.size(), std::size_t(7));
-        QCOMPARE(r.envAction.size(), std::size_t(7));
-        QCOMPARE(r.unnormKey, std::string("tiny_dataset"));
 
         // Reference: no cache, the whole sequence recomputed for every token.
         c10::InferenceMode guard;
-        const auto& a = m_model->featurizerConfig();
-        const auto& b = m_model->fusedFeaturizerConfig();
+        const auto& a = m->featurizerConfig();
+        const auto& b = m->fusedFeaturizerConfig();
         const at::Tensor patches =
-            m_model->encodeImage(vision::pixelValues(img, a.mean, a.std, b.mean, b.std, a.imageSize));
-        at::Tensor seq = m_model->multimodalEmbeds(patches, m_model->promptIds(instruction));
+            m->encodeImage(vision::pixelValues(img, a.mean, a.std, b.mean, b.std, a.imageSize));
+        at::Tensor seq = m->multimodalEmbeds(patches, m->promptIds(instruction));
         for (int i = 0; i < 7; ++i) {
-            const auto out = m_model->llm().forward(seq, positions(0, seq.size(1)), nullptr);
+            const auto out = m->llm().forward(seq, positions(0, seq.size(1)), nullptr);
             const auto id = out.logits[0][-1].argmax().item<std::int64_t>();
             QCOMPARE(r.tokens[i], static_cast<int>(id));
-            seq = at::cat({seq, m_model->llm().embed(at::full({1, 1}, id, at::kLong))}, 1);
+            seq = at::cat({seq, m->llm().embed(at::full({1, 1}, id, at::kLong))}, 1);
         }
+        const auto stats = m->normStats();
         for (int i = 0; i < 7; ++i) {
-            QCOMPARE(r.bins[i], m_model->actionTokenizer().binOfToken(r.tokens[i]));
-            QCOMPARE(r.normalized[i], m_model->actionTokenizer().decode(r.tokens[i]));
+            QCOMPARE(r.bins[i], m->actionTokenizer().binOfToken(r.tokens[i]));
+            QCOMPARE(r.normalized[i], m->actionTokenizer().decode(r.tokens[i]));
         }
-        QVERIFY(r.ms.total > 0);
+        QCOMPARE(r.action, decode::unnormalize(r.normalized, stats));
+        QVERIFY(r.ms.total() > 0);
     }
 
     void unnormKeyMustBeChosen() {
-        const std::string e = errorOf([&] { decode::decodeAr(*m_model, syntheticImage(28, 2), "open the drawer"); });
-        QVERIFY2(e.find("available keys: tiny_dataset, tiny_dataset_no_noops") != std::string::npos, e.c_str());
-        decode::ArOptions o;
-        o.unnormKey = "tiny"; // no such key
-        QVERIFY(!errorOf([&] { decode::decodeAr(*m_model, syntheticImage(28, 2), "open the drawer", o); }).empty());
+        // m_model was loaded without a key and carries two datasets
+        decode::FrameContext frame =
+            decode::prepareFrame(*m_model, nullptr, syntheticImage(28, 2), "open the drawer");
+        const std::string e =
+            errorOf([&] { decode::decodeFrame(*m_model, nullptr, frame, decode::DecodeSettings{}); });
+        QVERIFY2(e.find("available keys: tiny_dataset, tiny_dataset_no_noops") != std::string::npos,
+                 e.c_str());
+        model::LoadOptions lo;
+        lo.unnormKey = "tiny"; // no such key: the load itself fails, listing the keys
+        const std::string e2 = errorOf([&] { model::VlaModel::load(m_modelDir, lo); });
+        QVERIFY2(e2.find("no statistics for key 'tiny'") != std::string::npos, e2.c_str());
     }
 
     void loadingErrorsNameTheProblem() {
@@ -314,11 +341,13 @@ private Q_SLOTS:
         index["weight_map"].erase("language_model.model.layers.1.mlp.up_proj.weight");
         testing::writeBytes(dir + "/model.safetensors.index.json", index.dump());
         std::string e = errorOf([&] { model::VlaModel::load(dir); });
-        QVERIFY2(e.find("missing tensor 'language_model.model.layers.1.mlp.up_proj.weight'") != std::string::npos,
+        QVERIFY2(e.find("missing tensor 'language_model.model.layers.1.mlp.up_proj.weight'") !=
+                     std::string::npos,
                  e.c_str());
         // wrong shape
         dir = fresh("wrong_shape");
-        rewriteTensor(dir, "language_model.model.layers.0.self_attn.k_proj.weight", [](at::Tensor t) { return t.t().contiguous(); });
+        rewriteTensor(dir, "language_model.model.layers.0.self_attn.k_proj.weight",
+                      [](at::Tensor t) { return t.t().contiguous(); });
         e = errorOf([&] { model::VlaModel::load(dir); });
         QVERIFY2(e.find("'language_model.model.layers.0.self_attn.k_proj.weight'") != std::string::npos &&
                      e.find("has shape [64, 32], expected [32, 64]") != std::string::npos,
@@ -327,7 +356,8 @@ private Q_SLOTS:
         dir = fresh("wrong_dtype");
         rewriteTensor(dir, "projector.fc2.bias", [](at::Tensor t) { return t.to(at::kLong); });
         e = errorOf([&] { model::VlaModel::load(dir); });
-        QVERIFY2(e.find("'projector.fc2.bias'") != std::string::npos && e.find("has dtype I64") != std::string::npos,
+        QVERIFY2(e.find("'projector.fc2.bias'") != std::string::npos &&
+                     e.find("has dtype I64") != std::string::npos,
                  e.c_str());
         // missing shard
         dir = fresh("missing_shard");
@@ -335,7 +365,8 @@ private Q_SLOTS:
         const std::string shard = ck.shardPaths()[ck.at("language_model.lm_head.weight").shard];
         fs::remove(shard);
         e = errorOf([&] { model::VlaModel::load(dir); });
-        QVERIFY2(e.find(fs::path(shard).filename().string()) != std::string::npos && e.find("does not exist") != std::string::npos,
+        QVERIFY2(e.find(fs::path(shard).filename().string()) != std::string::npos &&
+                     e.find("does not exist") != std::string::npos,
                  e.c_str());
         // bad config
         dir = fresh("bad_config");
@@ -371,11 +402,13 @@ private Q_SLOTS:
         const double diff = (ha - hb).abs().max().item<double>(); // the .bin holds fp16 copies
         QVERIFY2(diff < 2e-2, QByteArray::number(diff));
         // shares the target's embedding
-        QVERIFY(at::equal(a->embed(at::full({1, 1}, 5, at::kLong)), m_model->llm().embed(at::full({1, 1}, 5, at::kLong))));
+        QVERIFY(at::equal(a->embed(at::full({1, 1}, 5, at::kLong)),
+                          m_model->llm().embed(at::full({1, 1}, 5, at::kLong))));
 
         testing::writeBytes(bin + "/pytorch_model.bin", "not a zip file at all");
         const std::string e = errorOf([&] { model::DraftHead::load(bin, *m_model); });
-        QVERIFY2(e.find("pytorch_model.bin: not a readable torch.save state dict") != std::string::npos, e.c_str());
+        QVERIFY2(e.find("pytorch_model.bin: not a readable torch.save state dict") != std::string::npos,
+                 e.c_str());
     }
 
     void bf16ModelRuns() {
@@ -383,9 +416,14 @@ private Q_SLOTS:
         o.dtype = at::kBFloat16;
         o.unnormKey = "tiny_dataset";
         const auto m = model::VlaModel::load(m_modelDir, o);
-        const auto r = decode::decodeAr(*m, syntheticImage(40, 3), "close the drawer");
+        decode::FrameContext frame =
+            decode::prepareFrame(*m, nullptr, syntheticImage(40, 3), "close the drawer");
+        decode::DecodeSettings s;
+        s.mode = decode::DecodeMode::Ar;
+        const auto r = decode::decodeFrame(*m, nullptr, frame, s);
         QCOMPARE(r.tokens.size(), std::size_t(7));
-        for (double v : r.action) QVERIFY(std::isfinite(v));
+        for (double v : r.action)
+            QVERIFY(std::isfinite(v));
     }
 };
 

@@ -16,7 +16,8 @@ namespace specvla::testing {
 std::string rawSafetensors(const std::string& headerJson, const std::string& data) {
     std::string out(8, '\0');
     const std::uint64_t n = headerJson.size();
-    for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+    for (int i = 0; i < 8; ++i)
+        out[i] = static_cast<char>((n >> (8 * i)) & 0xff);
     return out + headerJson + data;
 }
 
@@ -38,7 +39,8 @@ namespace {
 void fillTiny(io::SafetensorsWriter& w) {
     // F32 [2, 3] = 0, 0.5, 1, ... ; BF16 [4] = 1, -2, 0.5, 3 ; I64 [3] = 7, -8, 9 ; U8 [5] = 0..4
     float f[6];
-    for (int i = 0; i < 6; ++i) f[i] = 0.5f * static_cast<float>(i);
+    for (int i = 0; i < 6; ++i)
+        f[i] = 0.5f * static_cast<float>(i);
     w.add("language_model.model.norm.weight", io::DType::F32, {2, 3}, f, sizeof f);
     const std::uint16_t bf[4] = {0x3f80, 0xc000, 0x3f00, 0x4040};
     w.add("projector.fc1.bias", io::DType::BF16, {4}, bf, sizeof bf);
@@ -73,25 +75,32 @@ std::vector<CorruptCase> corruptSafetensorsCases() {
     const std::string eight(8, '\x01');
     return {
         {"truncated", std::string("\x10\x00\x00", 3), "truncated file"},
-        {"header_past_end", std::string("\xe8\x03\x00\x00\x00\x00\x00\x00", 8) + "{}", "runs past the end of the file"},
-        {"header_too_large", std::string("\xff\xff\xff\xff\xff\xff\x00\x00", 8) + "{}", "exceeds the format's limit"},
+        {"header_past_end", std::string("\xe8\x03\x00\x00\x00\x00\x00\x00", 8) + "{}",
+         "runs past the end of the file"},
+        {"header_too_large", std::string("\xff\xff\xff\xff\xff\xff\x00\x00", 8) + "{}",
+         "exceeds the format's limit"},
         {"invalid_json", rawSafetensors("{\"w\": {\"dtype\": ", ""), "invalid header JSON"},
         {"not_an_object", rawSafetensors("[1, 2, 3]", ""), "invalid header JSON"},
         {"unknown_dtype", rawSafetensors(R"({"w":{"dtype":"Q4","shape":[2],"data_offsets":[0,2]}})", "ab"),
          "unknown dtype 'Q4'"},
         {"missing_shape", rawSafetensors(R"({"w":{"dtype":"F32","data_offsets":[0,4]}})", "abcd"),
          "missing array field 'shape'"},
-        {"offsets_out_of_range", rawSafetensors(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", eight),
+        {"offsets_out_of_range",
+         rawSafetensors(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", eight),
          "run past the end of the data section"},
-        {"offsets_reversed", rawSafetensors(R"({"w":{"dtype":"F32","shape":[0],"data_offsets":[8,4]}})", eight),
+        {"offsets_reversed",
+         rawSafetensors(R"({"w":{"dtype":"F32","shape":[0],"data_offsets":[8,4]}})", eight),
          "end before they begin"},
         {"overlapping",
-         rawSafetensors(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
-                        eight + eight),
+         rawSafetensors(
+             R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+             eight + eight),
          "overlap"},
-        {"byte_count_mismatch", rawSafetensors(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", eight),
-         "needs 12"},
-        {"lying_shape", rawSafetensors(R"({"w":{"dtype":"F64","shape":[4294967296,4294967296,16],"data_offsets":[0,8]}})", eight),
+        {"byte_count_mismatch",
+         rawSafetensors(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", eight), "needs 12"},
+        {"lying_shape",
+         rawSafetensors(R"({"w":{"dtype":"F64","shape":[4294967296,4294967296,16],"data_offsets":[0,8]}})",
+                        eight),
          "too large"},
     };
 }

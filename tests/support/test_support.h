@@ -20,9 +20,9 @@ std::vector<std::string> writeTinyCheckpoint(const std::string& path);
 std::vector<std::string> writeTinyShardedCheckpoint(const std::string& dir);
 
 struct CorruptCase {
-    std::string name;      // also the file stem
-    std::string bytes;     // the whole file
-    std::string expected;  // a phrase the error message must contain
+    std::string name;     // also the file stem
+    std::string bytes;    // the whole file
+    std::string expected; // a phrase the error message must contain
 };
 // One case per kind of malformed safetensors file.
 std::vector<CorruptCase> corruptSafetensorsCases();

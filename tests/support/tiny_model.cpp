@@ -23,13 +23,14 @@ std::vector<std::string> tinyInstructions() {
     const char* verbs[] = {"put", "push", "pick up", "move", "place", "open", "close", "turn on"};
     const char* colors[] = {"red", "blue", "green", "yellow", "black", "white"};
     const char* objects[] = {"block", "cube", "bowl", "plate", "mug", "drawer", "stove", "basket"};
-    const char* places[] = {"on the plate", "in the bowl", "to the left", "to the front of the plate",
+    const char* places[] = {"on the plate",  "in the bowl", "to the left", "to the front of the plate",
                             "in the basket", "on the stove"};
     std::vector<std::string> out;
     for (const char* v : verbs)
         for (const char* c : colors)
             for (const char* o : objects)
-                for (const char* p : places) out.push_back(std::string(v) + " the " + c + " " + o + " " + p);
+                for (const char* p : places)
+                    out.push_back(std::string(v) + " the " + c + " " + o + " " + p);
     return out;
 }
 
@@ -82,20 +83,22 @@ namespace {
 std::string trainedTokenizer(int vocab) {
     static std::mutex mutex;
     static std::map<int, std::string> cache;
-    static const fs::path dir = fs::temp_directory_path() / ("specvla-tiny-tok-" + std::to_string(::getpid()));
+    static const fs::path dir =
+        fs::temp_directory_path() / ("specvla-tiny-tok-" + std::to_string(::getpid()));
     std::lock_guard<std::mutex> lock(mutex);
     if (auto it = cache.find(vocab); it != cache.end()) return it->second;
     fs::create_directories(dir);
-    const std::string path =
-        text::trainInstructionTokenizer((dir / ("tok" + std::to_string(vocab))).string(), tinyInstructions(), vocab);
+    const std::string path = text::trainInstructionTokenizer((dir / ("tok" + std::to_string(vocab))).string(),
+                                                             tinyInstructions(), vocab);
     cache[vocab] = path;
     return path;
 }
 
-void writeSpecs(io::SafetensorsWriter& w, const std::vector<model::TensorSpec>& specs, model::WeightSource& src,
-                io::DType dtype) {
+void writeSpecs(io::SafetensorsWriter& w, const std::vector<model::TensorSpec>& specs,
+                model::WeightSource& src, io::DType dtype) {
     const auto st = dtype == io::DType::BF16 ? at::kBFloat16 : at::kFloat;
-    for (const auto& s : specs) io::addTensor(w, s.name, src.get(s.name, s.shape).to(st));
+    for (const auto& s : specs)
+        io::addTensor(w, s.name, src.get(s.name, s.shape).to(st));
 }
 
 } // namespace
@@ -127,7 +130,8 @@ void writeTinyDraft(const std::string& dir, const model::VlaConfig& target, std:
     const auto specs = model::draftTensorSpecs(d, target.text.vocabSize, /*withEmbedding=*/true);
     if (asBin) {
         std::vector<std::pair<std::string, at::Tensor>> tensors;
-        for (const auto& s : specs) tensors.emplace_back(s.name, random.get(s.name, s.shape).to(at::kHalf));
+        for (const auto& s : specs)
+            tensors.emplace_back(s.name, random.get(s.name, s.shape).to(at::kHalf));
         model::writeTorchStateDict((fs::path(dir) / "pytorch_model.bin").string(), tensors);
     } else {
         io::SafetensorsWriter w;

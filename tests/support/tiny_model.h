@@ -19,7 +19,7 @@ struct TinyModelOptions {
     double std = 0.08;
     std::uint64_t maxShardBytes = 400000; // several shards
     int tokenizerVocab = 400;
-    int numKvHeads = 2;                   // grouped heads (4 query heads)
+    int numKvHeads = 2; // grouped heads (4 query heads)
 };
 
 // The geometry (text vocab is filled in from the tokenizer).
@@ -29,7 +29,8 @@ model::DraftConfig tinyDraftConfig(const model::VlaConfig& target);
 // Writes the model folder and returns its config. The tokenizer is trained once per process and copied.
 model::VlaConfig writeTinyModel(const std::string& dir, const TinyModelOptions& options = {});
 // A draft head folder: config.json + model.safetensors (or pytorch_model.bin when asBin).
-void writeTinyDraft(const std::string& dir, const model::VlaConfig& target, std::uint64_t seed = 2, bool asBin = false);
+void writeTinyDraft(const std::string& dir, const model::VlaConfig& target, std::uint64_t seed = 2,
+                    bool asBin = false);
 
 std::vector<std::string> tinyInstructions();
 

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: MIT
+#include "cli/decode_options.h"
+
+#include "common/error.h"
+#include "data/libero_reader.h"
+#include "model/draft_head.h"
+#include "model/vla_model.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+
+namespace specvla::cli {
+
+const char* const kModelOptionsHelp =
+    "  --model DIR          config.json, model.safetensors[.index.json] + shards, tokenizer.model,\n"
+    "                       optionally dataset_statistics.json\n"
+    "  --draft DIR          EAGLE / Spec-VLA draft head (config.json + model.safetensors or "
+    "pytorch_model.bin)\n"
+    "  --device cpu|cuda    default cpu;  --dtype bf16|fp32  default bf16\n"
+    "  --unnorm-key KEY     dataset statistics key (an error lists the keys when it is ambiguous)\n";
+
+const char* const kDecodeOptionsHelp =
+    "  --mode ar|strict|relaxed   decoding mode (default relaxed with a draft, ar without)\n"
+    "  --margin R           relaxed acceptance: a draft token passes when its bin is within R bins of the\n"
+    "                       target's greedy bin (default 9, the released Spec-VLA script's value)\n"
+    "  --margins r1,..,r7   one margin per action dimension instead of --margin\n"
+    "  --relax-all-tokens   apply the margin to any token id, as the reference code does (default: only "
+    "when\n"
+    "                       both tokens are action tokens)\n"
+    "  --top-k K --depth D --total-tokens N   draft tree shape (default 8, 4, 50 as the reference)\n"
+    "  --path-choice fewest_relaxed|reference_order   tie rule between equally long accepted paths\n"
+    "  --reference-positions   reproduce the reference's draft position ids for tree nodes\n";
+
+const char* const kInputOptionsHelp =
+    "  --image PNG          one image; HF processor preprocessing only unless --flip / --jpeg /\n"
+    "                       --center-crop or --libero-preprocess\n"
+    "  --episode FILE       a LIBERO HDF5 file (raw or regenerated layout); LIBERO preprocessing "
+    "(180-degree\n"
+    "                       flip, JPEG round trip, 0.9-area centre crop) on unless --no-libero-preprocess\n"
+    "  --demo-index N       which demo_N (default 0);  --steps A:B  half-open step range (A:, :B allowed)\n"
+    "  --instruction TEXT   the task (episodes default to the file's problem_info or file name)\n";
+
+std::set<std::string> modelValueOptions() {
+    return {"model", "draft", "device", "dtype", "unnorm-key"};
+}
+std::set<std::string> decodeValueOptions() {
+    return {"mode", "margin", "margins", "top-k", "depth", "total-tokens", "path-choice"};
+}
+std::set<std::string> decodeFlags() {
+    return {"relax-all-tokens", "reference-positions"};
+}
+std::set<std::string> inputValueOptions() {
+    return {"image", "episode", "demo-index", "steps", "instruction"};
+}
+std::set<std::string> inputFlags() {
+    return {"libero-preprocess", "no-libero-preprocess", "flip", "jpeg", "center-crop"};
+}
+
+int parseInt(const std::string& option, const std::string& value) {
+    try {
+        std::size_t used = 0;
+        const int v = std::stoi(value, &used);
+        if (used == value.size()) return v;
+    } catch (const std::logic_error&) {
+    }
+    throw UsageError("--" + option + " expects an integer, got '" + value + "'");
+}
+
+LoadedModels loadModels(const Args& args, bool needDraft) {
+    const auto dir = args.value("model");
+    if (!dir) throw UsageError("--model DIR is required");
+    if (needDraft && !args.has("draft"))
+        throw UsageError("speculative modes need --draft DIR (or use --mode ar)");
+    model::LoadOptions lo;
+    LoadedModels m;
+    m.device = args.value("device").value_or("cpu");
+    m.dtype = args.value("dtype").value_or("bf16");
+    lo.device = model::parseDevice(m.device);
+    lo.dtype = model::parseDtype(m.dtype);
+    lo.unnormKey = args.value("unnorm-key").value_or("");
+    model::LoadReport report;
+    m.target = model::VlaModel::load(*dir, lo, &report);
+    std::fprintf(stderr, "loaded %s: %zu tensors in %.2f s (%.1f MiB mapped, %.1f MiB converted)\n",
+                 dir->c_str(), report.tensorsLoaded, report.seconds, report.mappedBytes / 1048576.0,
+                 report.copiedBytes / 1048576.0);
+    m.target->normStats(); // an ambiguous statistics key fails here, listing the keys
+    if (auto d = args.value("draft")) {
+        m.draft = model::DraftHead::load(*d, *m.target);
+        std::fprintf(stderr, "loaded draft head %s\n", d->c_str());
+    }
+    return m;
+}
+
+decode::DecodeSettings decodeSettings(const Args& args) {
+    decode::DecodeSettings s;
+    const std::string mode = args.value("mode").value_or(args.has("draft") ? "relaxed" : "ar");
+    const auto parsed = decode::parseMode(mode);
+    if (!parsed) throw UsageError("--mode expects ar, strict or relaxed, got '" + mode + "'");
+    s.mode = *parsed;
+    if (auto v = args.value("margin")) s.margin = parseInt("margin", *v);
+    if (auto v = args.value("margins")) {
+        std::array<int, 7> m{};
+        std::stringstream ss(*v);
+        std::string part;
+        int i = 0;
+        while (std::getline(ss, part, ',')) {
+            if (i >= 7) throw UsageError("--margins expects 7 comma-separated integers");
+            m[i++] = parseInt("margins", part);
+        }
+        if (i != 7) throw UsageError("--margins expects 7 comma-separated integers");
+        s.marginPerDim = m;
+    }
+    if (s.margin < 0 ||
+        (s.marginPerDim && *std::min_element(s.marginPerDim->begin(), s.marginPerDim->end()) < 0))
+        throw UsageError("margins must not be negative");
+    if (auto v = args.value("top-k")) s.tree.topK = parseInt("top-k", *v);
+    if (auto v = args.value("depth")) s.tree.depth = parseInt("depth", *v);
+    if (auto v = args.value("total-tokens")) s.tree.totalTokens = parseInt("total-tokens", *v);
+    if (s.tree.topK < 1 || s.tree.depth < 1 || s.tree.totalTokens < 2)
+        throw UsageError("tree shape needs --top-k >= 1, --depth >= 1, --total-tokens >= 2");
+    s.relaxOnlyActionTokens = !args.has("relax-all-tokens");
+    s.referencePositionQuirk = args.has("reference-positions");
+    if (auto v = args.value("path-choice")) {
+        if (*v == "fewest_relaxed")
+            s.pathChoice = decode::PathChoice::FewestRelaxed;
+        else if (*v == "reference_order")
+            s.pathChoice = decode::PathChoice::ReferenceOrder;
+        else
+            throw UsageError("--path-choice expects fewest_relaxed or reference_order");
+    }
+    return s;
+}
+
+namespace {
+
+std::pair<int, int> parseSteps(const std::string& s, int total) {
+    const auto colon = s.find(':');
+    if (colon == std::string::npos) throw UsageError("--steps expects A:B, got '" + s + "'");
+    auto num = [&](const std::string& part, int dflt) {
+        if (part.empty()) return dflt;
+        const int v = parseInt("steps", part);
+        return v < 0 ? total + v : v;
+    };
+    const int a = num(s.substr(0, colon), 0), b = std::min(num(s.substr(colon + 1), total), total);
+    if (a < 0 || a >= b)
+        throw UsageError("--steps " + s + " selects no step of the " + std::to_string(total) +
+                         " in the episode");
+    return {a, b};
+}
+
+vision::PreprocessOptions preprocessFor(const Args& args, bool episode) {
+    vision::PreprocessOptions pre =
+        episode ? vision::PreprocessOptions::libero() : vision::PreprocessOptions::plainImage();
+    if (args.has("libero-preprocess")) pre = vision::PreprocessOptions::libero();
+    if (args.has("no-libero-preprocess")) pre = vision::PreprocessOptions::plainImage();
+    if (args.has("flip")) pre.flip180 = true;
+    if (args.has("jpeg")) pre.jpegRoundTrip = true;
+    if (args.has("center-crop")) {
+        pre.centerCrop = true;
+        if (pre.resizeTo <= 0) pre.resizeTo = 224;
+    }
+    return pre;
+}
+
+Inputs readEpisode(const Args& args, const std::string& path) {
+    Inputs in;
+    in.isEpisode = true;
+    in.preprocess = preprocessFor(args, true);
+    const data::LiberoFile file = data::LiberoFile::open(path);
+    const int demo = args.value("demo-index") ? parseInt("demo-index", *args.value("demo-index")) : 0;
+    if (demo < 0 || demo >= file.numDemos())
+        throw Error(file.path() + ": demo index " + std::to_string(demo) + " out of range (the file has " +
+                    std::to_string(file.numDemos()) + " demos)");
+    const int total = file.numSteps(demo);
+    const auto [a, b] =
+        args.value("steps") ? parseSteps(*args.value("steps"), total) : std::make_pair(0, total);
+    const data::Episode ep = file.readDemo(demo, a, b - 1);
+    in.instruction = args.value("instruction").value_or(ep.instruction);
+    if (in.instruction.empty())
+        throw Error(file.path() + ": no instruction in the file or its name; give --instruction");
+    in.firstStep = a;
+    in.description =
+        file.path() + " " + ep.demoName + " steps " + std::to_string(a) + ":" + std::to_string(b);
+    for (int t = 0; t < ep.numSteps; ++t) {
+        in.frames.push_back(vision::prepareImage(
+            vision::fromBuffer(ep.imageWidth, ep.imageHeight, ep.image(t)), in.preprocess));
+        in.recorded.push_back(ep.actions[t]);
+    }
+    return in;
+}
+
+} // namespace
+
+std::vector<Inputs> readInputs(const Args& args, const std::vector<std::string>& extraEpisodes) {
+    std::vector<std::string> episodes = extraEpisodes;
+    if (auto e = args.value("episode")) episodes.insert(episodes.begin(), *e);
+    const bool haveImage = args.has("image");
+    if (haveImage == !episodes.empty()) throw UsageError("give exactly one of --image and --episode");
+    std::vector<Inputs> out;
+    if (haveImage) {
+        if (!args.has("instruction")) throw UsageError("--image needs --instruction");
+        Inputs in;
+        in.preprocess = preprocessFor(args, false);
+        in.instruction = *args.value("instruction");
+        in.description = *args.value("image");
+        in.frames.push_back(vision::prepareImage(vision::loadImage(*args.value("image")), in.preprocess));
+        out.push_back(std::move(in));
+    }
+    for (const auto& e : episodes)
+        out.push_back(readEpisode(args, e));
+    return out;
+}
+
+} // namespace specvla::cli

@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: MIT
+#include "decode/spec_decoder.h"
+
+#include "common/error.h"
+#include "decode/acceptance.h"
+#include "decode/draft_tree.h"
+#include "model/draft_head.h"
+#include "model/vla_model.h"
+#include "vision/preprocess.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <chrono>
+#include <map>
+
+namespace specvla::decode {
+namespace {
+
+std::atomic<std::int64_t> g_targetPrefills{0}, g_draftPrefills{0}, g_targetPasses{0};
+
+// Times stages with a device synchronisation at each lap, so GPU work is attributed to its stage.
+class Laps {
+public:
+    explicit Laps(const c10::Device& d) : m_device(d), m_last(std::chrono::steady_clock::now()) {}
+    double lap() {
+        model::synchronize(m_device);
+        const auto t = std::chrono::steady_clock::now();
+        const double ms = std::chrono::duration<double, std::milli>(t - m_last).count();
+        m_last = t;
+        return ms;
+    }
+
+private:
+    c10::Device m_device;
+    std::chrono::steady_clock::time_point m_last;
+};
+
+at::Tensor longTensor(const std::vector<std::int64_t>& v, const c10::Device& d) {
+    return at::tensor(v, at::TensorOptions().dtype(at::kLong)).to(d);
+}
+
+int argmaxLast(const at::Tensor& logits) {
+    return static_cast<int>(logits[0][-1].argmax().item<std::int64_t>());
+}
+
+std::vector<TokenLogProb> topChildren(const at::Tensor& logProbs, int k) {
+    const auto top = logProbs.topk(k);
+    const at::Tensor values = std::get<0>(top).to(at::kCPU), indices = std::get<1>(top).to(at::kCPU);
+    std::vector<TokenLogProb> out;
+    for (int i = 0; i < k; ++i)
+        out.emplace_back(static_cast<int>(indices[i].item<std::int64_t>()), values[i].item<float>());
+    return out;
+}
+
+void fillTokenFields(ActionTrace& t, const model::VlaModel& m, const NormStats& stats) {
+    const ActionTokenizer& at = m.actionTokenizer();
+    t.bins.clear();
+    for (int id : t.tokens)
+        t.bins.push_back(at.binOfToken(id));
+    t.normalized = at.decode(t.tokens);
+    t.action = unnormalize(t.normalized, stats);
+}
+
+} // namespace
+
+std::size_t FrameContext::bytes() const {
+    std::size_t b = 0;
+    for (const model::KvCache* c : {&targetCache, &draftCache})
+        for (int l = 0; l < c->layers(); ++l)
+            b += static_cast<std::size_t>(c->keys(l).nbytes() + c->values(l).nbytes());
+    return b;
+}
+
+WorkCounters workCounters() {
+    return {model::VisionTower::totalFeatureCalls(), g_targetPrefills.load(), g_draftPrefills.load(),
+            g_targetPasses.load()};
+}
+
+FrameContext prepareFrame(const model::VlaModel& m, const model::DraftHead* draft,
+                          const vision::RgbImage& image, const std::string& instruction,
+                          const TreeShape& tree) {
+    c10::InferenceMode guard;
+    FrameContext f;
+    Laps laps(m.device());
+    const auto& a = m.featurizerConfig();
+    const auto& b = m.fusedFeaturizerConfig();
+    const at::Tensor pixels = vision::pixelValues(image, a.mean, a.std, b.mean, b.std, a.imageSize);
+    const std::vector<int> prompt = m.promptIds(instruction);
+    const at::Tensor patches = m.encodeImage(pixels);
+    f.prepareMs.vision = laps.lap();
+
+    const at::Tensor embeds = m.multimodalEmbeds(patches, prompt);
+    f.promptLength = static_cast<int>(embeds.size(1));
+    f.textLength = static_cast<int>(prompt.size());
+    // Room for the longest decode: 7 committed tokens plus one verified tree (target), the tree's fed levels
+    // (draft).
+    const int extra = 8 + std::max(tree.totalTokens, 1) + tree.topK * (tree.depth + 1);
+    f.targetCache = m.llm().makeCache(f.promptLength + extra);
+    const at::Tensor pos =
+        at::arange(f.promptLength, at::TensorOptions().dtype(at::kLong).device(m.device()));
+    const model::LlamaOutput out = m.llm().forward(embeds, pos, &f.targetCache, {}, /*logitsForAll=*/false);
+    ++g_targetPrefills;
+    ++g_targetPasses;
+    f.firstToken = argmaxLast(out.logits);
+
+    if (draft) {
+        // EAGLE shift: position i pairs the embedding of token i+1 with the target's hidden state at i; the
+        // last position pairs the first generated token with the last prompt state.
+        const at::Tensor next = m.llm().embed(longTensor({f.firstToken}, m.device()).unsqueeze(0));
+        const at::Tensor tokenEmbeds = at::cat({embeds.narrow(1, 1, f.promptLength - 1), next}, 1);
+        f.draftCache = draft->makeCache(f.promptLength + extra);
+        const at::Tensor h = draft->forward(tokenEmbeds, out.hidden, pos, &f.draftCache);
+        f.draftLastHidden = h.narrow(1, f.promptLength - 1, 1);
+        ++g_draftPrefills;
+    }
+    f.prepareMs.prefill = laps.lap();
+    return f;
+}
+
+namespace {
+
+ActionTrace decodeArFromFrame(const model::VlaModel& m, FrameContext& f, const DecodeSettings& s,
+                              const NormStats& stats) {
+    ActionTrace t;
+    t.settings = s;
+    Laps laps(m.device());
+    f.targetCache.truncate(f.promptLength);
+    const auto opts = at::TensorOptions().dtype(at::kLong).device(m.device());
+    int next = f.firstToken;
+    t.targetPasses = 1;
+    for (int i = 0; i < s.maxTokens; ++i) {
+        t.tokens.push_back(next);
+        if (i + 1 == s.maxTokens) break;
+        const auto out = m.llm().forward(m.llm().embed(at::full({1, 1}, next, opts)),
+                                         at::full({1}, f.promptLength + i, opts), &f.targetCache, {}, false);
+        ++t.targetPasses;
+        ++g_targetPasses;
+        next = argmaxLast(out.logits);
+    }
+    t.ms.verify = laps.lap();
+    fillTokenFields(t, m, stats);
+    t.ms.other = laps.lap();
+    return t;
+}
+
+// Expands one EAGLE-2 tree from the draft's state; leaves the draft cache as it found it.
+DraftTree expandTree(const model::VlaModel& m, const model::DraftHead& d, FrameContext& f, int root,
+                     const DecodeSettings& s, int committed, int& draftPasses) {
+    const int stable = f.draftCache.length();
+    const int K = s.tree.topK;
+    DraftTreeBuilder builder(s.tree, root);
+    builder.addRootChildren(topChildren(at::log_softmax(d.logits(f.draftLastHidden)[0][0], -1), K));
+
+    std::map<int, at::Tensor> outHidden; // candidate -> draft output [D]
+    std::map<int, int> slot;             // candidate -> index among the fed tree entries
+    int fed = 0;
+    const auto dev = m.device();
+    for (int step = 0; step < s.tree.depth && !builder.frontier().empty(); ++step) {
+        const std::vector<int> frontier = builder.frontier();
+        const int n = static_cast<int>(frontier.size());
+        std::vector<std::int64_t> ids, positions;
+        std::vector<at::Tensor> parentHidden;
+        at::Tensor mask = at::zeros({n, stable + fed + n}, at::kBool);
+        mask.narrow(1, 0, stable).fill_(true);
+        for (int j = 0; j < n; ++j) {
+            const Candidate& c = builder.candidates()[frontier[j]];
+            ids.push_back(c.token);
+            parentHidden.push_back(c.parent < 0 ? f.draftLastHidden[0][0] : outHidden.at(c.parent));
+            for (int a : builder.ancestors(frontier[j]))
+                mask[j][stable + slot.at(a)] = true;
+            mask[j][stable + fed + j] = true;
+            // Correct convention: a node at depth k sits at draft_kv_len + k - 1. The reference's quirk uses
+            // the text length (round 0: 0) instead of the multimodal one.
+            const int base =
+                s.referencePositionQuirk ? (committed == 0 ? 0 : f.textLength + committed) : stable;
+            positions.push_back(base + c.depth - 1);
+        }
+        const at::Tensor emb = d.embed(longTensor(ids, dev).unsqueeze(0));
+        const at::Tensor out = d.forward(emb, at::stack(parentHidden).unsqueeze(0),
+                                         longTensor(positions, dev), &f.draftCache, mask.to(dev));
+        const at::Tensor logp = at::log_softmax(d.logits(out)[0], -1);
+        std::vector<std::vector<TokenLogProb>> children;
+        for (int j = 0; j < n; ++j) {
+            outHidden[frontier[j]] = out[0][j];
+            slot[frontier[j]] = fed + j;
+            children.push_back(topChildren(logp[j], K));
+        }
+        fed += n;
+        ++draftPasses;
+        builder.expand(children);
+    }
+    f.draftCache.truncate(stable);
+    return builder.finalize();
+}
+
+} // namespace
+
+ActionTrace decodeFrame(const model::VlaModel& m, const model::DraftHead* d, FrameContext& f,
+                        const DecodeSettings& s, const std::atomic<bool>* cancel) {
+    c10::InferenceMode guard;
+    if (s.maxTokens < 1 || s.maxTokens > 7) throw Error("maxTokens must be 1..7");
+    const NormStats stats = m.normStats(); // fails before any work when the statistics key is ambiguous
+    const bool cached = f.decodes++ > 0;
+    // The first decode of a frame carries the frame's vision and prefill cost; later ones reuse them.
+    const StageTimes prepared = cached ? StageTimes{} : f.prepareMs;
+    if (s.mode == DecodeMode::Ar) {
+        ActionTrace t = decodeArFromFrame(m, f, s, stats);
+        t.fromCache = cached;
+        t.ms.vision = prepared.vision;
+        t.ms.prefill = prepared.prefill;
+        return t;
+    }
+    if (!d || f.draftCache.empty())
+        throw Error(std::string("mode ") + modeName(s.mode) +
+                    " needs a draft head; load one or use --mode ar");
+    if (s.tree.topK < 1 || s.tree.depth < 1 || s.tree.totalTokens < 2)
+        throw Error("tree shape needs top-k >= 1, depth >= 1 and at least 2 tokens");
+
+    ActionTrace t;
+    t.settings = s;
+    t.fromCache = cached;
+    t.targetPasses = 1;
+    t.draftPasses = 1;
+    f.targetCache.truncate(f.promptLength);
+    f.draftCache.truncate(f.promptLength);
+    at::Tensor lastHidden = f.draftLastHidden; // restored at the end: the context stays reusable
+    const auto dev = m.device();
+    int root = f.firstToken;
+
+    while (static_cast<int>(t.tokens.size()) < s.maxTokens) {
+        if (cancel && cancel->load()) {
+            f.draftLastHidden = lastHidden;
+            throw Cancelled();
+        }
+        RoundTrace r;
+        r.index = static_cast<int>(t.rounds.size());
+        r.committedBefore = static_cast<int>(t.tokens.size());
+        Laps laps(dev);
+
+        const DraftTree tree = expandTree(m, *d, f, root, s, r.committedBefore, t.draftPasses);
+        r.ms.draft = laps.lap();
+
+        // Verify: root and all draft nodes in one target pass, each node seeing the prefix and its ancestors.
+        const int base = f.targetCache.length();
+        const int n = tree.size();
+        std::vector<std::int64_t> ids(tree.tokens.begin(), tree.tokens.end()), pos;
+        for (int i = 0; i < n; ++i)
+            pos.push_back(base + tree.depth[i]);
+        at::Tensor mask =
+            at::from_blob(const_cast<std::uint8_t*>(tree.mask.data()), {n, n}, at::kByte).to(at::kBool);
+        const model::LlamaOutput out =
+            m.llm().forward(m.llm().embed(longTensor(ids, dev).unsqueeze(0)), longTensor(pos, dev),
+                            &f.targetCache, mask.to(dev), true);
+        ++t.targetPasses;
+        ++g_targetPasses;
+        const at::Tensor greedyT = out.logits[0].argmax(-1).to(at::kCPU);
+        std::vector<int> greedy(n);
+        for (int i = 0; i < n; ++i)
+            greedy[i] = static_cast<int>(greedyT[i].item<std::int64_t>());
+        r.ms.verify = laps.lap();
+
+        const Acceptance acc = acceptTree(tree, greedy, r.committedBefore, s, m.actionTokenizer());
+        for (int i : acc.acceptedPath)
+            t.tokens.push_back(tree.tokens[i]);
+        std::vector<std::int64_t> offsets(acc.acceptedPath.begin(), acc.acceptedPath.end());
+        f.targetCache.compact(base, offsets);
+
+        const ActionTokenizer& at = m.actionTokenizer();
+        for (int i = 0; i < n; ++i) {
+            TreeNode node;
+            node.token = tree.tokens[i];
+            node.bin = at.binOfToken(node.token);
+            node.parent = tree.parent[i];
+            node.depth = tree.depth[i];
+            node.dim = r.committedBefore + tree.depth[i];
+            node.draftLogProb = tree.logProb[i];
+            node.score = tree.score[i];
+            node.targetToken = greedy[i];
+            node.targetBin = at.binOfToken(greedy[i]);
+            node.binDistance = acc.binDistance[i];
+            node.verdict = acc.verdicts[i];
+            r.nodes.push_back(node);
+        }
+        r.acceptedPath = acc.acceptedPath;
+        r.acceptedDrafts = acc.acceptedDrafts;
+        r.exactAccepted = acc.exactAccepted;
+        r.relaxedAccepted = acc.relaxedAccepted;
+        r.bonusToken = acc.bonusToken;
+        r.capped = acc.capped;
+        r.bonusCommitted = static_cast<int>(t.tokens.size()) < s.maxTokens;
+        r.ms.other = laps.lap();
+
+        if (r.bonusCommitted) {
+            // Draft update: the accepted nodes' target states paired with the next tokens (the accepted
+            // drafts, then the bonus), appended to the draft's stable prefix.
+            std::vector<std::int64_t> nextIds, nextPos;
+            for (std::size_t k = 1; k < acc.acceptedPath.size(); ++k)
+                nextIds.push_back(tree.tokens[acc.acceptedPath[k]]);
+            nextIds.push_back(acc.bonusToken);
+            const int stable = f.draftCache.length();
+            for (std::size_t k = 0; k < nextIds.size(); ++k)
+                nextPos.push_back(stable + static_cast<int>(k));
+            const at::Tensor hidden = out.hidden.index_select(1, longTensor(offsets, dev));
+            const at::Tensor h = d->forward(d->embed(longTensor(nextIds, dev).unsqueeze(0)), hidden,
+                                            longTensor(nextPos, dev), &f.draftCache);
+            f.draftLastHidden = h.narrow(1, h.size(1) - 1, 1);
+            ++t.draftPasses;
+            root = acc.bonusToken;
+            r.ms.draft += laps.lap();
+        }
+        t.ms += r.ms;
+        t.rounds.push_back(std::move(r));
+    }
+    f.draftLastHidden = lastHidden;
+    Laps laps(dev);
+    fillTokenFields(t, m, stats);
+    t.ms.other += laps.lap();
+    t.ms.vision = prepared.vision;
+    t.ms.prefill = prepared.prefill;
+    return t;
+}
+
+} // namespace specvla::decode

@@ -1,0 +1,719 @@
+// SPDX-License-Identifier: MIT
+// Torch-free speculative decoding logic: settings names, the EAGLE-2 draft tree builder and the acceptance
+// rule (reference/specvla-openvla.md sections 1.2, 1.3, 3.2, 3.3). Expected trees and verdicts are worked out
+// by hand in the comments next to them.
+#include "common/error.h"
+#include "decode/acceptance.h"
+#include "decode/action_tokenizer.h"
+#include "decode/draft_tree.h"
+#include "decode/settings.h"
+#include "decode/trace.h"
+
+#include <QtTest>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <set>
+
+using namespace specvla;
+using namespace specvla::decode;
+
+namespace {
+
+using Ints = std::vector<int>;
+using Paths = std::vector<std::vector<int>>;
+
+bool near(float a, float b) {
+    return std::abs(a - b) < 1e-5f;
+}
+
+bool nearAll(const std::vector<float>& got, const std::vector<float>& want) {
+    if (got.size() != want.size()) return false;
+    for (std::size_t i = 0; i < got.size(); ++i)
+        if (!near(got[i], want[i])) return false;
+    return true;
+}
+
+// Mask from rows written as strings of 0/1.
+std::vector<std::uint8_t> maskOf(const std::vector<const char*>& rows) {
+    std::vector<std::uint8_t> m;
+    for (const char* r : rows)
+        for (const char* c = r; *c; ++c)
+            m.push_back(*c == '1');
+    return m;
+}
+
+// A tree written by hand (tokens, parents, scores); depth, mask and leaf paths are derived.
+DraftTree makeTree(const Ints& tokens, const Ints& parents, std::vector<float> scores = {}) {
+    DraftTree t;
+    const int n = static_cast<int>(tokens.size());
+    t.tokens = tokens;
+    t.parent = parents;
+    if (scores.empty()) scores.assign(n, 0.0f);
+    t.score = scores;
+    t.logProb.assign(n, 0.0f);
+    t.depth.assign(n, 0);
+    for (int i = 1; i < n; ++i)
+        t.depth[i] = t.depth[parents[i]] + 1;
+    t.mask.assign(static_cast<std::size_t>(n) * n, 0);
+    for (int i = 0; i < n; ++i)
+        for (int v = i; v >= 0; v = parents[v])
+            t.mask[static_cast<std::size_t>(i) * n + v] = 1;
+    std::vector<char> hasChild(n, 0);
+    for (int i = 1; i < n; ++i)
+        hasChild[parents[i]] = 1;
+    for (int leaf = 0; leaf < n; ++leaf) {
+        if (hasChild[leaf]) continue;
+        std::vector<int> p;
+        for (int v = leaf; v >= 0; v = parents[v])
+            p.push_back(v);
+        std::reverse(p.begin(), p.end());
+        t.paths.push_back(p);
+    }
+    return t;
+}
+
+DecodeSettings relaxed(int margin, PathChoice choice = PathChoice::FewestRelaxed) {
+    DecodeSettings s;
+    s.mode = DecodeMode::Relaxed;
+    s.margin = margin;
+    s.pathChoice = choice;
+    return s;
+}
+
+DecodeSettings strict() {
+    DecodeSettings s;
+    s.mode = DecodeMode::Strict;
+    return s;
+}
+
+// Structural invariants every finalized tree must satisfy.
+void checkInvariants(const DraftTree& t) {
+    const int n = t.size();
+    QVERIFY(n >= 1);
+    QCOMPARE(t.parent.size(), std::size_t(n));
+    QCOMPARE(t.depth.size(), std::size_t(n));
+    QCOMPARE(t.logProb.size(), std::size_t(n));
+    QCOMPARE(t.score.size(), std::size_t(n));
+    QCOMPARE(t.mask.size(), std::size_t(n) * n);
+    QCOMPARE(t.parent[0], -1);
+    QCOMPARE(t.depth[0], 0);
+    std::vector<char> hasChild(n, 0);
+    for (int i = 1; i < n; ++i) {
+        QVERIFY(t.parent[i] >= 0 && t.parent[i] < i); // parents precede children
+        QCOMPARE(t.depth[i], t.depth[t.parent[i]] + 1);
+        QVERIFY(near(t.score[i], t.score[t.parent[i]] + t.logProb[i]));
+        hasChild[t.parent[i]] = 1;
+    }
+    for (int i = 0; i < n; ++i) {
+        std::set<int> anc;
+        for (int v = i; v >= 0; v = t.parent[v])
+            anc.insert(v);
+        for (int j = 0; j < n; ++j)
+            QCOMPARE(t.attends(i, j), anc.count(j) == 1);
+        QVERIFY(t.attends(i, 0));
+    }
+    std::set<int> covered;
+    int previousLeaf = -1;
+    for (const auto& p : t.paths) {
+        QVERIFY(!p.empty());
+        QCOMPARE(p.front(), 0);
+        QVERIFY(!hasChild[p.back()]);
+        QVERIFY(p.back() > previousLeaf); // increasing leaf index
+        previousLeaf = p.back();
+        for (std::size_t k = 1; k < p.size(); ++k)
+            QCOMPARE(t.parent[p[k]], p[k - 1]);
+        covered.insert(p.begin(), p.end());
+    }
+    int leaves = 0;
+    for (int i = 0; i < n; ++i)
+        leaves += !hasChild[i];
+    QCOMPARE(int(t.paths.size()), leaves);
+    QCOMPARE(int(covered.size()), n);
+}
+
+} // namespace
+
+class TestSpecLogic : public QObject {
+    Q_OBJECT
+
+    const ActionTokenizer m_actions{32000, 256}; // action tokens 31744..31999
+
+private Q_SLOTS:
+    // ---- names -------------------------------------------------------------------------------------------
+    void names() {
+        QCOMPARE(QString(modeName(DecodeMode::Ar)), QString("ar"));
+        QCOMPARE(QString(modeName(DecodeMode::Strict)), QString("strict"));
+        QCOMPARE(QString(modeName(DecodeMode::Relaxed)), QString("relaxed"));
+        for (DecodeMode m : {DecodeMode::Ar, DecodeMode::Strict, DecodeMode::Relaxed})
+            QVERIFY(parseMode(modeName(m)) == m);
+        QVERIFY(parseMode("Relaxed") == DecodeMode::Relaxed);
+        QVERIFY(!parseMode("greedy"));
+        QVERIFY(!parseMode(""));
+        QCOMPARE(QString(pathChoiceName(PathChoice::FewestRelaxed)), QString("fewest_relaxed"));
+        QCOMPARE(QString(pathChoiceName(PathChoice::ReferenceOrder)), QString("reference_order"));
+        QVERIFY(parsePathChoice("reference_order") == PathChoice::ReferenceOrder);
+        QVERIFY(parsePathChoice("fewest_relaxed") == PathChoice::FewestRelaxed);
+        QVERIFY(!parsePathChoice("best"));
+        QCOMPARE(QString(verdictName(Verdict::Root)), QString("root"));
+        QCOMPARE(QString(verdictName(Verdict::Exact)), QString("exact"));
+        QCOMPARE(QString(verdictName(Verdict::Relaxed)), QString("relaxed"));
+        QCOMPARE(QString(verdictName(Verdict::Rejected)), QString("rejected"));
+        QCOMPARE(QString(verdictName(Verdict::NotReached)), QString("not_reached"));
+    }
+
+    void marginForModes() {
+        DecodeSettings s = relaxed(9);
+        QCOMPARE(s.marginFor(3), 9);
+        s.marginPerDim = std::array<int, 7>{1, 2, 3, 4, 5, 6, 7};
+        QCOMPARE(s.marginFor(0), 1);
+        QCOMPARE(s.marginFor(6), 7);
+        s.mode = DecodeMode::Strict;
+        QCOMPARE(s.marginFor(6), 0);
+        s.mode = DecodeMode::Ar;
+        QCOMPARE(s.marginFor(0), 0);
+    }
+
+    // ---- draft tree builder -----------------------------------------------------------------------------
+    void treeTopK2Depth2() {
+        // Root R. Root children given unsorted; top-2 kept best first:
+        //   c0 A logp -0.2 score -0.2, c1 B logp -1.8 score -1.8 (C at -3.0 dropped); frontier [c0, c1]
+        // expand 1 (depth 2):
+        //   c2 A1 (parent c0) -0.1 -> -0.3   c3 A2 (c0) -2.0 -> -2.2
+        //   c4 B1 (parent c1) -0.3 -> -2.1   c5 B2 (c1) -0.9 -> -2.7    frontier [c2, c4]
+        // expand 2 (depth 3):
+        //   c6 A1a (c2) -0.5 -> -0.8   c7 A1b (c2) -1.0 -> -1.3
+        //   c8 B1a (c4) -0.05 -> -2.15 c9 B1b (c4) -4.0 -> -6.1     frontier [c6, c7]
+        // finalize, 5 drafts: ranking c0 -0.2, c2 -0.3, c6 -0.8, c7 -1.3, c1 -1.8 | c4 -2.1 ...
+        // ordered by (depth, recording): c0 c1 | c2 | c6 c7 -> nodes 1..5
+        //   tokens  R  A  B  A1 A1a A1b      parents -1 0 0 1 3 3      depths 0 1 1 2 3 3
+        //   leaves 2, 4, 5 -> paths [0,2] [0,1,3,4] [0,1,3,5]
+        const int R = 31872, A = 31870, B = 31880, C = 31890, A1 = 31869, A2 = 31860, B1 = 31881, B2 = 31885,
+                  A1a = 31868, A1b = 31867, B1a = 31882, B1b = 31883;
+        DraftTreeBuilder b(TreeShape{2, 2, 6}, R);
+        b.addRootChildren({{B, -1.8f}, {C, -3.0f}, {A, -0.2f}});
+        QCOMPARE(b.frontier(), (Ints{0, 1}));
+        QCOMPARE(b.candidates()[0].token, A);
+        QCOMPARE(b.candidates()[1].token, B);
+        QVERIFY(!b.done());
+        b.expand({{{A1, -0.1f}, {A2, -2.0f}}, {{B1, -0.3f}, {B2, -0.9f}}});
+        QCOMPARE(b.frontier(), (Ints{2, 4}));
+        QCOMPARE(b.expansions(), 1);
+        b.expand({{{A1a, -0.5f}, {A1b, -1.0f}}, {{B1a, -0.05f}, {B1b, -4.0f}}});
+        QCOMPARE(b.frontier(), (Ints{6, 7}));
+        QVERIFY(b.done());
+        QCOMPARE(int(b.candidates().size()), 10);
+        QVERIFY(near(b.candidates()[8].score, -2.15f));
+        QCOMPARE(b.candidates()[8].parent, 4);
+        QCOMPARE(b.candidates()[8].depth, 3);
+        QCOMPARE(b.ancestors(7), (Ints{2, 0}));
+        QCOMPARE(b.ancestors(0), Ints{});
+
+        const DraftTree t = b.finalize();
+        QCOMPARE(t.tokens, (Ints{R, A, B, A1, A1a, A1b}));
+        QCOMPARE(t.parent, (Ints{-1, 0, 0, 1, 3, 3}));
+        QCOMPARE(t.depth, (Ints{0, 1, 1, 2, 3, 3}));
+        QVERIFY(nearAll(t.logProb, {0.0f, -0.2f, -1.8f, -0.1f, -0.5f, -1.0f}));
+        QVERIFY(nearAll(t.score, {0.0f, -0.2f, -1.8f, -0.3f, -0.8f, -1.3f}));
+        QCOMPARE(t.mask, maskOf({"100000", "110000", "101000", "110100", "110110", "110101"}));
+        QCOMPARE(t.paths, (Paths{{0, 2}, {0, 1, 3, 4}, {0, 1, 3, 5}}));
+        checkInvariants(t);
+    }
+
+    void treeTopK3Depth3() {
+        // Scores are multiples of 0.25, exact in float.
+        // level 1: c0 X1 -0.5, c1 X2 -1.0, c2 X3 -2.0 (X4 at -3.0 dropped); frontier [0, 1, 2]
+        // expand 1: X1 -> c3 -1.0, c4 -2.0, c5 -3.5; X2 -> c6 -1.5, c7 -3.0, c8 -3.5;
+        //           X3 -> c9 -2.5, c10 -3.0, c11 -6.0; frontier [3, 6, 4]
+        // expand 2: c3 -> c12 -1.5, c13 -2.0, c14 -3.0; c6 -> c15 -2.0, c16 -4.5, c17 -5.0;
+        //           c4 -> c18 -2.5, c19 -3.0, c20 -3.5; frontier [12, 13, 15]
+        //           (c13 and c15 tie at -2.0: the earlier recorded goes first)
+        // expand 3: c12 -> c21 -2.0, c22 -3.5, c23 -4.0; c13 -> c24 -2.5, c25 -3.0, c26 -3.5;
+        //           c15 -> c27 -2.25, c28 -3.0, c29 -4.0; frontier [21, 27, 24]
+        // 3 + 3*9 = 30 candidates. finalize 7 drafts; ranking:
+        //   c0 -0.5 | c1 -1.0, c3 -1.0 | c6 -1.5, c12 -1.5 | c2, c4 | c13, c15, c21 (all -2.0)
+        //   The cut falls inside the -2.0 tie: lower depth (always also earlier recorded) wins.
+        // ordered: c0 c1 c2 | c3 c4 c6 | c12 -> nodes 1..7, parents 0 0 0 | 1 1 2 | 4
+        // leaves 3, 5, 6, 7 -> paths [0,3] [0,1,5] [0,2,6] [0,1,4,7]
+        const int R = 31800;
+        auto tok = [](int c) { return 31000 + c; }; // candidate c carries token 31000 + c
+        DraftTreeBuilder b(TreeShape{3, 3, 8}, R);
+        b.addRootChildren({{tok(0), -0.5f}, {tok(1), -1.0f}, {tok(99), -3.0f}, {tok(2), -2.0f}});
+        QCOMPARE(b.frontier(), (Ints{0, 1, 2}));
+        b.expand({{{tok(3), -0.5f}, {tok(4), -1.5f}, {tok(5), -3.0f}},
+                  {{tok(6), -0.5f}, {tok(7), -2.0f}, {tok(8), -2.5f}},
+                  {{tok(9), -0.5f}, {tok(10), -1.0f}, {tok(11), -4.0f}}});
+        QCOMPARE(b.frontier(), (Ints{3, 6, 4}));
+        b.expand({{{tok(12), -0.5f}, {tok(13), -1.0f}, {tok(14), -2.0f}},
+                  {{tok(15), -0.5f}, {tok(16), -3.0f}, {tok(17), -3.5f}},
+                  {{tok(18), -0.5f}, {tok(19), -1.0f}, {tok(20), -1.5f}}});
+        QCOMPARE(b.frontier(), (Ints{12, 13, 15}));
+        b.expand({{{tok(21), -0.5f}, {tok(22), -2.0f}, {tok(23), -2.5f}},
+                  {{tok(24), -0.5f}, {tok(25), -1.0f}, {tok(26), -1.5f}},
+                  {{tok(27), -0.25f}, {tok(28), -1.0f}, {tok(29), -2.0f}}});
+        QCOMPARE(b.frontier(), (Ints{21, 27, 24}));
+        QVERIFY(b.done());
+        QCOMPARE(int(b.candidates().size()), 30);
+        for (int c = 0; c < 30; ++c)
+            QCOMPARE(b.candidates()[c].token, tok(c));
+        QCOMPARE(b.ancestors(27), (Ints{15, 6, 1}));
+
+        const DraftTree t = b.finalize();
+        QCOMPARE(t.tokens, (Ints{R, tok(0), tok(1), tok(2), tok(3), tok(4), tok(6), tok(12)}));
+        QCOMPARE(t.parent, (Ints{-1, 0, 0, 0, 1, 1, 2, 4}));
+        QCOMPARE(t.depth, (Ints{0, 1, 1, 1, 2, 2, 2, 3}));
+        QCOMPARE(t.score, (std::vector<float>{0.0f, -0.5f, -1.0f, -2.0f, -1.0f, -2.0f, -1.5f, -1.5f}));
+        QCOMPARE(t.logProb, (std::vector<float>{0.0f, -0.5f, -1.0f, -2.0f, -0.5f, -1.5f, -0.5f, -0.5f}));
+        QCOMPARE(t.paths, (Paths{{0, 3}, {0, 1, 5}, {0, 2, 6}, {0, 1, 4, 7}}));
+        QCOMPARE(t.mask, maskOf({"10000000", "11000000", "10100000", "10010000", "11001000", "11000100",
+                                 "10100010", "11001001"}));
+        checkInvariants(t);
+
+        // A larger budget than there are candidates keeps them all.
+        DraftTreeBuilder all(TreeShape{3, 1, 100}, R);
+        all.addRootChildren({{tok(0), -0.5f}, {tok(1), -1.0f}});
+        all.expand({{{tok(2), -0.5f}}, {{tok(3), -0.5f}, {tok(4), -0.7f}}});
+        const DraftTree small = all.finalize();
+        QCOMPARE(small.size(), 6);
+        QCOMPARE(small.paths, (Paths{{0, 1, 3}, {0, 2, 4}, {0, 2, 5}}));
+        checkInvariants(small);
+    }
+
+    void treeTies() {
+        // All log-probs equal: every choice falls back to recording order.
+        // level 1: T1, T2 kept (T3 is the third of three equal ones).
+        // expand: c2..c5 all -2.0, frontier [2, 3].
+        // 3 drafts: c0, c1 (-1.0), then c2 (first of the -2.0 ones), child of c0 -> node 3 with parent 1.
+        DraftTreeBuilder b(TreeShape{2, 1, 4}, 10);
+        b.addRootChildren({{11, -1.0f}, {12, -1.0f}, {13, -1.0f}});
+        QCOMPARE(b.frontier(), (Ints{0, 1}));
+        QCOMPARE(b.candidates()[1].token, 12);
+        b.expand({{{21, -1.0f}, {22, -1.0f}}, {{23, -1.0f}, {24, -1.0f}}});
+        QCOMPARE(b.frontier(), (Ints{2, 3}));
+        const DraftTree t = b.finalize();
+        QCOMPARE(t.tokens, (Ints{10, 11, 12, 21}));
+        QCOMPARE(t.parent, (Ints{-1, 0, 0, 1}));
+        QCOMPARE(t.paths, (Paths{{0, 2}, {0, 1, 3}}));
+        checkInvariants(t);
+
+        // Children tied inside one list keep the order given, and the list is cut to top-k.
+        DraftTreeBuilder c(TreeShape{2, 1, 10}, 10);
+        c.addRootChildren({{11, -0.5f}});
+        c.expand({{{31, -2.0f}, {32, -1.0f}, {33, -1.0f}}});
+        QCOMPARE(int(c.candidates().size()), 3);
+        QCOMPARE(c.candidates()[1].token, 32);
+        QCOMPARE(c.candidates()[2].token, 33);
+    }
+
+    void treeAncestorGuard() {
+        // A positive log-prob (not a log-softmax, but guarded): c4 (+1.0) outranks its parent c1 (-3.0).
+        // level 1: c0 Q -0.5, c1 P -3.0; expand: Q -> c2 -5.5, c3 -6.5; P -> c4 +1.0, c5 -9.0.
+        // 2 drafts: top-2 = {c4, c0}; c4's parent c1 is pulled in, then the worst chosen leaf (c0) is
+        // dropped.
+        DraftTreeBuilder b(TreeShape{2, 1, 3}, 5);
+        b.addRootChildren({{100, -3.0f}, {200, -0.5f}});
+        b.expand({{{201, -5.0f}, {202, -6.0f}}, {{101, 4.0f}, {102, -6.0f}}});
+        const DraftTree t = b.finalize();
+        QCOMPARE(t.tokens, (Ints{5, 100, 101}));
+        QCOMPARE(t.parent, (Ints{-1, 0, 1}));
+        QCOMPARE(t.paths, (Paths{{0, 1, 2}}));
+        checkInvariants(t);
+    }
+
+    void treeDefaultShape() {
+        // top-k 8, depth 4, 50 tokens: 8 + 4 * 64 = 264 candidates, 49 drafts, depth reaches 5.
+        // The first child of every node is nearly certain, so the deepest chain scores high.
+        std::mt19937 rng(7);
+        std::uniform_real_distribution<float> jitter(0.0f, 0.05f);
+        auto children = [&](int base) {
+            std::vector<TokenLogProb> out;
+            for (int j = 0; j < 8; ++j)
+                out.push_back({base + j, -(0.01f + 1.0f * j + jitter(rng))});
+            return out;
+        };
+        const TreeShape shape; // defaults
+        QCOMPARE(shape.topK, 8);
+        DraftTreeBuilder b(shape, 31872);
+        b.addRootChildren(children(31744));
+        while (!b.done()) {
+            std::vector<std::vector<TokenLogProb>> per;
+            for (std::size_t f = 0; f < b.frontier().size(); ++f)
+                per.push_back(children(31744 + 8 * int(f)));
+            b.expand(per);
+        }
+        QCOMPARE(b.expansions(), 4);
+        QCOMPARE(int(b.candidates().size()), 264);
+        const DraftTree t = b.finalize();
+        QCOMPARE(t.size(), 50);
+        QCOMPARE(*std::max_element(t.depth.begin(), t.depth.end()), 5);
+        checkInvariants(t);
+    }
+
+    void treeRandomInvariants() {
+        std::mt19937 rng(42);
+        std::uniform_real_distribution<float> logp(-6.0f, 0.0f);
+        for (int trial = 0; trial < 40; ++trial) {
+            const TreeShape shape{1 + int(rng() % 5), int(rng() % 5), 1 + int(rng() % 40)};
+            DraftTreeBuilder b(shape, 1);
+            std::vector<TokenLogProb> root;
+            for (int j = 0; j < shape.topK + 1; ++j)
+                root.push_back({100 + j, logp(rng)});
+            b.addRootChildren(root);
+            while (!b.done()) {
+                std::vector<std::vector<TokenLogProb>> per(b.frontier().size());
+                for (auto& list : per)
+                    for (int j = 0; j < shape.topK; ++j)
+                        list.push_back({int(rng() % 1000), logp(rng)});
+                b.expand(per);
+            }
+            const int k = shape.topK;
+            QCOMPARE(int(b.candidates().size()), k + shape.depth * k * k);
+            const DraftTree t = b.finalize();
+            QCOMPARE(t.size(), std::min(shape.totalTokens, 1 + k + shape.depth * k * k));
+            checkInvariants(t);
+            // With log-probs <= 0 the chosen drafts are exactly the best-scoring ones.
+            if (t.size() > 1 && t.size() - 1 < int(b.candidates().size())) {
+                const float worstChosen = *std::min_element(t.score.begin() + 1, t.score.end());
+                int better = 0;
+                for (const Candidate& c : b.candidates())
+                    better += c.score > worstChosen;
+                QVERIFY(better <= t.size() - 1);
+            }
+        }
+    }
+
+    void treeRootOnly() {
+        DraftTreeBuilder b(TreeShape{4, 2, 1}, 9);
+        b.addRootChildren({{1, -0.1f}});
+        b.expand({{{2, -0.1f}}});
+        const DraftTree t = b.finalize();
+        QCOMPARE(t.size(), 1);
+        QCOMPARE(t.paths, (Paths{{0}}));
+        QCOMPARE(t.mask, maskOf({"1"}));
+
+        DraftTreeBuilder none(TreeShape{4, 2, 10}, 9);
+        none.addRootChildren({});
+        QVERIFY(none.frontier().empty());
+        none.expand({});
+        QCOMPARE(none.finalize().size(), 1);
+    }
+
+    void treeValidation() {
+        QVERIFY_THROWS_EXCEPTION(Error, DraftTreeBuilder(TreeShape{-1, 4, 50}, 1));
+        QVERIFY_THROWS_EXCEPTION(Error, DraftTreeBuilder(TreeShape{0, 4, 50}, 1));
+        QVERIFY_THROWS_EXCEPTION(Error, DraftTreeBuilder(TreeShape{8, -1, 50}, 1));
+        QVERIFY_THROWS_EXCEPTION(Error, DraftTreeBuilder(TreeShape{8, 4, 0}, 1));
+        QVERIFY_THROWS_EXCEPTION(Error, DraftTreeBuilder(TreeShape{8, 4, 50}, -3));
+
+        DraftTreeBuilder b(TreeShape{2, 1, 10}, 1);
+        QVERIFY_THROWS_EXCEPTION(Error, b.expand({}));                     // before the root's children
+        QVERIFY_THROWS_EXCEPTION(Error, b.addRootChildren({{-5, -0.1f}})); // negative token id
+        QVERIFY_THROWS_EXCEPTION(Error, b.addRootChildren({{5, std::nanf("")}}));
+        b.addRootChildren({{5, -0.1f}, {6, -0.2f}});
+        QVERIFY_THROWS_EXCEPTION(Error, b.addRootChildren({{7, -0.1f}})); // twice
+        QVERIFY_THROWS_EXCEPTION(Error, b.expand({{{8, -0.1f}}}));        // one list for two frontier nodes
+        QVERIFY_THROWS_EXCEPTION(Error, b.ancestors(2));
+        QVERIFY_THROWS_EXCEPTION(Error, b.ancestors(-1));
+        b.expand({{{8, -0.1f}}, {{9, -0.1f}}});
+        QVERIFY_THROWS_EXCEPTION(Error, b.expand({{{10, -0.1f}}, {{11, -0.1f}}})); // depth 1 is done
+    }
+
+    // ---- acceptance ------------------------------------------------------------------------------------
+    void tokenRule() {
+        const ActionTokenizer& a = m_actions;
+        QVERIFY(tokenAccepted(31872, 31872, 0, strict(), a));
+        QVERIFY(!tokenAccepted(31873, 31872, 0, strict(), a));
+        DecodeSettings ar = relaxed(9);
+        ar.mode = DecodeMode::Ar;
+        QVERIFY(!tokenAccepted(31873, 31872, 0, ar, a));
+        QVERIFY(tokenAccepted(31881, 31872, 0, relaxed(9), a));
+        QVERIFY(tokenAccepted(31863, 31872, 0, relaxed(9), a));
+        QVERIFY(!tokenAccepted(31882, 31872, 0, relaxed(9), a));
+        QVERIFY(!tokenAccepted(31862, 31872, 0, relaxed(9), a));
+        QVERIFY(tokenAccepted(2, 2, 0, relaxed(9), a)); // equality passes outside the action range too
+        QVERIFY(!tokenAccepted(5, 2, 0, relaxed(9), a));
+        DecodeSettings anyToken = relaxed(9);
+        anyToken.relaxOnlyActionTokens = false;
+        QVERIFY(tokenAccepted(5, 2, 0, anyToken, a));
+        // edge of the action range: 31740 is a text token 4 ids from the first action token
+        QVERIFY(!tokenAccepted(31740, 31744, 0, relaxed(9), a));
+        QVERIFY(tokenAccepted(31740, 31744, 0, anyToken, a));
+        QVERIFY(!tokenAccepted(-1, 31744, 0, anyToken, a)); // padding
+    }
+
+    void strictVersusRelaxed() {
+        // root R; n1 31870 (p0), n2 31871 (p0), n3 31850 (p1), n4 31852 (p2).
+        // targetGreedy: after root 31871, after n1 31850, after n2 31852, after n3 31000, after n4 31001.
+        // strict: n1 rejected (off by 1), n2 exact, n3 not reached, n4 exact -> path [0,2,4], bonus 31001.
+        const DraftTree t = makeTree({31872, 31870, 31871, 31850, 31852}, {-1, 0, 0, 1, 2});
+        QCOMPARE(t.paths, (Paths{{0, 1, 3}, {0, 2, 4}}));
+        const Ints greedy{31871, 31850, 31852, 31000, 31001};
+        Acceptance s = acceptTree(t, greedy, 0, strict(), m_actions);
+        QVERIFY(s.verdicts == (std::vector<Verdict>{Verdict::Root, Verdict::Rejected, Verdict::Exact,
+                                                    Verdict::NotReached, Verdict::Exact}));
+        QCOMPARE(s.binDistance, (Ints{-1, 1, 0, 0, 0}));
+        QCOMPARE(s.acceptedPath, (Ints{0, 2, 4}));
+        QCOMPARE(s.acceptedDrafts, 2);
+        QCOMPARE(s.exactAccepted, 2);
+        QCOMPARE(s.relaxedAccepted, 0);
+        QCOMPARE(s.bonusToken, 31001);
+        QVERIFY(!s.capped);
+
+        // relaxed, margin 1: n1 relaxed, n3 exact -> both paths accept 2 drafts.
+        // FewestRelaxed: [0,2,4] (no relaxed); ReferenceOrder: the first path in leaf order, [0,1,3].
+        Acceptance r = acceptTree(t, greedy, 0, relaxed(1), m_actions);
+        QVERIFY(r.verdicts == (std::vector<Verdict>{Verdict::Root, Verdict::Relaxed, Verdict::Exact,
+                                                    Verdict::Exact, Verdict::Exact}));
+        QCOMPARE(r.acceptedPath, (Ints{0, 2, 4}));
+        QCOMPARE(r.exactAccepted, 2);
+        QCOMPARE(r.relaxedAccepted, 0);
+        QCOMPARE(r.bonusToken, 31001);
+        r = acceptTree(t, greedy, 0, relaxed(1, PathChoice::ReferenceOrder), m_actions);
+        QCOMPARE(r.acceptedPath, (Ints{0, 1, 3}));
+        QCOMPARE(r.exactAccepted, 1);
+        QCOMPARE(r.relaxedAccepted, 1);
+        QCOMPARE(r.bonusToken, 31000);
+        // with the paths listed the other way round, reference order follows the list, fewest relaxed does
+        // not
+        DraftTree swapped = t;
+        std::swap(swapped.paths[0], swapped.paths[1]);
+        QCOMPARE(
+            acceptTree(swapped, greedy, 0, relaxed(1, PathChoice::ReferenceOrder), m_actions).acceptedPath,
+            (Ints{0, 2, 4}));
+        QCOMPARE(acceptTree(swapped, greedy, 0, relaxed(1), m_actions).acceptedPath, (Ints{0, 2, 4}));
+    }
+
+    void marginBoundary() {
+        // Four children of the root against target 31872: +9, -9, +10, -10 ids.
+        const DraftTree t = makeTree({31872, 31881, 31863, 31882, 31862}, {-1, 0, 0, 0, 0});
+        const Ints greedy{31872, 7, 8, 9, 10};
+        const Acceptance a = acceptTree(t, greedy, 0, relaxed(9), m_actions);
+        QVERIFY(a.verdicts == (std::vector<Verdict>{Verdict::Root, Verdict::Relaxed, Verdict::Relaxed,
+                                                    Verdict::Rejected, Verdict::Rejected}));
+        QCOMPARE(a.binDistance, (Ints{-1, 9, 9, 10, 10}));
+        QCOMPARE(a.acceptedDrafts, 1);
+        QCOMPARE(a.acceptedPath, (Ints{0, 1})); // equal relaxed counts and scores: lower node index
+        QCOMPARE(a.bonusToken, 7);
+        const Acceptance b = acceptTree(t, greedy, 0, relaxed(10), m_actions);
+        QVERIFY(b.verdicts[3] == Verdict::Relaxed && b.verdicts[4] == Verdict::Relaxed);
+        const Acceptance c = acceptTree(t, greedy, 0, relaxed(0), m_actions);
+        QCOMPARE(c.acceptedDrafts, 0);
+        QCOMPARE(c.acceptedPath, (Ints{0}));
+        QCOMPARE(c.bonusToken, 31872);
+    }
+
+    void perDimensionMargins() {
+        // committedBefore 0: depth 1 fills dim 1, depth 2 fills dim 2.
+        // root; n1 31870 exact (p0); n2 31860 (p1) 4 off its target 31864; n3 31868 (p0) 2 off the root's
+        // target.
+        const DraftTree t = makeTree({31872, 31870, 31860, 31868}, {-1, 0, 1, 0});
+        const Ints greedy{31870, 31864, 500, 501};
+        // scalar 5: [0,1,2] passes both (exact, relaxed)
+        Acceptance a = acceptTree(t, greedy, 0, relaxed(5), m_actions);
+        QCOMPARE(a.acceptedPath, (Ints{0, 1, 2}));
+        QCOMPARE(a.exactAccepted, 1);
+        QCOMPARE(a.relaxedAccepted, 1);
+        QCOMPARE(a.bonusToken, 500);
+
+        DecodeSettings s = relaxed(5);
+        s.marginPerDim = std::array<int, 7>{5, 0, 5, 5, 5, 5, 5}; // dim 1 exact only
+        a = acceptTree(t, greedy, 0, s, m_actions);
+        QVERIFY(a.verdicts[3] == Verdict::Rejected);
+        QVERIFY(a.verdicts[2] == Verdict::Relaxed);
+        QCOMPARE(a.acceptedPath, (Ints{0, 1, 2}));
+
+        s.marginPerDim = std::array<int, 7>{5, 5, 0, 5, 5, 5, 5}; // dim 2 exact only
+        a = acceptTree(t, greedy, 0, s, m_actions);
+        QVERIFY(a.verdicts[2] == Verdict::Rejected);
+        QVERIFY(a.verdicts[3] == Verdict::Relaxed);
+        QCOMPARE(a.acceptedPath, (Ints{0, 1})); // both paths accept 1; [0,1] is exact
+        QCOMPARE(a.bonusToken, 31864);
+
+        // Two tokens already committed shift the dimensions: depth 1 -> dim 3, depth 2 -> dim 4.
+        s.marginPerDim = std::array<int, 7>{0, 0, 0, 5, 0, 0, 0};
+        a = acceptTree(t, greedy, 2, s, m_actions);
+        QVERIFY(a.verdicts[3] == Verdict::Relaxed);
+        QVERIFY(a.verdicts[2] == Verdict::Rejected);
+        // strict mode ignores the per-dimension margins
+        DecodeSettings st = s;
+        st.mode = DecodeMode::Strict;
+        a = acceptTree(t, greedy, 2, st, m_actions);
+        QVERIFY(a.verdicts[3] == Verdict::Rejected);
+    }
+
+    void actionRangeRestriction() {
+        // The target wants EOS (id 2) after the root; the draft proposes id 5, 3 ids away.
+        const DraftTree t = makeTree({31872, 5}, {-1, 0});
+        const Ints greedy{2, 31999};
+        Acceptance a = acceptTree(t, greedy, 0, relaxed(9), m_actions);
+        QVERIFY(a.verdicts[1] == Verdict::Rejected);
+        QCOMPARE(a.binDistance[1], -1);
+        QCOMPARE(a.acceptedDrafts, 0);
+        QCOMPARE(a.bonusToken, 2);
+        DecodeSettings any = relaxed(9);
+        any.relaxOnlyActionTokens = false; // as the reference code
+        a = acceptTree(t, greedy, 0, any, m_actions);
+        QVERIFY(a.verdicts[1] == Verdict::Relaxed);
+        QCOMPARE(a.binDistance[1], -1);
+        QCOMPARE(a.acceptedDrafts, 1);
+        QCOMPARE(a.relaxedAccepted, 1);
+        QCOMPARE(a.bonusToken, 31999);
+    }
+
+    void fewestRelaxedTieBreaks() {
+        // Two paths of two drafts, each with one relaxed acceptance (margin 3).
+        // n1 31870 (p0, exact), n2 31860 (p1, 2 off), n3 31871 (p0, 1 off), n4 31850 (p3, exact).
+        const Ints greedy{31870, 31862, 900, 31850, 901};
+        DraftTree t = makeTree({31872, 31870, 31860, 31871, 31850}, {-1, 0, 1, 0, 3},
+                               {0.0f, -0.1f, -2.0f, -0.5f, -1.0f});
+        QCOMPARE(t.paths, (Paths{{0, 1, 2}, {0, 3, 4}}));
+        // higher cumulative score of the last accepted node: n4 (-1.0) beats n2 (-2.0)
+        Acceptance a = acceptTree(t, greedy, 0, relaxed(3), m_actions);
+        QCOMPARE(a.acceptedPath, (Ints{0, 3, 4}));
+        QCOMPARE(a.bonusToken, 901);
+        // reference order ignores the scores: the first path with the maximum
+        a = acceptTree(t, greedy, 0, relaxed(3, PathChoice::ReferenceOrder), m_actions);
+        QCOMPARE(a.acceptedPath, (Ints{0, 1, 2}));
+        QCOMPARE(a.bonusToken, 900);
+        // equal scores: the lower last-node index (n2)
+        t.score = {0.0f, -0.1f, -1.0f, -0.5f, -1.0f};
+        a = acceptTree(t, greedy, 0, relaxed(3), m_actions);
+        QCOMPARE(a.acceptedPath, (Ints{0, 1, 2}));
+        // reference order with the paths listed the other way round
+        std::swap(t.paths[0], t.paths[1]);
+        a = acceptTree(t, greedy, 0, relaxed(3, PathChoice::ReferenceOrder), m_actions);
+        QCOMPARE(a.acceptedPath, (Ints{0, 3, 4}));
+        // a longer path always wins over fewer relaxed: make n4 fail, then [0,1,2] (2 drafts) beats [0,3] (1)
+        const Ints greedy2{31870, 31862, 900, 31000, 901};
+        a = acceptTree(t, greedy2, 0, relaxed(3), m_actions);
+        QCOMPARE(a.acceptedPath, (Ints{0, 1, 2}));
+        QVERIFY(a.verdicts[4] == Verdict::Rejected);
+    }
+
+    void tokenCap() {
+        // A chain of 5 exact drafts with 4 tokens committed before the root: 7 - 4 - 1 = 2 drafts at most.
+        const DraftTree t = makeTree({31800, 31801, 31802, 31803, 31804, 31805}, {-1, 0, 1, 2, 3, 4});
+        const Ints greedy{31801, 31802, 31803, 31804, 31805, 2};
+        Acceptance a = acceptTree(t, greedy, 4, relaxed(9), m_actions);
+        QCOMPARE(a.acceptedPath, (Ints{0, 1, 2}));
+        QCOMPARE(a.acceptedDrafts, 2);
+        QCOMPARE(a.exactAccepted, 2);
+        QVERIFY(a.capped);
+        QCOMPARE(a.bonusToken, 31803);
+        for (int i = 1; i < 6; ++i)
+            QVERIFY(a.verdicts[i] == Verdict::Exact); // verdicts are not capped
+        // uncapped from the start of the action
+        a = acceptTree(t, greedy, 0, relaxed(9), m_actions);
+        QCOMPARE(a.acceptedDrafts, 5);
+        QVERIFY(!a.capped);
+        QCOMPARE(a.bonusToken, 2);
+        // exactly at the cap is not capped
+        a = acceptTree(t, greedy, 1, relaxed(9), m_actions);
+        QCOMPARE(a.acceptedDrafts, 5);
+        QVERIFY(!a.capped);
+        // the root is the 7th token: no draft may be accepted
+        a = acceptTree(t, greedy, 6, strict(), m_actions);
+        QCOMPARE(a.acceptedPath, (Ints{0}));
+        QVERIFY(a.capped);
+        QCOMPARE(a.bonusToken, 31801);
+        // a run shorter than the cap is not capped
+        const Ints shortRun{31801, 31802, 1, 1, 1, 1};
+        a = acceptTree(t, shortRun, 4, strict(), m_actions);
+        QCOMPARE(a.acceptedDrafts, 2);
+        QVERIFY(!a.capped);
+        QVERIFY(a.verdicts[3] == Verdict::Rejected);
+        QVERIFY(a.verdicts[4] == Verdict::NotReached);
+        QVERIFY(a.verdicts[5] == Verdict::NotReached);
+    }
+
+    void capWithPathChoice() {
+        // Path [0,1,2] runs 2 drafts, path [0,3,4,5] runs 3; cap 2 (committedBefore 4).
+        // ReferenceOrder: argmax over the uncapped runs (path 2), then truncate -> [0,3,4].
+        // FewestRelaxed: both capped to 2 drafts; [0,1,2] has no relaxed one, [0,3,4] has n3 -> [0,1,2].
+        const DraftTree t = makeTree({31800, 31801, 31802, 31811, 31812, 31813}, {-1, 0, 1, 0, 3, 4},
+                                     {0.0f, -0.1f, -0.2f, -0.3f, -0.6f, -0.9f});
+        QCOMPARE(t.paths, (Paths{{0, 1, 2}, {0, 3, 4, 5}}));
+        // target after the root is 31801; n3 (31811) passes only relaxed with margin 10
+        const Ints greedy{31801, 31802, 7, 31812, 31813, 8};
+        DecodeSettings s = relaxed(10, PathChoice::ReferenceOrder);
+        Acceptance a = acceptTree(t, greedy, 4, s, m_actions);
+        QCOMPARE(a.acceptedPath, (Ints{0, 3, 4}));
+        QVERIFY(a.capped);
+        QCOMPARE(a.relaxedAccepted, 1);
+        QCOMPARE(a.bonusToken, 31813);
+        s.pathChoice = PathChoice::FewestRelaxed;
+        a = acceptTree(t, greedy, 4, s, m_actions);
+        QCOMPARE(a.acceptedPath, (Ints{0, 1, 2}));
+        QVERIFY(a.capped); // another path was cut by the cap
+        QCOMPARE(a.exactAccepted, 2);
+        QCOMPARE(a.bonusToken, 7);
+    }
+
+    void rootTargetDisagrees() {
+        // The target's greedy token after the root differs from every first-level draft: they are rejected
+        // (not "not reached"), everything below is not reached, and the bonus is the target's token after the
+        // root.
+        const DraftTree t = makeTree({31872, 31800, 31801, 31802}, {-1, 0, 0, 1});
+        const Ints greedy{31900, 31802, 3, 4};
+        const Acceptance a = acceptTree(t, greedy, 0, strict(), m_actions);
+        QVERIFY(a.verdicts == (std::vector<Verdict>{Verdict::Root, Verdict::Rejected, Verdict::Rejected,
+                                                    Verdict::NotReached}));
+        QCOMPARE(a.binDistance, (Ints{-1, 100, 99, 0}));
+        QCOMPARE(a.acceptedPath, (Ints{0}));
+        QCOMPARE(a.acceptedDrafts, 0);
+        QCOMPARE(a.exactAccepted + a.relaxedAccepted, 0);
+        QCOMPARE(a.bonusToken, 31900);
+        QVERIFY(!a.capped);
+        const Acceptance r = acceptTree(t, greedy, 0, relaxed(9, PathChoice::ReferenceOrder), m_actions);
+        QCOMPARE(r.acceptedPath, (Ints{0}));
+        QCOMPARE(r.bonusToken, 31900);
+    }
+
+    void acceptOnBuiltTree() {
+        // The builder's tree from treeTopK2Depth2, verified: tokens R A B A1 A1a A1b, paths [0,2] [0,1,3,4]
+        // [0,1,3,5].
+        DraftTreeBuilder b(TreeShape{2, 2, 6}, 31872);
+        b.addRootChildren({{31880, -1.8f}, {31870, -0.2f}});
+        b.expand({{{31869, -0.1f}, {31860, -2.0f}}, {{31881, -0.3f}, {31885, -0.9f}}});
+        b.expand({{{31868, -0.5f}, {31867, -1.0f}}, {{31882, -0.05f}, {31883, -4.0f}}});
+        const DraftTree t = b.finalize();
+        // target: after R 31870 (A exact), after A 31869 (A1 exact), after B x, after A1 31866 (A1a 2 off,
+        // A1b 1 off)
+        const Ints greedy{31870, 31869, 1, 31866, 40, 41};
+        Acceptance a = acceptTree(t, greedy, 0, relaxed(2), m_actions);
+        // both [0,1,3,4] and [0,1,3,5] accept 3 with one relaxed each; A1a scores -0.8 over A1b -1.3 -> node
+        // 4
+        QCOMPARE(a.acceptedPath, (Ints{0, 1, 3, 4}));
+        QCOMPARE(a.bonusToken, 40);
+        QVERIFY(a.verdicts[2] == Verdict::Rejected); // B is 10 off
+        QCOMPARE(a.binDistance, (Ints{-1, 0, 10, 0, 2, 1}));
+        a = acceptTree(t, greedy, 0, strict(), m_actions);
+        QCOMPARE(a.acceptedPath, (Ints{0, 1, 3}));
+        QCOMPARE(a.bonusToken, 31866);
+        QVERIFY(a.verdicts[4] == Verdict::Rejected && a.verdicts[5] == Verdict::Rejected);
+    }
+
+    void acceptValidation() {
+        const DraftTree t = makeTree({31872, 31871}, {-1, 0});
+        QVERIFY_THROWS_EXCEPTION(Error, acceptTree(t, {31871}, 0, strict(), m_actions));
+        QVERIFY_THROWS_EXCEPTION(Error, acceptTree(t, {31871, 1, 2}, 0, strict(), m_actions));
+        QVERIFY_THROWS_EXCEPTION(Error, acceptTree(t, {31871, 1}, 7, strict(), m_actions));
+        QVERIFY_THROWS_EXCEPTION(Error, acceptTree(t, {31871, 1}, -1, strict(), m_actions));
+        DraftTree bad = t;
+        bad.paths = {{0, 5}};
+        QVERIFY_THROWS_EXCEPTION(Error, acceptTree(bad, {31871, 1}, 0, strict(), m_actions));
+        bad = t;
+        bad.parent = {-1, 1};
+        QVERIFY_THROWS_EXCEPTION(Error, acceptTree(bad, {31871, 1}, 0, strict(), m_actions));
+        QVERIFY_THROWS_EXCEPTION(Error, acceptTree(DraftTree{}, {}, 0, strict(), m_actions));
+        // a root-only tree accepts nothing and returns the target's token
+        const DraftTree root = makeTree({31872}, {-1});
+        const Acceptance a = acceptTree(root, {31999}, 3, relaxed(9), m_actions);
+        QCOMPARE(a.acceptedPath, (Ints{0}));
+        QCOMPARE(a.bonusToken, 31999);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestSpecLogic)
+#include "test_spec_logic.moc"
