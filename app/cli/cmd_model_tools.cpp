@@ -20,16 +20,18 @@
 namespace specvla::cli {
 
 std::string makeGeometryUsage() {
-    return "usage: specvla make-geometry --out DIR [--dtype bf16|fp32] [--shard-gb N]\n"
+    return "usage: specvla make-geometry --out DIR [--dtype bf16|fp32] [--shard-gb N] [--draft-only]\n"
+           "                             [--no-tokenizer]\n"
            "\n"
-           "Writes a checkpoint folder with the full OpenVLA-7B geometry (every tensor of the Hugging Face "
-           "layout,\n"
-           "real header and index, 3 shards of at most N GB, default 7) whose data are file-system holes: "
-           "about\n"
-           "15 GB of apparent size and almost no disk. `specvla inspect DIR` and the loader read only "
-           "headers;\n"
-           "`specvla bench-load --model DIR --action` times one AR action on the real sizes (weights read as "
-           "zeros).\n";
+           "Writes a checkpoint folder with the full OpenVLA-7B geometry (every tensor of the Hugging Face\n"
+           "layout, real header and index, shards of at most N GB, default 7) whose data are file-system "
+           "holes:\n"
+           "about 15 GB of apparent size and almost no disk. `specvla inspect DIR` and the loader read only\n"
+           "headers; `specvla bench-load --model DIR --action` times one AR action on the real sizes "
+           "(weights\n"
+           "read as zeros).\n"
+           "  --draft-only     write the Spec-VLA draft head of that geometry instead\n"
+           "  --no-tokenizer   skip the small self-trained tokenizer.model (prompts then need --synthetic)\n";
 }
 
 std::string benchLoadUsage() {
@@ -72,11 +74,12 @@ nlohmann::json toJson(const Memory& m) {
 } // namespace
 
 int runMakeGeometry(const std::vector<std::string>& argv) {
-    const Args args(argv, {"out", "dtype", "shard-gb"}, {});
+    const Args args(argv, {"out", "dtype", "shard-gb"}, {"draft-only", "no-tokenizer"});
     const auto out = args.value("out");
     if (!out) throw UsageError("--out DIR is required");
     const std::string dt = args.value("dtype").value_or("bf16");
     if (dt != "bf16" && dt != "fp32") throw UsageError("--dtype expects bf16 or fp32");
+    const io::DType dtype = dt == "bf16" ? io::DType::BF16 : io::DType::F32;
     double shardGb = 7;
     if (auto s = args.value("shard-gb")) {
         try {
@@ -86,12 +89,20 @@ int runMakeGeometry(const std::vector<std::string>& argv) {
         }
     }
     const auto t0 = std::chrono::steady_clock::now();
-    const auto bytes = model::writeGeometryCheckpoint(*out, model::VlaConfig::openvla7b(),
-                                                      dt == "bf16" ? io::DType::BF16 : io::DType::F32,
-                                                      static_cast<std::uint64_t>(shardGb * 1e9));
+    const model::VlaConfig target = model::VlaConfig::openvla7b();
+    std::uint64_t bytes = 0;
+    if (args.has("draft-only")) {
+        bytes = model::writeDraftGeometry(*out, model::DraftConfig{}, target.text.vocabSize, dtype);
+    } else {
+        // The tokenizer needs the SentencePiece plug-in, which the engine-only build does not have.
+        const bool tokenizer = !args.has("no-tokenizer") && !SPECVLA_ENGINE_ONLY;
+        bytes = model::writeGeometryCheckpoint(*out, target, dtype, static_cast<std::uint64_t>(shardGb * 1e9),
+                                               tokenizer);
+        if (!tokenizer) std::printf("no tokenizer.model written: benchmark it with --synthetic prompts\n");
+    }
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("wrote %s: OpenVLA-7B geometry, %s of tensor data as holes, in %.2f s\n", out->c_str(),
-                io::humanBytes(bytes).c_str(), s);
+    std::printf("wrote %s: OpenVLA-7B %s geometry, %s of tensor data as holes, in %.2f s\n", out->c_str(),
+                args.has("draft-only") ? "draft head" : "model", io::humanBytes(bytes).c_str(), s);
     return 0;
 }
 
@@ -102,6 +113,7 @@ int runBenchLoad(const std::vector<std::string>& argv) {
     model::LoadOptions lo;
     lo.dtype = model::parseDtype(args.value("dtype").value_or("bf16"));
     lo.device = model::parseDevice(args.value("device").value_or("cpu"));
+    lo.requireTokenizer = false; // a geometry checkpoint of the engine-only build has none
 
     const Memory before = readMemory();
     model::LoadReport report;
@@ -127,7 +139,15 @@ int runBenchLoad(const std::vector<std::string>& argv) {
         vision::RgbImage img = vision::RgbImage::blank(size, size);
         for (std::size_t i = 0; i < img.pixels.size(); ++i)
             img.pixels[i] = static_cast<std::uint8_t>(i * 37 % 251);
-        decode::FrameContext frame = decode::prepareFrame(*m, nullptr, img, "put the bowl on the plate");
+        // [BOS] + a 20-token instruction + the space token, the length of a typical OpenVLA prompt
+        std::vector<int> prompt = {1};
+        const int base = m->actionTokenizer().firstActionToken();
+        for (int i = 0; i < 20; ++i)
+            prompt.push_back(3 + (300 + 97 * i) % (base - 3));
+        prompt.push_back(29871 < base ? 29871 : base - 1);
+        decode::FrameContext frame = m->tokenizer().isLoaded()
+                                         ? decode::prepareFrame(*m, nullptr, img, "put the bowl on the plate")
+                                         : decode::prepareFrame(*m, nullptr, img, prompt);
         decode::DecodeSettings s;
         s.mode = decode::DecodeMode::Ar;
         const auto r = decode::decodeFrame(*m, nullptr, frame, s);

@@ -2,6 +2,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/decode_options.h"
+#include "cli/inputs.h"
 #include "decode/action_tokenizer.h"
 #include "decode/metrics.h"
 #include "decode/spec_decoder.h"

@@ -20,6 +20,7 @@ int runMakeGeometry(const std::vector<std::string>& args);
 int runBenchLoad(const std::vector<std::string>& args);
 int runSweep(const std::vector<std::string>& args);
 int runBench(const std::vector<std::string>& args);
+int runGpuTest(const std::vector<std::string>& args);
 
 std::string inspectUsage();
 std::string runUsage();
@@ -27,5 +28,6 @@ std::string makeGeometryUsage();
 std::string benchLoadUsage();
 std::string sweepUsage();
 std::string benchUsage();
+std::string gpuTestUsage();
 
 } // namespace specvla::cli

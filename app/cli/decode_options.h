@@ -3,10 +3,7 @@
 
 // Command-line options shared by run, sweep and bench: model loading, decode settings, inputs.
 #include "cli/args.h"
-#include "data/episode.h"
 #include "decode/settings.h"
-#include "vision/image.h"
-#include "vision/preprocess.h"
 
 #include <memory>
 #include <set>
@@ -22,7 +19,6 @@ namespace specvla::cli {
 
 extern const char* const kModelOptionsHelp;
 extern const char* const kDecodeOptionsHelp;
-extern const char* const kInputOptionsHelp;
 
 std::set<std::string> modelValueOptions();  // model, draft, device, dtype, unnorm-key
 std::set<std::string> decodeValueOptions(); // mode, margin, margins, top-k, depth, total-tokens, path-choice
@@ -36,22 +32,10 @@ struct LoadedModels {
     std::string device, dtype;
 };
 // needDraft: the command will decode speculatively. Logs the load to stderr.
-LoadedModels loadModels(const Args& args, bool needDraft);
+LoadedModels loadModels(const Args& args, bool needDraft, bool requireTokenizer = true);
 
-decode::DecodeSettings decodeSettings(const Args& args);
+// perDimMargins false: --margins means something else to the command (sweep's margin range).
+decode::DecodeSettings decodeSettings(const Args& args, bool perDimMargins = true);
 int parseInt(const std::string& option, const std::string& value);
-
-// The frames to decode: one image, or a step range of a LIBERO episode (with its recorded actions).
-struct Inputs {
-    std::string description; // for logs and JSON
-    std::string instruction;
-    int firstStep = 0;
-    bool isEpisode = false;
-    std::vector<vision::RgbImage> frames; // preprocessed for the model
-    std::vector<data::Action> recorded;   // episodes only
-    vision::PreprocessOptions preprocess;
-};
-// Reads several --episode values when allowMany (sweep); otherwise exactly one input.
-std::vector<Inputs> readInputs(const Args& args, const std::vector<std::string>& extraEpisodes = {});
 
 } // namespace specvla::cli

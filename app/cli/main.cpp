@@ -17,16 +17,20 @@ using specvla::cli::Command;
 const Command kCommands[] = {
     {"inspect", "list and validate the tensors of a safetensors checkpoint", specvla::cli::inspectUsage,
      specvla::cli::runInspect},
+#if !SPECVLA_ENGINE_ONLY // these read images and LIBERO episodes
     {"run", "predict actions for an image or a LIBERO episode (AR, strict or relaxed)",
      specvla::cli::runUsage, specvla::cli::runRun},
     {"sweep", "acceptance length, speedup and deviation against the margin", specvla::cli::sweepUsage,
      specvla::cli::runSweep},
+#endif
     {"bench", "time AR, strict and relaxed decoding in one run", specvla::cli::benchUsage,
      specvla::cli::runBench},
     {"make-geometry", "write a sparse checkpoint of the full OpenVLA-7B geometry",
      specvla::cli::makeGeometryUsage, specvla::cli::runMakeGeometry},
     {"bench-load", "measure load time and resident memory of a model (and one action)",
      specvla::cli::benchLoadUsage, specvla::cli::runBenchLoad},
+    {"gpu-test", "check the engine on a device (CUDA or CPU) with in-memory models",
+     specvla::cli::gpuTestUsage, specvla::cli::runGpuTest},
 };
 
 void printHelp(std::ostream& os) {

@@ -13,17 +13,40 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
+
+#if SPECVLA_WITH_CUDA
+#include <ATen/cuda/CUDAEvent.h>
+#endif
 
 namespace specvla::decode {
 namespace {
 
 std::atomic<std::int64_t> g_targetPrefills{0}, g_draftPrefills{0}, g_targetPasses{0};
 
-// Times stages with a device synchronisation at each lap, so GPU work is attributed to its stage.
+// Times stages. On CUDA with CUDA events recorded on the current stream (the lap waits for its event, so work
+// is attributed to its stage); elsewhere with the steady clock after a device synchronisation.
 class Laps {
 public:
-    explicit Laps(const c10::Device& d) : m_device(d), m_last(std::chrono::steady_clock::now()) {}
+    explicit Laps(const c10::Device& d) : m_device(d), m_last(std::chrono::steady_clock::now()) {
+#if SPECVLA_WITH_CUDA
+        if (m_device.is_cuda()) {
+            m_event = std::make_unique<at::cuda::CUDAEvent>(0u); // 0 = cudaEventDefault: timing enabled
+            m_event->record();
+        }
+#endif
+    }
     double lap() {
+#if SPECVLA_WITH_CUDA
+        if (m_event) {
+            auto next = std::make_unique<at::cuda::CUDAEvent>(0u);
+            next->record();
+            next->synchronize();
+            const double ms = m_event->elapsed_time(*next);
+            m_event = std::move(next);
+            return ms;
+        }
+#endif
         model::synchronize(m_device);
         const auto t = std::chrono::steady_clock::now();
         const double ms = std::chrono::duration<double, std::milli>(t - m_last).count();
@@ -34,6 +57,9 @@ public:
 private:
     c10::Device m_device;
     std::chrono::steady_clock::time_point m_last;
+#if SPECVLA_WITH_CUDA
+    std::unique_ptr<at::cuda::CUDAEvent> m_event;
+#endif
 };
 
 at::Tensor longTensor(const std::vector<std::int64_t>& v, const c10::Device& d) {
@@ -80,13 +106,18 @@ WorkCounters workCounters() {
 FrameContext prepareFrame(const model::VlaModel& m, const model::DraftHead* draft,
                           const vision::RgbImage& image, const std::string& instruction,
                           const TreeShape& tree) {
+    return prepareFrame(m, draft, image, m.promptIds(instruction), tree);
+}
+
+FrameContext prepareFrame(const model::VlaModel& m, const model::DraftHead* draft,
+                          const vision::RgbImage& image, const std::vector<int>& prompt,
+                          const TreeShape& tree) {
     c10::InferenceMode guard;
     FrameContext f;
     Laps laps(m.device());
     const auto& a = m.featurizerConfig();
     const auto& b = m.fusedFeaturizerConfig();
     const at::Tensor pixels = vision::pixelValues(image, a.mean, a.std, b.mean, b.std, a.imageSize);
-    const std::vector<int> prompt = m.promptIds(instruction);
     const at::Tensor patches = m.encodeImage(pixels);
     f.prepareMs.vision = laps.lap();
 
@@ -232,6 +263,12 @@ ActionTrace decodeFrame(const model::VlaModel& m, const model::DraftHead* d, Fra
         if (cancel && cancel->load()) {
             f.draftLastHidden = lastHidden;
             throw Cancelled();
+        }
+        if (static_cast<int>(t.tokens.size()) + 1 == s.maxTokens) {
+            // Only the root is missing: it is already the target's greedy token (the last bonus), and no
+            // draft could follow it under the cap, so committing it needs no verify pass.
+            t.tokens.push_back(root);
+            break;
         }
         RoundTrace r;
         r.index = static_cast<int>(t.rounds.size());

@@ -56,6 +56,10 @@ public:
 FrameContext prepareFrame(const model::VlaModel& target, const model::DraftHead* draft,
                           const vision::RgbImage& image, const std::string& instruction,
                           const TreeShape& tree = {});
+// The same from prompt token ids ([BOS] + text + space token), for synthetic inputs without a tokenizer.
+FrameContext prepareFrame(const model::VlaModel& target, const model::DraftHead* draft,
+                          const vision::RgbImage& image, const std::vector<int>& promptIds,
+                          const TreeShape& tree = {});
 
 // Decodes one action from the context in settings.mode. Speculative modes need the draft. cancel is checked
 // between rounds (throws Cancelled). Under inference mode. The returned trace's ms covers this decode only;

@@ -12,7 +12,7 @@ namespace fs = std::filesystem;
 namespace specvla::model {
 
 std::uint64_t writeGeometryCheckpoint(const std::string& dir, const VlaConfig& config, io::DType dtype,
-                                      std::uint64_t maxShardBytes) {
+                                      std::uint64_t maxShardBytes, bool withTokenizer) {
     fs::create_directories(dir);
     io::SafetensorsWriter w;
     w.setMetadata("format", "pt");
@@ -28,8 +28,20 @@ std::uint64_t writeGeometryCheckpoint(const std::string& dir, const VlaConfig& c
     const std::vector<std::string> instructions = {"put the bowl on the plate", "open the top drawer",
                                                    "push the plate to the front of the stove",
                                                    "put the cream cheese in the bowl", "turn on the stove"};
+    if (!withTokenizer) return w.dataBytes();
     const std::string prefix = (fs::path(dir) / "tokenizer").string();
     text::trainInstructionTokenizer(prefix, instructions, 400);
+    return w.dataBytes();
+}
+
+std::uint64_t writeDraftGeometry(const std::string& dir, const DraftConfig& config, int vocabSize,
+                                 io::DType dtype) {
+    fs::create_directories(dir);
+    io::SafetensorsWriter w;
+    for (const auto& s : draftTensorSpecs(config, vocabSize, /*withEmbedding=*/false))
+        w.addSparse(s.name, dtype, s.shape);
+    w.writeFile((fs::path(dir) / "model.safetensors").string());
+    io::writeFileAtomically((fs::path(dir) / "config.json").string(), config.toJson().dump(2) + "\n");
     return w.dataBytes();
 }
 

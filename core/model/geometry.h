@@ -14,7 +14,11 @@ namespace specvla::model {
 // without reading data, and to time one action on the real sizes (weights read as zeros). Also writes a small
 // self-trained tokenizer.model and dataset_statistics.json with a "geometry" key. Returns bytes of tensor
 // data.
+// withTokenizer false skips tokenizer.model (the engine-only build has no SentencePiece plug-in).
 std::uint64_t writeGeometryCheckpoint(const std::string& dir, const VlaConfig& config, io::DType dtype,
-                                      std::uint64_t maxShardBytes);
+                                      std::uint64_t maxShardBytes, bool withTokenizer = true);
+// A draft head folder of the given geometry (config.json + model.safetensors as holes).
+std::uint64_t writeDraftGeometry(const std::string& dir, const DraftConfig& config, int vocabSize,
+                                 io::DType dtype);
 
 } // namespace specvla::model

@@ -55,8 +55,16 @@ std::shared_ptr<VlaModel> VlaModel::load(const std::string& dir, const LoadOptio
     const VlaConfig config = VlaConfig::fromFile((fs::path(dir) / "config.json").string());
     auto checkpoint = std::make_shared<const io::Checkpoint>(io::Checkpoint::open(dir));
     const std::string tokPath = (fs::path(dir) / "tokenizer.model").string();
-    if (!fs::exists(tokPath)) throw Error(dir + ": missing tokenizer.model");
-    text::Tokenizer tokenizer = text::Tokenizer::load(tokPath);
+    text::Tokenizer tokenizer;
+    if (!fs::exists(tokPath)) {
+        if (options.requireTokenizer) throw Error(dir + ": missing tokenizer.model");
+    } else {
+        try {
+            tokenizer = text::Tokenizer::load(tokPath);
+        } catch (const Error&) {
+            if (options.requireTokenizer) throw;
+        }
+    }
 
     CheckpointWeights weights(checkpoint, options.dtype, options.device);
     auto m = create(config, weights, tokenizer, text::promptStyleForModel(fs::path(dir).filename().string()));
@@ -97,6 +105,9 @@ std::vector<std::string> VlaModel::normStatsKeys() const {
 }
 
 std::vector<int> VlaModel::promptIds(const std::string& instruction) const {
+    if (!m_tokenizer.isLoaded())
+        throw Error((m_dir.empty() ? std::string("model") : m_dir) +
+                    ": no tokenizer loaded; prompts need tokenizer.model");
     return text::buildPromptIds(m_tokenizer, instruction, m_style);
 }
 

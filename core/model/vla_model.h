@@ -24,6 +24,9 @@ struct LoadOptions {
     c10::Device device = c10::Device(c10::DeviceType::CPU);
     c10::ScalarType dtype = c10::ScalarType::BFloat16;
     std::string unnormKey; // dataset statistics key; empty: the only one, if there is exactly one
+    // false: a missing tokenizer.model (or SentencePiece plug-in) is tolerated; prompts must then be given as
+    // token ids (synthetic benchmarks, the engine-only build).
+    bool requireTokenizer = true;
 };
 
 struct LoadReport {

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <QFileInfo>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -191,6 +192,76 @@ private Q_SLOTS:
         QCOMPARE(r.code, 1);
         QVERIFY2(r.err.contains("no CUDA support"), qPrintable(r.err));
 #endif
+    }
+
+    void speculativeRunSweepAndBench() {
+        const QString modelDir = path("spec-model"), draftDir = path("spec-draft");
+        const auto config = specvla::testing::writeTinyModel(modelDir.toStdString());
+        specvla::testing::writeTinyDraft(draftDir.toStdString(), config);
+        specvla::data::Episode ep;
+        ep.demoName = "demo_0";
+        ep.instruction = "put the red block on the plate";
+        ep.numSteps = 3;
+        ep.imageWidth = ep.imageHeight = 32;
+        ep.images.resize(3 * 32 * 32 * 3);
+        for (std::size_t i = 0; i < ep.images.size(); ++i)
+            ep.images[i] = static_cast<std::uint8_t>(i * 29 % 256);
+        for (int t = 0; t < 3; ++t)
+            ep.actions.push_back({0.05 * t, 0, 0, 0, 0, 0, -1.0});
+        const QString h5 = path("spec_episode_demo.hdf5");
+        specvla::data::writeLiberoFile(h5.toStdString(), {ep}, {});
+        const QStringList common = {"--model", modelDir, "--draft",      draftDir,
+                                    "--dtype", "fp32",   "--unnorm-key", "tiny_dataset"};
+
+        // run: relaxed with per-dimension margins, JSON and CSV written
+        const QString json = path("spec.json"), csv = path("spec");
+        Run r = runCli(QStringList{"run"} + common +
+                       QStringList{"--episode", h5, "--mode", "relaxed", "--margins", "0,9,9,9,9,9,9",
+                                   "--json", json, "--csv", csv});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY(r.out.contains("rounds"));
+        auto j = nlohmann::json::parse(specvla::testing::readBytes(json.toStdString()));
+        QCOMPARE(j["steps"].size(), std::size_t(3));
+        QCOMPARE(j["settings"]["mode"].get<std::string>(), std::string("relaxed"));
+        QCOMPARE(j["settings"]["margin_per_dim"][1].get<int>(), 9);
+        QVERIFY(!j["steps"][0]["trace"]["rounds"].empty());
+        QVERIFY(j["metrics"]["acceptance_length"].get<double>() >= 1.0);
+        const std::string rounds = specvla::testing::readBytes((csv + "-rounds.csv").toStdString());
+        QVERIFY(rounds.rfind("step,round,committed_before", 0) == 0);
+        QVERIFY(QFileInfo::exists(csv + "-nodes.csv") && QFileInfo::exists(csv + "-actions.csv"));
+        // speculative modes without a draft are a usage error
+        QCOMPARE(runCli({"run", "--model", modelDir, "--episode", h5, "--mode", "strict"}).code, 2);
+
+        // sweep: one row per margin, the margin-0 row equal to AR
+        const QString sweepJson = path("sweep.json"), sweepCsv = path("sweep.csv");
+        r = runCli(QStringList{"sweep"} + common +
+                   QStringList{"--episode", h5, "--margins", "0:3", "--json", sweepJson, "--csv", sweepCsv});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const auto sw = nlohmann::json::parse(specvla::testing::readBytes(sweepJson.toStdString()));
+        QCOMPARE(sw["relaxed"].size(), std::size_t(4));
+        QCOMPARE(sw["relaxed"][0]["margin"].get<int>(), 0);
+        QCOMPARE(sw["relaxed"][0]["deviation_from_ar"]["exact_match_share"].get<double>(), 1.0); // lossless
+        const std::string sweepRows = specvla::testing::readBytes(sweepCsv.toStdString());
+        QCOMPARE(std::count(sweepRows.begin(), sweepRows.end(), '\n'), 5l);
+
+        // bench: three modes timed in one run, speedups against AR
+        const QString benchJson = path("bench.json");
+        r = runCli(QStringList{"bench"} + common +
+                   QStringList{"--synthetic", "2", "--repeats", "1", "--warmup", "0", "--json", benchJson});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const auto b = nlohmann::json::parse(specvla::testing::readBytes(benchJson.toStdString()));
+        for (const char* mode : {"ar", "strict", "relaxed"}) {
+            QVERIFY(b[mode]["latency"]["median_ms"].get<double>() > 0);
+            QVERIFY(b[mode]["speedup_vs_ar"].get<double>() > 0);
+        }
+        QCOMPARE(b["ar"]["acceptance_length"].get<double>(), 1.0);
+        QCOMPARE(b["ar"]["passes_per_action"].get<double>(), 7.0);
+    }
+
+    void gpuTestChecksRunOnTheCpu() {
+        const Run r = runCli({"gpu-test", "--device", "cpu", "--frames", "1"});
+        QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
+        QCOMPARE(r.out.count("PASS"), 8);
     }
 
     void geometryCheckpointIsReadWithoutItsData() {

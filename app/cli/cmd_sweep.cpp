@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-// specvla sweep (metrics against the margin) and specvla bench (timed AR / strict / relaxed in one run).
+// specvla sweep: metrics against the margin over LIBERO episodes.
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/decode_options.h"
+#include "cli/inputs.h"
 #include "common/runtime.h"
 #include "decode/metrics.h"
 #include "decode/spec_decoder.h"
@@ -33,24 +34,6 @@ std::string sweepUsage() {
                        "prefill time once.\n"
                        "  --margins A:B        inclusive margin range (default 0:16), or a comma-separated "
                        "list\n\n") +
-           kModelOptionsHelp + kDecodeOptionsHelp + kInputOptionsHelp;
-}
-
-std::string benchUsage() {
-    return std::string("usage: specvla bench --model DIR --draft DIR (--image PNG --instruction TEXT | "
-                       "--episode FILE\n"
-                       "                     [--steps A:B]) [--repeats N] [--warmup N] [--margin R] [--json "
-                       "OUT] [options]\n"
-                       "\n"
-                       "Times one action per frame in AR, strict and relaxed mode, in one run, interleaving "
-                       "the modes per frame.\n"
-                       "Every timed action starts from the image (vision, prefill and decoding all count). "
-                       "Reports median and p90\n"
-                       "ms per action and per stage, acceptance length, target passes per action, and "
-                       "speedups against AR\n"
-                       "measured in the same run. Timings synchronise the device at every stage boundary.\n"
-                       "  --repeats N          timed repetitions per frame and mode (default 3)\n"
-                       "  --warmup N           untimed actions per mode first (default 1)\n\n") +
            kModelOptionsHelp + kDecodeOptionsHelp + kInputOptionsHelp;
 }
 
@@ -103,7 +86,7 @@ int runSweep(const std::vector<std::string>& argv) {
     const Args args = parseArgs(argv, {"json", "csv"});
     const std::vector<int> margins = parseMarginList(args.value("margins").value_or("0:16"));
     if (!args.has("draft")) throw UsageError("sweep needs --draft DIR");
-    decode::DecodeSettings base = decodeSettings(args);
+    decode::DecodeSettings base = decodeSettings(args, /*perDimMargins=*/false);
     const auto inputs = readInputs(args, args.positionals());
     const LoadedModels m = loadModels(args, true);
 
@@ -184,72 +167,6 @@ int runSweep(const std::vector<std::string>& argv) {
                               {"relaxed", rows}};
         io::writeFileAtomically(*out, doc.dump(2) + "\n");
     }
-    return 0;
-}
-
-int runBench(const std::vector<std::string>& argv) {
-    const Args args = parseArgs(argv, {"json", "repeats", "warmup"});
-    if (!args.positionals().empty())
-        throw UsageError("unexpected argument '" + args.positionals().front() + "'");
-    if (!args.has("draft"))
-        throw UsageError("bench needs --draft DIR (it compares AR with speculative decoding)");
-    const int repeats = args.value("repeats") ? parseInt("repeats", *args.value("repeats")) : 3;
-    const int warmup = args.value("warmup") ? parseInt("warmup", *args.value("warmup")) : 1;
-    if (repeats < 1 || warmup < 0) throw UsageError("--repeats must be >= 1 and --warmup >= 0");
-    decode::DecodeSettings relaxedSettings = decodeSettings(args);
-    relaxedSettings.mode = decode::DecodeMode::Relaxed;
-    decode::DecodeSettings strictSettings = relaxedSettings, arSettings = relaxedSettings;
-    strictSettings.mode = decode::DecodeMode::Strict;
-    arSettings.mode = decode::DecodeMode::Ar;
-    const Inputs in = readInputs(args).front();
-    const LoadedModels m = loadModels(args, true);
-
-    const decode::DecodeSettings* modes[] = {&arSettings, &strictSettings, &relaxedSettings};
-    auto once = [&](const decode::DecodeSettings& s, std::size_t frame) {
-        decode::FrameContext f =
-            decode::prepareFrame(*m.target, m.draft.get(), in.frames[frame], in.instruction, s.tree);
-        return decode::decodeFrame(*m.target, m.draft.get(), f, s);
-    };
-    for (int w = 0; w < warmup; ++w)
-        for (const auto* s : modes)
-            once(*s, static_cast<std::size_t>(w) % in.frames.size());
-    std::vector<decode::ActionTrace> traces[3];
-    for (std::size_t i = 0; i < in.frames.size(); ++i)
-        for (int r = 0; r < repeats; ++r)
-            for (int k = 0; k < 3; ++k)
-                traces[k].push_back(once(*modes[k], i));
-    const decode::RunMetrics arM = decode::aggregate(traces[0]);
-    const decode::RunMetrics strictM = decode::aggregate(traces[1], &traces[0]);
-    const decode::RunMetrics relaxedM = decode::aggregate(traces[2], &traces[0]);
-    const char* names[] = {"ar", "strict", "relaxed"};
-    const decode::RunMetrics* ms[] = {&arM, &strictM, &relaxedM};
-    std::printf("%zu frames x %d repeats on %s (%d threads), dtype %s, margin %d, tree %d/%d/%d\n",
-                in.frames.size(), repeats, m.device.c_str(), torchThreads(), m.dtype.c_str(),
-                relaxedSettings.margin, relaxedSettings.tree.topK, relaxedSettings.tree.depth,
-                relaxedSettings.tree.totalTokens);
-    std::printf("%-8s %9s %9s %8s %8s %8s %8s %8s %8s %8s\n", "mode", "p50 ms", "p90 ms", "vision", "prefill",
-                "draft", "verify", "accept", "passes", "speedup");
-    nlohmann::json doc = {{"model", *args.value("model")},
-                          {"draft", *args.value("draft")},
-                          {"device", m.device},
-                          {"dtype", m.dtype},
-                          {"threads", torchThreads()},
-                          {"frames", in.frames.size()},
-                          {"repeats", repeats},
-                          {"warmup", warmup},
-                          {"settings", decode::toJson(relaxedSettings)}};
-    for (int k = 0; k < 3; ++k) {
-        const auto& r = *ms[k];
-        const double sp = decode::speedup(arM, r);
-        std::printf("%-8s %9.2f %9.2f %8.2f %8.2f %8.2f %8.2f %8.3f %8.3f %8.3f\n", names[k],
-                    r.latency.medianMs, r.latency.p90Ms, r.latency.medianStages.vision,
-                    r.latency.medianStages.prefill, r.latency.medianStages.draft,
-                    r.latency.medianStages.verify, r.acceptanceLength, r.passesPerAction, sp);
-        nlohmann::json j = modeJson(r);
-        j["speedup_vs_ar"] = sp;
-        doc[names[k]] = j;
-    }
-    if (auto out = args.value("json")) io::writeFileAtomically(*out, doc.dump(2) + "\n");
     return 0;
 }
 
