@@ -290,6 +290,11 @@ private Q_SLOTS:
 public:
     TestCli() {
         QVERIFY(m_dir.isValid());
+        // Keep the fixtures (tiny models, episodes, reports) for inspection or benchmarking by hand.
+        if (qEnvironmentVariableIsSet("SPECVLA_KEEP_TEST_FILES")) {
+            m_dir.setAutoRemove(false);
+            qInfo("test files kept in %s", qPrintable(m_dir.path()));
+        }
     }
 };
 
