@@ -2,11 +2,9 @@
 #include "decode/norm_stats.h"
 
 #include "common/error.h"
+#include "common/json_file.h"
 
 #include <nlohmann/json.hpp>
-
-#include <fstream>
-#include <sstream>
 
 namespace specvla::decode {
 namespace {
@@ -74,17 +72,7 @@ NormStats NormStats::fromJson(const nlohmann::json& statistics, const std::strin
 }
 
 NormStats NormStats::fromFile(const std::string& path, const std::string& key) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(path + ": cannot open");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(ss.str());
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(path + ": invalid JSON: " + e.what());
-    }
-    return fromJson(j, key, path);
+    return fromJson(readJsonFile(path), key, path);
 }
 
 } // namespace specvla::decode

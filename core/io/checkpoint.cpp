@@ -2,15 +2,14 @@
 #include "io/checkpoint.h"
 
 #include "common/error.h"
+#include "common/json_file.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 namespace fs = std::filesystem;
 
@@ -39,18 +38,6 @@ std::string resolveDirectory(const fs::path& dir) {
     if (indexes.size() > 1 || files.size() > 1)
         throw Error(dir.string() + ": several checkpoints in one folder; name the index or the file to open");
     throw Error(dir.string() + ": no model.safetensors.index.json or .safetensors file in this folder");
-}
-
-nlohmann::json readJsonFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(path + ": cannot open");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    try {
-        return nlohmann::json::parse(ss.str());
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(path + ": invalid JSON: " + e.what());
-    }
 }
 
 } // namespace

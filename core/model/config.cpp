@@ -2,9 +2,7 @@
 #include "model/config.h"
 
 #include "common/error.h"
-
-#include <fstream>
-#include <sstream>
+#include "common/json_file.h"
 
 namespace specvla::model {
 namespace {
@@ -54,18 +52,6 @@ void readTriple(const nlohmann::json& j, const char* key, std::array<double, 3>&
         if (!(*it)[i].is_number())
             throw Error(where + "." + key + ": expected three numbers, got " + it->dump());
         out[i] = (*it)[i].get<double>();
-    }
-}
-
-nlohmann::json readJson(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(path + ": cannot open");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    try {
-        return nlohmann::json::parse(ss.str());
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(path + ": invalid JSON: " + e.what());
     }
 }
 
@@ -283,7 +269,7 @@ VlaConfig VlaConfig::fromJson(const nlohmann::json& j, const std::string& source
 }
 
 VlaConfig VlaConfig::fromFile(const std::string& path) {
-    return fromJson(readJson(path), path);
+    return fromJson(readJsonFile(path), path);
 }
 
 LlamaConfig DraftConfig::asLlama(int vocabSize) const {
@@ -332,7 +318,7 @@ DraftConfig DraftConfig::fromJson(const nlohmann::json& j, const std::string& so
 }
 
 DraftConfig DraftConfig::fromFile(const std::string& path) {
-    return fromJson(readJson(path), path);
+    return fromJson(readJsonFile(path), path);
 }
 
 } // namespace specvla::model

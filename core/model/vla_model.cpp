@@ -2,6 +2,7 @@
 #include "model/vla_model.h"
 
 #include "common/error.h"
+#include "common/json_file.h"
 #include "common/runtime.h"
 #include "io/checkpoint.h"
 
@@ -10,28 +11,10 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace fs = std::filesystem;
 
 namespace specvla::model {
-namespace {
-
-nlohmann::json readJsonFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(path + ": cannot open");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    try {
-        return nlohmann::json::parse(ss.str());
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(path + ": invalid JSON: " + e.what());
-    }
-}
-
-} // namespace
-
 std::shared_ptr<VlaModel> VlaModel::create(const VlaConfig& config, WeightSource& weights,
                                            text::Tokenizer tokenizer, text::PromptStyle style) {
     auto m = std::make_shared<VlaModel>();

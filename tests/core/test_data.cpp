@@ -23,19 +23,11 @@
 #include <unistd.h>
 
 using namespace specvla;
+using specvla::testing::errorOf;
 using namespace specvla::data;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string errorOf(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return {};
-}
 
 // Every phrase must occur in the message; the failure text shows the message.
 bool mentionsAll(const std::string& message, std::initializer_list<std::string> phrases) {

@@ -19,19 +19,11 @@
 #include <sys/stat.h>
 
 using namespace specvla;
+using specvla::testing::errorOf;
 using namespace specvla::io;
 namespace fs = std::filesystem;
 
-namespace {
-std::string errorOf(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return {};
-}
-} // namespace
+namespace {} // namespace
 
 class TestIo : public QObject {
     Q_OBJECT

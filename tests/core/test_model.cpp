@@ -21,18 +21,10 @@
 #include <filesystem>
 
 using namespace specvla;
+using specvla::testing::errorOf;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string errorOf(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return {};
-}
 
 // Rewrites the shard that holds `name`, replacing that tensor by fn(tensor) (or dropping it when fn returns
 // an undefined tensor).

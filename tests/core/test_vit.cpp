@@ -7,6 +7,7 @@
 #include "model/vision_tower.h"
 #include "model/vit.h"
 #include "model/weights.h"
+#include "support/test_support.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -21,18 +22,10 @@
 #include <set>
 
 using namespace specvla;
+using specvla::testing::errorOf;
 using namespace specvla::model;
 
 namespace {
-
-std::string errorOf(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return {};
-}
 
 // Seeded random tensors, cached by name so a test can read what the model got and replace single tensors.
 // Like every WeightSource it refuses a stored tensor whose shape differs from the requested one.

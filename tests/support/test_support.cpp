@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "support/test_support.h"
 
+#include "common/error.h"
 #include "io/safetensors_writer.h"
 
 #include <cstdint>
@@ -103,6 +104,15 @@ std::vector<CorruptCase> corruptSafetensorsCases() {
                         eight),
          "too large"},
     };
+}
+
+std::string errorOf(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return {};
 }
 
 std::string binDir() {

@@ -3,6 +3,7 @@
 
 // Torch-free helpers shared by the test suites: tiny checkpoints in the real layouts, and corrupt files of
 // every kind the readers must reject.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,9 @@ struct CorruptCase {
 };
 // One case per kind of malformed safetensors file.
 std::vector<CorruptCase> corruptSafetensorsCases();
+
+// The message of the specvla::Error that f throws, or "" when it throws none.
+std::string errorOf(const std::function<void()>& f);
 
 // Folder holding the built executables (SPECVLA_BIN_DIR, set by CTest; else the test's own folder).
 std::string binDir();
