@@ -255,6 +255,9 @@ ActionTrace decodeFrame(const model::VlaModel& m, const model::DraftHead* d, Fra
     t.draftPasses = 1;
     f.targetCache.truncate(f.promptLength);
     f.draftCache.truncate(f.promptLength);
+    // A tree larger than the one the frame was prepared for grows the caches once.
+    f.targetCache.ensureCapacity(f.promptLength + s.maxTokens + s.tree.totalTokens + 1);
+    f.draftCache.ensureCapacity(f.promptLength + s.maxTokens + s.tree.topK * (s.tree.depth + 1) + 1);
     at::Tensor lastHidden = f.draftLastHidden; // restored at the end: the context stays reusable
     const auto dev = m.device();
     int root = f.firstToken;

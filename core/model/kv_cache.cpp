@@ -23,6 +23,17 @@ void KvCache::reserveAppend(int n) const {
                     " new exceed the capacity of " + std::to_string(m_capacity));
 }
 
+void KvCache::ensureCapacity(int capacity) {
+    if (capacity <= m_capacity || m_keys.empty()) return;
+    for (auto* list : {&m_keys, &m_values})
+        for (auto& t : *list) {
+            at::Tensor bigger = at::zeros({t.size(0), t.size(1), capacity, t.size(3)}, t.options());
+            bigger.narrow(2, 0, m_length).copy_(t.narrow(2, 0, m_length));
+            t = bigger;
+        }
+    m_capacity = capacity;
+}
+
 void KvCache::advance(int n) {
     reserveAppend(n);
     m_length += n;

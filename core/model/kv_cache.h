@@ -28,6 +28,8 @@ public:
 
     // Throws Error when n more entries do not fit.
     void reserveAppend(int n) const;
+    // Grows the preallocated storage to at least `capacity` entries, keeping the current ones.
+    void ensureCapacity(int capacity);
     void advance(int n);
     void truncate(int length);
     // Keeps the entries at base + offsets[i] as base + i (offsets ascending, offsets[i] >= i) and sets the

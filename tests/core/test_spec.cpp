@@ -226,8 +226,10 @@ private Q_SLOTS:
         QVERIFY(!first.fromCache);
         QVERIFY(first.ms.vision > 0);
         std::vector<decode::ActionTrace> traces;
+        // the last shape is larger than the one the frame was prepared for: the caches grow, nothing re-runs
         for (int margin : {3, 9, 16, 0})
-            for (const decode::TreeShape& shape : {decode::TreeShape{8, 4, 50}, decode::TreeShape{2, 5, 12}})
+            for (const decode::TreeShape& shape :
+                 {decode::TreeShape{8, 4, 50}, decode::TreeShape{2, 5, 12}, decode::TreeShape{10, 8, 120}})
                 traces.push_back(decode::decodeFrame(*f.target, f.draft.get(), frame,
                                                      settings(decode::DecodeMode::Relaxed, margin, shape)));
         traces.push_back(
@@ -242,7 +244,8 @@ private Q_SLOTS:
             QCOMPARE(t.ms.vision, 0.0);
             QCOMPARE(t.ms.prefill, 0.0);
         }
-        QCOMPARE(traces[6].tokens, first.tokens);     // margin 0 again: identical result
+        QCOMPARE(traces[9].tokens, first.tokens);     // margin 0 again: identical result
+        QCOMPARE(traces[11].tokens, first.tokens);    // also after the caches grew for the larger tree
         QCOMPARE(traces.back().tokens, first.tokens); // and equal to AR
     }
 
