@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: MIT
+#include "demo/expert.h"
+
+#include "common/error.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace specvla::demo {
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+constexpr double kHoverZ = 0.12;
+constexpr double kCarryZ = 0.15;
+constexpr double kPushRadius = kBlockSize / 2 + 0.02; // matches the simulator's contact distance
+
+double wrapAngle(double a) {
+    while (a > kPi)
+        a -= 2 * kPi;
+    while (a <= -kPi)
+        a += 2 * kPi;
+    return a;
+}
+
+// The block yaw (modulo a quarter turn) nearest to the gripper's yaw.
+double alignedYaw(double gripperYaw, double blockYaw) {
+    const double q = kPi / 2;
+    const double d = wrapAngle(blockYaw - gripperYaw);
+    return gripperYaw + (d - q * std::round(d / q));
+}
+
+struct Goal {
+    double x, y, z, yaw;
+    bool close;
+    bool still = false; // hold position (e.g. while the fingers close)
+};
+
+Goal pickPlaceGoal(const WorldState& w) {
+    const Gripper& g = w.gripper;
+    const Block& b = w.blocks[static_cast<std::size_t>(w.target)];
+    if (w.held != w.target) {
+        const double d = std::hypot(b.x - g.x, b.y - g.y);
+        const double yaw = alignedYaw(g.yaw, b.yaw);
+        if (d < 0.012 && g.z < b.z + 0.015 && g.opening > 0.9) return {b.x, b.y, b.z, yaw, true, true};
+        if (g.opening < 0.9 && g.opening > 0.2 && d < 0.012 && g.z < b.z + 0.015) // closing on it
+            return {b.x, b.y, b.z, yaw, true, true};
+        return {b.x, b.y, d > 0.03 ? std::max(kHoverZ, b.z + 0.08) : b.z + 0.003, yaw, false};
+    }
+    double px = g.x, py = g.y, bottom = 0.2;
+    switch (w.task) {
+    case TaskKind::PickUp:
+        return {g.x, g.y, 0.2 - w.heldDz, g.yaw, true};
+    case TaskKind::PutIn: {
+        const auto& r = w.receptacles[static_cast<std::size_t>(w.receptacle)];
+        px = r.x;
+        py = r.y;
+        bottom = 0.004;
+        break;
+    }
+    case TaskKind::PlaceBeside: {
+        const auto& ref = w.blocks[static_cast<std::size_t>(w.reference)];
+        px = ref.x + w.side * 0.1;
+        py = ref.y;
+        bottom = 0.004;
+        break;
+    }
+    case TaskKind::Stack: {
+        const auto& ref = w.blocks[static_cast<std::size_t>(w.reference)];
+        px = ref.x;
+        py = ref.y;
+        bottom = ref.z + kBlockSize + 0.004;
+        break;
+    }
+    case TaskKind::PushToFront:
+        break;
+    }
+    const double d = std::hypot(px - g.x, py - g.y);
+    const double bz = g.z + w.heldDz;
+    if (d > 0.012) return {px, py, std::max(kCarryZ, bottom + 0.06) - w.heldDz, g.yaw, true};
+    if (bz > bottom + 0.008) return {px, py, bottom - w.heldDz, g.yaw, true};
+    return {px, py, g.z, g.yaw, false, true}; // release
+}
+
+Goal pushGoal(const WorldState& w) {
+    const Gripper& g = w.gripper;
+    const Block& b = w.blocks[static_cast<std::size_t>(w.target)];
+    const auto& r = w.receptacles[static_cast<std::size_t>(w.receptacle)];
+    const double tx = r.x, ty = r.y - r.radius - 0.05;
+    const double len = std::hypot(tx - b.x, ty - b.y);
+    if (len < 0.01) return {g.x, g.y, g.z, g.yaw, true, true};
+    const double ux = (tx - b.x) / len, uy = (ty - b.y) / len;
+    const double rx = g.x - b.x, ry = g.y - b.y;
+    const double along = rx * ux + ry * uy;
+    const double lateral = std::abs(rx * uy - ry * ux);
+    // Fingers across the push direction.
+    const double yaw = alignedYaw(g.yaw, std::atan2(uy, ux) + kPi / 2);
+    if (along < -kPushRadius * 0.6 && along > -(kPushRadius + 0.06) && lateral < 0.03 && g.z < 0.03) {
+        // Aim a little past the contact point straight behind the block: the block moves along the line
+        // from the fingers to its centre, so this steers it towards the goal.
+        const double advance = std::min(0.03, len);
+        return {b.x - ux * (kPushRadius - advance), b.y - uy * (kPushRadius - advance), 0.01, yaw, true};
+    }
+    const double bx = b.x - ux * (kPushRadius + 0.035), by = b.y - uy * (kPushRadius + 0.035);
+    if (std::hypot(bx - g.x, by - g.y) > 0.012) {
+        if (g.z < 0.075) return {g.x, g.y, 0.09, yaw, true}; // rise before travelling
+        return {bx, by, 0.09, yaw, true};
+    }
+    return {bx, by, 0.01, yaw, true};
+}
+
+} // namespace
+
+Expert::Expert(std::uint64_t seed, ExpertOptions options) : m_rng(seed), m_options(options) {}
+
+void Expert::reset() {
+    m_previous = {};
+}
+
+data::Action Expert::act(const WorldState& w) {
+    if (w.target < 0 || w.target >= static_cast<int>(w.blocks.size()))
+        throw Error("demo: task names no block");
+    if ((w.task == TaskKind::PutIn || w.task == TaskKind::PushToFront) &&
+        (w.receptacle < 0 || w.receptacle >= static_cast<int>(w.receptacles.size())))
+        throw Error("demo: task names no receptacle");
+    if ((w.task == TaskKind::PlaceBeside || w.task == TaskKind::Stack) &&
+        (w.reference < 0 || w.reference >= static_cast<int>(w.blocks.size())))
+        throw Error("demo: task names no reference block");
+    const Goal goal = w.task == TaskKind::PushToFront ? pushGoal(w) : pickPlaceGoal(w);
+    const Gripper& g = w.gripper;
+    std::array<double, 6> desired{};
+    if (!goal.still) {
+        desired[0] = m_options.gain * (goal.x - g.x) / kMoveScale;
+        desired[1] = m_options.gain * (goal.y - g.y) / kMoveScale;
+        desired[2] = m_options.gain * (goal.z - g.z) / kMoveScale;
+        desired[5] = m_options.gain * wrapAngle(goal.yaw - g.yaw) / kYawScale;
+    }
+    // Cap the planar speed as a vector, so diagonal moves are not faster.
+    const double planar = std::hypot(desired[0], desired[1]);
+    if (planar > 1) {
+        desired[0] /= planar;
+        desired[1] /= planar;
+    }
+    data::Action a{};
+    for (std::size_t i = 0; i < 6; ++i) {
+        const double d = std::clamp(desired[i], -1.0, 1.0);
+        const double smooth =
+            m_previous[i] + std::clamp(d - m_previous[i], -m_options.maxChange, m_options.maxChange);
+        m_previous[i] = smooth;
+        a[i] = std::clamp(smooth + m_rng.uniform(-m_options.noise, m_options.noise), -1.0, 1.0);
+    }
+    a[6] = goal.close ? 1.0 : -1.0;
+    m_previous[6] = a[6];
+    return a;
+}
+
+data::Episode rollout(TaskKind task, std::uint64_t seed, int imageSize, const ExpertOptions& options,
+                      int maxSteps) {
+    const WorldState start = sampleLayout(task, seed);
+    Expert expert(seed ^ 0x5DEECE66DA3B9F21ull, options);
+    RolloutResult r = runEpisode(
+        start, [&](const vision::RgbImage&, const WorldState& s) { return expert.act(s); }, imageSize,
+        maxSteps);
+    return std::move(r.episode);
+}
+
+} // namespace specvla::demo

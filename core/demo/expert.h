@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// The demo world's scripted expert: a closed-loop state machine over the WorldState that emits smooth 7-D
+// delta actions with small seeded noise, and the rollout helper that records its demonstrations.
+#include "data/episode.h"
+#include "demo/sim.h"
+#include "demo/world.h"
+
+#include <cstdint>
+
+namespace specvla::demo {
+
+struct ExpertOptions {
+    double noise = 0.02;    // uniform noise amplitude on the six motion components (action units)
+    double maxChange = 0.3; // largest change of a motion component between consecutive steps, before noise
+    double gain = 0.6;      // proportional gain from remaining distance (in action units) to velocity
+};
+
+class Expert {
+public:
+    Expert(std::uint64_t seed, ExpertOptions options = {});
+    // The next action for this state: motion components within [-1, 1], gripper exactly -1 or +1.
+    data::Action act(const WorldState& state);
+    void reset();
+
+private:
+    Rng m_rng;
+    ExpertOptions m_options;
+    data::Action m_previous{};
+};
+
+// An expert demonstration of the task on sampleLayout(task, seed): frames of imageSize x imageSize, the
+// expert's actions (noise seeded from seed), rewards and dones. demoName is left empty (the writer numbers
+// demos); firstStep is 0.
+data::Episode rollout(TaskKind task, std::uint64_t seed, int imageSize, const ExpertOptions& options = {},
+                      int maxSteps = kMaxEpisodeSteps);
+
+} // namespace specvla::demo

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// The demo world's kinematic simulator: applies 7-D delta actions to a WorldState, decides success, and
+// records episodes in the data::Episode layout the LIBERO writer takes.
+#include "data/episode.h"
+#include "demo/world.h"
+#include "vision/image.h"
+
+#include <cstdint>
+#include <functional>
+
+namespace specvla::demo {
+
+// One action's scale: a unit of dx/dy/dz moves the fingertips this far, a unit of dyaw turns this much.
+constexpr double kMoveScale = 0.03;  // metres per unit action per step
+constexpr double kYawScale = 0.15;   // radians per unit action per step
+constexpr double kOpeningRate = 0.3; // opening change per step towards the gripper command
+constexpr int kMaxEpisodeSteps = 80;
+
+// Applies one action [dx, dy, dz, droll, dpitch, dyaw, gripper]: components are clamped to [-1, 1] and
+// scaled; roll and pitch are ignored (the gripper stays vertical); gripper > 0 closes, <= 0 opens. Closing
+// on a block between the fingers grasps it and the block follows the gripper; opening releases it onto
+// whatever is below (another block or the table). A closed gripper low on the table pushes blocks it runs
+// into. Increments state.step.
+void step(WorldState& state, const data::Action& action);
+
+// Whether the instructed task is accomplished in this state.
+bool success(const WorldState& state);
+
+// A policy maps the current frame (and, for scripted policies, the state) to the next action.
+using Policy = std::function<data::Action(const vision::RgbImage& frame, const WorldState& state)>;
+
+struct RolloutResult {
+    data::Episode episode;
+    WorldState finalState;
+    bool success = false;
+};
+
+// Runs a policy from the given state for at most maxSteps: step t records the frame seen before action t,
+// the action, reward 1 and done 1 on the step after which the task succeeded (the episode ends there),
+// else 0. The episode carries the instruction and size x size frames.
+RolloutResult runEpisode(const WorldState& start, const Policy& policy, int imageSize,
+                         int maxSteps = kMaxEpisodeSteps);
+
+} // namespace specvla::demo

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: MIT
+// The demo world: deterministic layouts and rendering, a visible gripper, the scripted expert, the
+// simulator's success check, and LIBERO round trips of recorded episodes.
+#include "common/error.h"
+#include "data/episode.h"
+#include "data/libero_reader.h"
+#include "data/libero_writer.h"
+#include "demo/expert.h"
+#include "demo/sim.h"
+#include "demo/world.h"
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <cmath>
+#include <cstdlib>
+#include <set>
+#include <string>
+
+using namespace specvla;
+using namespace specvla::demo;
+
+namespace {
+
+constexpr int kSeeds = 6;
+
+// Pixels that differ between two same-sized images inside a square window around (cx, cy).
+int differingPixels(const vision::RgbImage& a, const vision::RgbImage& b, double cx, double cy, int half) {
+    int n = 0;
+    for (int y = std::max(0, int(cy) - half); y < std::min(a.height, int(cy) + half); ++y)
+        for (int x = std::max(0, int(cx) - half); x < std::min(a.width, int(cx) + half); ++x)
+            for (int c = 0; c < 3; ++c)
+                if (std::abs(int(a.at(x, y, c)) - int(b.at(x, y, c))) > 8) {
+                    ++n;
+                    break;
+                }
+    return n;
+}
+
+int differingPixelsAll(const vision::RgbImage& a, const vision::RgbImage& b) {
+    return differingPixels(a, b, a.width / 2.0, a.height / 2.0, a.width);
+}
+
+} // namespace
+
+class TestDemo : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void layoutsAreDeterministicPerSeed();
+    void layoutsVaryWithSeed();
+    void instructionsFollowTemplates();
+    void gripperStateIsVisible();
+    void expertSucceedsOnEveryTaskKind();
+    void expertActionsAreBoundedAndSmooth();
+    void rolloutIsDeterministic();
+    void doNothingPolicyFails();
+    void simGraspsCarriesAndReleases();
+    void episodeRoundTripsThroughLibero();
+    void savesFramesWhenAsked();
+};
+
+void TestDemo::layoutsAreDeterministicPerSeed() {
+    for (TaskKind k : allTaskKinds()) {
+        const WorldState a = sampleLayout(k, 42), b = sampleLayout(k, 42);
+        QCOMPARE(instruction(a), instruction(b));
+        const vision::RgbImage ia = render(a, 128), ib = render(b, 128);
+        QVERIFY(ia.valid());
+        QCOMPARE(ia.width, 128);
+        QVERIFY(ia == ib);
+        QVERIFY(render(a, 224) == render(b, 224));
+    }
+}
+
+void TestDemo::layoutsVaryWithSeed() {
+    for (TaskKind k : allTaskKinds()) {
+        std::set<std::vector<std::uint8_t>> images;
+        std::set<std::pair<long, long>> targets;
+        for (int s = 0; s < 8; ++s) {
+            const WorldState w = sampleLayout(k, static_cast<std::uint64_t>(s));
+            images.insert(render(w, 96).pixels);
+            const auto& b = w.blocks[static_cast<std::size_t>(w.target)];
+            targets.insert({std::lround(b.x * 1000), std::lround(b.y * 1000)});
+            QVERIFY(w.blocks.size() >= 3);
+            QCOMPARE(int(w.receptacles.size()), 2);
+            QVERIFY(!success(w)); // no layout starts solved
+        }
+        QCOMPARE(int(images.size()), 8);
+        QCOMPARE(int(targets.size()), 8);
+        // Different seeds differ in many pixels, not just noise.
+        QVERIFY(differingPixelsAll(render(sampleLayout(k, 1), 96), render(sampleLayout(k, 2), 96)) > 500);
+    }
+}
+
+void TestDemo::instructionsFollowTemplates() {
+    const WorldState put = sampleLayout(TaskKind::PutIn, 3);
+    const std::string putText = instruction(put);
+    QVERIFY2(putText.rfind("put the ", 0) == 0, putText.c_str());
+    QVERIFY(putText.find(" block in the bowl") != std::string::npos ||
+            putText.find(" block on the plate") != std::string::npos);
+    QVERIFY(putText.find("plate") != std::string::npos || putText.find("bowl") != std::string::npos);
+    QVERIFY(instruction(sampleLayout(TaskKind::PushToFront, 3)).find("to the front of the") !=
+            std::string::npos);
+    QVERIFY(instruction(sampleLayout(TaskKind::PickUp, 3)).rfind("pick up the ", 0) == 0);
+    const std::string beside = instruction(sampleLayout(TaskKind::PlaceBeside, 3));
+    QVERIFY(beside.find(" to the left of the ") != std::string::npos ||
+            beside.find(" to the right of the ") != std::string::npos);
+    QVERIFY(instruction(sampleLayout(TaskKind::Stack, 3)).rfind("stack the ", 0) == 0);
+    std::set<std::string> texts;
+    for (TaskKind k : allTaskKinds()) {
+        QCOMPARE(taskKindFromName(taskKindName(k)), k);
+        for (int s = 0; s < 10; ++s) {
+            const WorldState w = sampleLayout(k, static_cast<std::uint64_t>(s));
+            const std::string text = instruction(w);
+            const std::string colour =
+                colorNames()[static_cast<std::size_t>(w.blocks[static_cast<std::size_t>(w.target)].color)];
+            QVERIFY2(text.find(colour) != std::string::npos, text.c_str());
+            texts.insert(text);
+        }
+    }
+    QVERIFY(texts.size() >= 25); // the family is varied
+    QVERIFY_THROWS_EXCEPTION(Error, taskKindFromName("juggle"));
+}
+
+void TestDemo::gripperStateIsVisible() {
+    const int size = 128;
+    WorldState base = sampleLayout(TaskKind::PutIn, 11);
+    base.gripper.x = 0.0;
+    base.gripper.y = 0.0;
+    base.gripper.z = 0.12;
+    base.gripper.yaw = 0.0;
+    base.gripper.opening = 1.0;
+    const vision::RgbImage ref = render(base, size);
+    const auto at = projectGripper(base, size);
+    auto changed = [&](auto edit) {
+        WorldState w = base;
+        edit(w);
+        return differingPixels(ref, render(w, size), at[0], at[1], size / 5);
+    };
+    const int dz = changed([](WorldState& w) { w.gripper.z = 0.04; });
+    const int dyaw = changed([](WorldState& w) { w.gripper.yaw = 0.8; });
+    const int dopen = changed([](WorldState& w) { w.gripper.opening = 0.0; });
+    const int dx = changed([](WorldState& w) { w.gripper.x = 0.05; });
+    qInfo("changed pixels near the gripper: height %d, yaw %d, open/closed %d, x %d", dz, dyaw, dopen, dx);
+    QVERIFY(dz > 40);
+    QVERIFY(dyaw > 40);
+    QVERIFY(dopen > 40);
+    QVERIFY(dx > 40);
+    // Changing the gripper leaves the far corners of the scene untouched.
+    WorldState w = base;
+    w.gripper.opening = 0.0;
+    QCOMPARE(differingPixels(ref, render(w, size), 8, size - 8, 8), 0);
+}
+
+void TestDemo::expertSucceedsOnEveryTaskKind() {
+    for (TaskKind k : allTaskKinds()) {
+        int total = 0, longest = 0;
+        for (int s = 0; s < kSeeds; ++s) {
+            const data::Episode ep = rollout(k, static_cast<std::uint64_t>(100 + s), 64);
+            QVERIFY2(ep.consistencyProblem().empty(), ep.consistencyProblem().c_str());
+            const std::string what = std::string(taskKindName(k)) + " seed " + std::to_string(100 + s) +
+                                     ": " + ep.instruction + " (" + std::to_string(ep.numSteps) + " steps)";
+            QVERIFY2(ep.success(), what.c_str());
+            QVERIFY2(ep.numSteps <= kMaxEpisodeSteps, what.c_str());
+            QCOMPARE(int(ep.dones.back()), 1);
+            QCOMPARE(int(ep.rewards.back()), 1);
+            for (int t = 0; t + 1 < ep.numSteps; ++t)
+                QCOMPARE(int(ep.dones[static_cast<std::size_t>(t)]), 0);
+            total += ep.numSteps;
+            longest = std::max(longest, ep.numSteps);
+        }
+        qInfo("%s: mean %.1f steps, longest %d", taskKindName(k), double(total) / kSeeds, longest);
+    }
+}
+
+void TestDemo::expertActionsAreBoundedAndSmooth() {
+    const ExpertOptions opt;
+    const double maxJump = opt.maxChange + 2 * opt.noise + 1e-9;
+    for (TaskKind k : allTaskKinds())
+        for (int s = 0; s < 3; ++s) {
+            const data::Episode ep = rollout(k, static_cast<std::uint64_t>(200 + s), 32);
+            double motion = 0;
+            for (int t = 0; t < ep.numSteps; ++t) {
+                const auto& a = ep.actions[static_cast<std::size_t>(t)];
+                for (int i = 0; i < 6; ++i)
+                    QVERIFY(std::abs(a[static_cast<std::size_t>(i)]) <= 1.0);
+                QVERIFY(a[6] == 1.0 || a[6] == -1.0);
+                motion += std::abs(a[0]) + std::abs(a[1]) + std::abs(a[2]);
+                if (t == 0) continue;
+                const auto& p = ep.actions[static_cast<std::size_t>(t - 1)];
+                for (int i = 0; i < 6; ++i)
+                    QVERIFY2(std::abs(a[static_cast<std::size_t>(i)] - p[static_cast<std::size_t>(i)]) <=
+                                 maxJump,
+                             (std::string(taskKindName(k)) + " step " + std::to_string(t)).c_str());
+            }
+            QVERIFY(motion > 5); // the expert actually moves
+        }
+}
+
+void TestDemo::rolloutIsDeterministic() {
+    for (TaskKind k : allTaskKinds()) {
+        const data::Episode a = rollout(k, 7, 48), b = rollout(k, 7, 48);
+        QCOMPARE(a.numSteps, b.numSteps);
+        QVERIFY(a.images == b.images);
+        QVERIFY(a.actions == b.actions);
+        QCOMPARE(a.instruction, b.instruction);
+        const data::Episode c = rollout(k, 8, 48);
+        QVERIFY(c.actions != a.actions);
+    }
+}
+
+void TestDemo::doNothingPolicyFails() {
+    const Policy idle = [](const vision::RgbImage&, const WorldState&) {
+        return data::Action{0, 0, 0, 0, 0, 0, -1};
+    };
+    const Policy squeeze = [](const vision::RgbImage&, const WorldState&) {
+        return data::Action{0, 0, -1, 0, 0, 0, 1};
+    };
+    for (TaskKind k : allTaskKinds())
+        for (int s = 0; s < 4; ++s) {
+            const WorldState w = sampleLayout(k, static_cast<std::uint64_t>(300 + s));
+            const RolloutResult r = runEpisode(w, idle, 32);
+            QVERIFY(!r.success);
+            QCOMPARE(r.episode.numSteps, kMaxEpisodeSteps);
+            QVERIFY(!r.episode.success());
+            QVERIFY(!runEpisode(w, squeeze, 32).success);
+        }
+}
+
+void TestDemo::simGraspsCarriesAndReleases() {
+    WorldState w = sampleLayout(TaskKind::PickUp, 5);
+    Block& b = w.blocks[0];
+    b.x = 0.1;
+    b.y = 0.05;
+    b.z = 0;
+    w.gripper = {0.1, 0.05, 0.002, b.yaw, 1.0};
+    for (int i = 0; i < 3; ++i)
+        step(w, {0, 0, 0, 0, 0, 0, 1});
+    QCOMPARE(w.held, 0);
+    for (int i = 0; i < 4; ++i)
+        step(w, {1, 0, 1, 0, 0, 0, 1});
+    QVERIFY(std::abs(w.blocks[0].x - w.gripper.x) < 1e-12);
+    QVERIFY(w.blocks[0].z > 0.1);
+    step(w, {0, 0, 0, 0, 0, 0, -1});
+    QCOMPARE(w.held, -1);
+    QVERIFY(w.blocks[0].z < 0.11); // dropped onto the table or a block below
+    // A closed gripper low on the table pushes a block it runs into.
+    WorldState p = sampleLayout(TaskKind::PushToFront, 5);
+    Block& pb = p.blocks[static_cast<std::size_t>(p.target)];
+    p.gripper = {pb.x - 0.1, pb.y, 0.01, 0, 0.0};
+    const double before = pb.x;
+    for (int i = 0; i < 6; ++i)
+        step(p, {1, 0, 0, 0, 0, 0, 1});
+    QVERIFY(p.blocks[static_cast<std::size_t>(p.target)].x > before + 0.05);
+}
+
+void TestDemo::episodeRoundTripsThroughLibero() {
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const std::string path = dir.filePath("put_demo.hdf5").toStdString();
+    std::vector<data::Episode> demos = {rollout(TaskKind::PutIn, 1, 64), rollout(TaskKind::PutIn, 2, 64)};
+    data::LiberoWriteOptions opt;
+    opt.instruction = demos[0].instruction;
+    opt.problemName = "demo_put_in";
+    opt.domainName = "specvla_demo";
+    data::writeLiberoFile(path, demos, opt);
+    const data::LiberoFile file = data::LiberoFile::open(path);
+    QCOMPARE(file.instruction(), demos[0].instruction);
+    QCOMPARE(file.numDemos(), 2);
+    for (int i = 0; i < 2; ++i) {
+        const data::Episode back = file.readDemo(i);
+        const data::Episode& orig = demos[static_cast<std::size_t>(i)];
+        QCOMPARE(back.numSteps, orig.numSteps);
+        QCOMPARE(back.imageWidth, 64);
+        QCOMPARE(back.imageHeight, 64);
+        QVERIFY(back.images == orig.images);
+        QVERIFY(back.actions == orig.actions); // float64, byte-exact
+        QVERIFY(back.rewards == orig.rewards);
+        QVERIFY(back.dones == orig.dones);
+        QVERIFY(back.success());
+    }
+}
+
+void TestDemo::savesFramesWhenAsked() {
+    const char* dir = std::getenv("SPECVLA_DEMO_FRAMES");
+    if (!dir || !*dir) QSKIP("set SPECVLA_DEMO_FRAMES to a folder to save one frame per task kind");
+    QVERIFY(QDir().mkpath(QString::fromLocal8Bit(dir)));
+    for (TaskKind k : allTaskKinds()) {
+        const data::Episode ep = rollout(k, 1, 224);
+        const std::string base = std::string(dir) + "/" + taskKindName(k);
+        for (int t : {0, ep.numSteps / 2, ep.numSteps - 1}) {
+            vision::RgbImage img = vision::RgbImage::blank(224, 224);
+            std::copy_n(ep.image(t), img.pixels.size(), img.pixels.begin());
+            writePng(img, base + "_" + std::to_string(t) + ".png");
+        }
+        qInfo("%s: %s (%d steps)", taskKindName(k), ep.instruction.c_str(), ep.numSteps);
+    }
+}
+
+QTEST_GUILESS_MAIN(TestDemo)
+#include "test_demo.moc"
