@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
 // Runs the real `specvla` executable on checkpoints written by the tests and on every kind of corrupt file.
-#include "data/libero_writer.h"
 #include "support/test_support.h"
 #include "support/tiny_model.h"
 
@@ -153,21 +152,8 @@ private Q_SLOTS:
         QVERIFY(!j["preprocess"]["flip180"].get<bool>());
 
         // an episode in the raw LIBERO layout: instruction from problem_info, LIBERO preprocessing by default
-        specvla::data::Episode ep;
-        ep.demoName = "demo_0";
-        ep.instruction = "push the blue cube to the left";
-        ep.numSteps = 4;
-        ep.imageWidth = ep.imageHeight = 32;
-        ep.images.resize(4 * 32 * 32 * 3);
-        for (std::size_t i = 0; i < ep.images.size(); ++i)
-            ep.images[i] = static_cast<std::uint8_t>(i * 13 % 256);
-        for (int t = 0; t < 4; ++t)
-            ep.actions.push_back({0.1 * t, 0, 0, 0, 0, 0, t % 2 ? 1.0 : -1.0});
-        ep.rewards = {0, 0, 0, 1};
-        ep.dones = {0, 0, 0, 1};
         const QString h5 = path("push_the_blue_cube_to_the_left_demo.hdf5");
-        specvla::data::LiberoWriteOptions wo;
-        specvla::data::writeLiberoFile(h5.toStdString(), {ep}, wo);
+        specvla::testing::writeSyntheticEpisode(h5.toStdString(), "push the blue cube to the left", 4);
         r = runCli({"run", "--model", modelDir, "--episode", h5, "--steps", "1:3", "--dtype", "fp32",
                     "--unnorm-key", "tiny_dataset", "--json", json});
         QVERIFY2(r.code == 0, qPrintable(r.err));
@@ -198,18 +184,8 @@ private Q_SLOTS:
         const QString modelDir = path("spec-model"), draftDir = path("spec-draft");
         const auto config = specvla::testing::writeTinyModel(modelDir.toStdString());
         specvla::testing::writeTinyDraft(draftDir.toStdString(), config);
-        specvla::data::Episode ep;
-        ep.demoName = "demo_0";
-        ep.instruction = "put the red block on the plate";
-        ep.numSteps = 3;
-        ep.imageWidth = ep.imageHeight = 32;
-        ep.images.resize(3 * 32 * 32 * 3);
-        for (std::size_t i = 0; i < ep.images.size(); ++i)
-            ep.images[i] = static_cast<std::uint8_t>(i * 29 % 256);
-        for (int t = 0; t < 3; ++t)
-            ep.actions.push_back({0.05 * t, 0, 0, 0, 0, 0, -1.0});
         const QString h5 = path("spec_episode_demo.hdf5");
-        specvla::data::writeLiberoFile(h5.toStdString(), {ep}, {});
+        specvla::testing::writeSyntheticEpisode(h5.toStdString(), "put the red block on the plate", 3);
         const QStringList common = {"--model", modelDir, "--draft",      draftDir,
                                     "--dtype", "fp32",   "--unnorm-key", "tiny_dataset"};
 

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The decoder worker's signal contract on tiny checkpoints: loading and errors, per-step decoding from the
 // frame cache, latest-wins coalescing, episode runs, cancellation and bounded shutdown.
-#include "data/libero_writer.h"
 #include "decode/spec_decoder.h"
 #include "gui/decoder_worker.h"
 #include "support/tiny_model.h"
@@ -90,18 +89,9 @@ private Q_SLOTS:
         m_draft = m_dir.filePath("draft");
         const auto config = specvla::testing::writeTinyModel(m_model.toStdString());
         specvla::testing::writeTinyDraft(m_draft.toStdString(), config);
-        specvla::data::Episode ep;
-        ep.demoName = "demo_0";
-        ep.instruction = "put the red block on the plate";
-        ep.numSteps = kSteps;
-        ep.imageWidth = ep.imageHeight = 32;
-        ep.images.resize(kSteps * 32 * 32 * 3);
-        for (std::size_t i = 0; i < ep.images.size(); ++i)
-            ep.images[i] = static_cast<std::uint8_t>(i * 29 % 256);
-        for (int t = 0; t < kSteps; ++t)
-            ep.actions.push_back({0.05 * t, 0, 0, 0, 0, 0, -1.0});
         m_episode = m_dir.filePath("put_the_red_block_on_the_plate_demo.hdf5");
-        specvla::data::writeLiberoFile(m_episode.toStdString(), {ep}, {});
+        specvla::testing::writeSyntheticEpisode(m_episode.toStdString(), "put the red block on the plate",
+                                                kSteps);
         m_thread = std::make_unique<DecoderThread>();
         m_rec = std::make_unique<Recorder>(m_thread->worker());
     }

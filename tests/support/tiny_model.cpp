@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "support/tiny_model.h"
 
+#include "data/libero_writer.h"
 #include "io/safetensors_writer.h"
 #include "io/tensor_view.h"
 #include "model/draft_head.h"
@@ -138,6 +139,23 @@ void writeTinyDraft(const std::string& dir, const model::VlaConfig& target, std:
         writeSpecs(w, specs, random, io::DType::F32);
         w.writeFile((fs::path(dir) / "model.safetensors").string());
     }
+}
+
+void writeSyntheticEpisode(const std::string& path, const std::string& instruction, int steps, int size) {
+    data::Episode ep;
+    ep.demoName = "demo_0";
+    ep.instruction = instruction;
+    ep.numSteps = steps;
+    ep.imageWidth = ep.imageHeight = size;
+    ep.images.resize(static_cast<std::size_t>(steps) * size * size * 3);
+    for (std::size_t i = 0; i < ep.images.size(); ++i)
+        ep.images[i] = static_cast<std::uint8_t>(i * 13 % 256);
+    for (int t = 0; t < steps; ++t)
+        ep.actions.push_back({0.1 * t, 0, 0, 0, 0, 0, t % 2 ? 1.0 : -1.0});
+    ep.rewards.assign(static_cast<std::size_t>(steps), 0);
+    ep.dones.assign(static_cast<std::size_t>(steps), 0);
+    ep.rewards.back() = ep.dones.back() = 1;
+    data::writeLiberoFile(path, {ep}, {});
 }
 
 } // namespace specvla::testing

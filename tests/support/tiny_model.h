@@ -34,4 +34,8 @@ void writeTinyDraft(const std::string& dir, const model::VlaConfig& target, std:
 
 std::vector<std::string> tinyInstructions();
 
+// Writes a one-demo LIBERO file (raw layout, instruction in problem_info) of `steps` synthetic size x size
+// frames; recorded action t is {0.1 t, 0, 0, 0, 0, 0, gripper} with the gripper alternating -1 / +1.
+void writeSyntheticEpisode(const std::string& path, const std::string& instruction, int steps, int size = 32);
+
 } // namespace specvla::testing
