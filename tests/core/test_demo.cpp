@@ -8,12 +8,15 @@
 #include "demo/expert.h"
 #include "demo/sim.h"
 #include "demo/world.h"
+#include "vision/preprocess.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <set>
 #include <string>
 
@@ -282,16 +285,25 @@ void TestDemo::episodeRoundTripsThroughLibero() {
 }
 
 void TestDemo::savesFramesWhenAsked() {
-    const char* dir = std::getenv("SPECVLA_DEMO_FRAMES");
-    if (!dir || !*dir) QSKIP("set SPECVLA_DEMO_FRAMES to a folder to save one frame per task kind");
-    QVERIFY(QDir().mkpath(QString::fromLocal8Bit(dir)));
+    // Frames go to SPECVLA_DEMO_FRAMES when set (to look at them), else to a temporary folder; either way
+    // they must be readable, non-blank PNGs.
+    QTemporaryDir tmp;
+    const char* env = std::getenv("SPECVLA_DEMO_FRAMES");
+    const std::string dir = env && *env ? std::string(env) : tmp.path().toStdString();
+    QVERIFY(QDir().mkpath(QString::fromStdString(dir)));
     for (TaskKind k : allTaskKinds()) {
         const data::Episode ep = rollout(k, 1, 224);
         const std::string base = std::string(dir) + "/" + taskKindName(k);
         for (int t : {0, ep.numSteps / 2, ep.numSteps - 1}) {
             vision::RgbImage img = vision::RgbImage::blank(224, 224);
             std::copy_n(ep.image(t), img.pixels.size(), img.pixels.begin());
-            writePng(img, base + "_" + std::to_string(t) + ".png");
+            const std::string file = base + "_" + std::to_string(t) + ".png";
+            writePng(img, file);
+            const auto back = vision::loadImage(file);
+            QCOMPARE(back.width, 224);
+            QVERIFY(back.pixels == img.pixels); // PNG is lossless
+            QVERIFY(std::adjacent_find(back.pixels.begin(), back.pixels.end(), std::not_equal_to<>()) !=
+                    back.pixels.end());
         }
         qInfo("%s: %s (%d steps)", taskKindName(k), ep.instruction.c_str(), ep.numSteps);
     }
