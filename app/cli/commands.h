@@ -21,6 +21,7 @@ int runBenchLoad(const std::vector<std::string>& args);
 int runSweep(const std::vector<std::string>& args);
 int runBench(const std::vector<std::string>& args);
 int runGpuTest(const std::vector<std::string>& args);
+int runDemo(const std::vector<std::string>& args);
 
 std::string inspectUsage();
 std::string runUsage();
@@ -29,5 +30,6 @@ std::string benchLoadUsage();
 std::string sweepUsage();
 std::string benchUsage();
 std::string gpuTestUsage();
+std::string demoUsage();
 
 } // namespace specvla::cli

@@ -22,6 +22,8 @@ const Command kCommands[] = {
      specvla::cli::runUsage, specvla::cli::runRun},
     {"sweep", "acceptance length, speedup and deviation against the margin", specvla::cli::sweepUsage,
      specvla::cli::runSweep},
+    {"demo", "train the demo world's tiny target and draft head", specvla::cli::demoUsage,
+     specvla::cli::runDemo},
 #endif
     {"bench", "time AR, strict and relaxed decoding in one run", specvla::cli::benchUsage,
      specvla::cli::runBench},

@@ -1,0 +1,524 @@
+// SPDX-License-Identifier: MIT
+#include "demo/trainer.h"
+
+#include "common/error.h"
+#include "decode/spec_decoder.h"
+#include "demo/expert.h"
+#include "demo/world.h"
+#include "io/safetensors_writer.h"
+#include "io/tensor_view.h"
+#include "model/draft_head.h"
+#include "model/tensor_specs.h"
+#include "model/vla_model.h"
+#include "model/weights.h"
+#include "text/tokenizer.h"
+#include "text/tokenizer_training.h"
+#include "vision/preprocess.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/optim.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <set>
+
+namespace fs = std::filesystem;
+
+namespace specvla::demo {
+
+// The trained tensors by Hugging Face name, in training order of creation.
+struct WeightSet {
+    std::map<std::string, at::Tensor> tensors;
+};
+
+namespace {
+
+// Serves the tensors of a WeightSet: the model holds the very same tensors, so optimiser steps (in place)
+// are what the model computes with.
+class SetWeights : public model::WeightSource {
+public:
+    explicit SetWeights(WeightSet& set) : m_set(set) {}
+    at::Tensor get(const std::string& name, const std::vector<std::int64_t>& shape) override {
+        m_requested.insert(name);
+        const auto it = m_set.tensors.find(name);
+        if (it == m_set.tensors.end()) throw Error("demo trainer: no tensor " + name);
+        if (it->second.sizes().vec() != shape)
+            throw Error("demo trainer: " + name + " has shape " +
+                        model::shapeString(it->second.sizes().vec()) + ", expected " +
+                        model::shapeString(shape));
+        return it->second;
+    }
+    std::string describe() const override { return "demo trainer weights"; }
+
+private:
+    WeightSet& m_set;
+};
+
+std::shared_ptr<WeightSet> initWeights(const std::vector<model::TensorSpec>& specs, std::uint64_t seed,
+                                       double std) {
+    auto set = std::make_shared<WeightSet>();
+    model::RandomWeights random(seed, std);
+    for (const auto& s : specs)
+        set->tensors[s.name] = random.get(s.name, s.shape).to(at::kFloat).clone();
+    return set;
+}
+
+double learningRate(double base, int step, int warmup, int total) {
+    if (step < warmup) return base * (step + 1) / static_cast<double>(warmup);
+    const double t = total > warmup ? (step - warmup) / static_cast<double>(total - warmup) : 1.0;
+    return base * (0.1 + 0.9 * 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, t))));
+}
+
+// Scales the gradients so that their global L2 norm is at most maxNorm (torch.nn.utils.clip_grad_norm_).
+void clipGradNorm(const std::vector<at::Tensor>& params, double maxNorm) {
+    at::NoGradGuard noGrad;
+    double total = 0;
+    for (const auto& p : params)
+        if (p.grad().defined()) total += p.grad().pow(2).sum().item<double>();
+    const double norm = std::sqrt(total);
+    if (norm > maxNorm)
+        for (const auto& p : params)
+            if (p.grad().defined()) p.mutable_grad().mul_(maxNorm / (norm + 1e-6));
+}
+
+void setLr(torch::optim::AdamW& opt, double lr) {
+    for (auto& group : opt.param_groups())
+        static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+}
+
+vision::RgbImage frameOf(const data::Episode& e, int t) {
+    vision::RgbImage img = vision::RgbImage::blank(e.imageWidth, e.imageHeight);
+    const std::uint8_t* p = e.image(t);
+    if (!p) throw Error("demo trainer: episode step out of range");
+    std::copy(p, p + e.imageBytes(), img.pixels.begin());
+    return img;
+}
+
+// A right-padded batch: [BOS, P patch slots, prompt[1:], extra tokens..., pad...]. Right padding never
+// changes a causal forward at the real positions, so one position list serves the whole batch.
+struct Batch {
+    at::Tensor pixels;             // [B, 6, S, S]
+    at::Tensor ids;                // [B, n] int64 (patch slots and padding hold the pad id)
+    std::vector<int> promptLength; // L_b = 1 + P + (T_b - 1): BOS + patches + prompt[1:]
+    int length = 0;                // n
+};
+
+Batch makeBatch(const model::VlaModel& m, const DemoDataset& data, const std::vector<int>& indices,
+                const std::vector<std::vector<int>>& extra) {
+    const auto& cfg = m.config();
+    const int P = cfg.numPatches();
+    Batch b;
+    std::vector<at::Tensor> pixels;
+    std::vector<std::vector<int>> rows;
+    for (std::size_t k = 0; k < indices.size(); ++k) {
+        const DemoSample& s = data.samples[static_cast<std::size_t>(indices[k])];
+        const data::Episode& e = data.episodes[static_cast<std::size_t>(s.episode)];
+        const auto& a = cfg.featurizer;
+        const auto& f = cfg.fusedFeaturizer;
+        pixels.push_back(vision::pixelValues(frameOf(e, s.step), a.mean, a.std, f.mean, f.std, a.imageSize));
+        const std::vector<int> prompt = m.promptIds(e.instruction);
+        std::vector<int> row{prompt[0]};
+        row.insert(row.end(), static_cast<std::size_t>(P), cfg.padTokenId);
+        row.insert(row.end(), prompt.begin() + 1, prompt.end());
+        b.promptLength.push_back(static_cast<int>(row.size()));
+        row.insert(row.end(), extra[k].begin(), extra[k].end());
+        b.length = std::max(b.length, static_cast<int>(row.size()));
+        rows.push_back(std::move(row));
+    }
+    std::vector<std::int64_t> flat;
+    for (auto& row : rows) {
+        row.resize(static_cast<std::size_t>(b.length), cfg.padTokenId);
+        flat.insert(flat.end(), row.begin(), row.end());
+    }
+    b.ids = at::tensor(flat, at::kLong).view({static_cast<std::int64_t>(rows.size()), b.length});
+    b.pixels = at::cat(pixels, 0);
+    return b;
+}
+
+// Input embeddings of a batch: token embeddings with the projected patches in the patch slots.
+at::Tensor embedBatch(const model::VlaModel& m, const Batch& b) {
+    const int P = m.config().numPatches();
+    const at::Tensor tok = m.llm().embed(b.ids);
+    const at::Tensor patches = m.vision().forward(b.pixels.to(m.dtype()));
+    return at::cat({tok.narrow(1, 0, 1), patches, tok.narrow(1, 1 + P, b.length - 1 - P)}, 1);
+}
+
+std::vector<int> drawBatch(std::mt19937_64& rng, int size, int batch) {
+    std::vector<int> out;
+    for (int i = 0; i < batch; ++i)
+        out.push_back(static_cast<int>(rng() % static_cast<std::uint64_t>(size)));
+    return out;
+}
+
+double quantile(std::vector<double> v, double q) {
+    std::sort(v.begin(), v.end());
+    const double pos = q * static_cast<double>(v.size() - 1);
+    const auto lo = static_cast<std::size_t>(std::floor(pos));
+    const std::size_t hi = std::min(lo + 1, v.size() - 1);
+    return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
+}
+
+std::shared_ptr<model::VlaModel> buildTarget(const TrainedTarget& t) {
+    SetWeights w(*t.weights);
+    return model::VlaModel::create(t.config, w, text::Tokenizer::load(t.tokenizerPath));
+}
+
+void writeSet(io::SafetensorsWriter& w, const std::vector<model::TensorSpec>& specs, const WeightSet& set,
+              bool bf16) {
+    w.setMetadata("format", "pt");
+    for (const auto& s : specs) {
+        const auto it = set.tensors.find(s.name);
+        if (it == set.tensors.end()) throw Error("demo trainer: nothing trained for " + s.name);
+        io::addTensor(w, s.name, it->second.detach().to(bf16 ? at::kBFloat16 : at::kFloat).contiguous());
+    }
+}
+
+} // namespace
+
+DemoModelSpec DemoModelSpec::laptop() {
+    return {};
+}
+
+DemoModelSpec DemoModelSpec::tiny() {
+    DemoModelSpec s;
+    s.imageSize = 56;
+    s.dinoHidden = 32;
+    s.dinoLayers = 2;
+    s.dinoRegisters = 2;
+    s.siglipHidden = 32;
+    s.siglipLayers = 2;
+    s.textHidden = 64;
+    s.textLayers = 2;
+    s.textHeads = 4;
+    s.textKvHeads = 2;
+    s.textIntermediate = 128;
+    s.tokenizerVocab = 400;
+    return s;
+}
+
+model::VlaConfig demoVlaConfig(const DemoModelSpec& spec, int tokenizerVocab) {
+    model::VlaConfig c;
+    c.timmModelIds = {"demo_dinov2_tiny", "demo_siglip_tiny"};
+    c.featurizer.imageSize = spec.imageSize;
+    c.featurizer.patchSize = spec.patchSize;
+    c.featurizer.hiddenSize = spec.dinoHidden;
+    c.featurizer.numLayers = spec.dinoLayers;
+    c.featurizer.numHeads = spec.dinoHeads;
+    c.featurizer.mlpSize = 4 * spec.dinoHidden;
+    c.featurizer.numRegisters = spec.dinoRegisters;
+    c.featurizer.featureLayer = std::max(0, spec.dinoLayers - 2);
+    c.fusedFeaturizer = model::VitConfig::siglipSo400m();
+    c.fusedFeaturizer.imageSize = spec.imageSize;
+    c.fusedFeaturizer.patchSize = spec.patchSize;
+    c.fusedFeaturizer.hiddenSize = spec.siglipHidden;
+    c.fusedFeaturizer.numLayers = spec.siglipLayers;
+    c.fusedFeaturizer.numHeads = spec.siglipHeads;
+    c.fusedFeaturizer.mlpSize = 4 * spec.siglipHidden;
+    c.fusedFeaturizer.featureLayer = std::max(0, spec.siglipLayers - 2);
+    c.text.vocabSize = tokenizerVocab + 64;
+    c.text.hiddenSize = spec.textHidden;
+    c.text.intermediateSize = spec.textIntermediate;
+    c.text.numLayers = spec.textLayers;
+    c.text.numHeads = spec.textHeads;
+    c.text.numKvHeads = spec.textKvHeads;
+    c.text.maxPositions = 512;
+    c.padTokenId = tokenizerVocab;
+    return c;
+}
+
+model::DraftConfig demoDraftConfig(const model::VlaConfig& target) {
+    model::DraftConfig d;
+    d.hiddenSize = target.text.hiddenSize;
+    d.intermediateSize = target.text.intermediateSize;
+    d.numHeads = target.text.numHeads;
+    d.numKvHeads = target.text.numKvHeads;
+    d.numLayers = 1;
+    d.rmsNormEps = target.text.rmsNormEps;
+    d.ropeTheta = target.text.ropeTheta;
+    return d;
+}
+
+std::vector<std::string> instructionFamily(int seeds) {
+    std::set<std::string> all;
+    for (TaskKind kind : allTaskKinds())
+        for (int s = 0; s < seeds; ++s)
+            all.insert(instruction(sampleLayout(kind, static_cast<std::uint64_t>(s))));
+    return {all.begin(), all.end()};
+}
+
+std::string trainDemoTokenizer(const std::string& modelPrefix, int vocabSize) {
+    return text::trainInstructionTokenizer(modelPrefix, instructionFamily(), vocabSize);
+}
+
+std::vector<data::Episode> expertEpisodes(int count, std::uint64_t firstSeed, int imageSize) {
+    std::vector<data::Episode> out;
+    for (int e = 0; e < count; ++e) {
+        const TaskKind kind = allTaskKinds()[static_cast<std::size_t>(e % kNumTaskKinds)];
+        out.push_back(rollout(kind, firstSeed + static_cast<std::uint64_t>(e), imageSize));
+    }
+    return out;
+}
+
+double toOpenVlaGripper(double g) {
+    return 1.0 - std::clamp(g, 0.0, 1.0);
+}
+
+data::Action toOpenVlaAction(const data::Action& a) {
+    data::Action out = a;
+    out[6] = toOpenVlaGripper(a[6]);
+    return out;
+}
+
+nlohmann::json actionStatistics(const std::vector<data::Action>& actions) {
+    if (actions.empty()) throw Error("demo trainer: no actions to take statistics of");
+    nlohmann::json j;
+    std::vector<double> mean, stdv, mx, mn, q01, q99;
+    const double n = static_cast<double>(actions.size());
+    for (int d = 0; d < 7; ++d) {
+        std::vector<double> v;
+        for (const auto& a : actions)
+            v.push_back(a[static_cast<std::size_t>(d)]);
+        double m = 0;
+        for (double x : v)
+            m += x;
+        m /= n;
+        double var = 0;
+        for (double x : v)
+            var += (x - m) * (x - m);
+        mean.push_back(m);
+        stdv.push_back(std::sqrt(var / n));
+        mx.push_back(*std::max_element(v.begin(), v.end()));
+        mn.push_back(*std::min_element(v.begin(), v.end()));
+        q01.push_back(quantile(v, 0.01));
+        q99.push_back(quantile(v, 0.99));
+    }
+    j["mean"] = mean;
+    j["std"] = stdv;
+    j["max"] = mx;
+    j["min"] = mn;
+    j["q01"] = q01;
+    j["q99"] = q99;
+    j["mask"] = std::vector<bool>{true, true, true, true, true, true, false};
+    return j;
+}
+
+decode::NormStats normStatsFromStatistics(const nlohmann::json& actionStats, const std::string& key) {
+    nlohmann::json all = {{key, {{"action", actionStats}}}};
+    return decode::NormStats::fromJson(all, key, "demo trainer statistics");
+}
+
+std::array<int, 7> actionTokenIds(const data::Action& a, const decode::NormStats& stats,
+                                  const decode::ActionTokenizer& tokenizer) {
+    const std::vector<double> n = decode::normalize(std::vector<double>(a.begin(), a.end()), stats);
+    std::array<int, 7> out{};
+    for (std::size_t d = 0; d < 7; ++d)
+        out[d] = tokenizer.encode(n[d]);
+    return out;
+}
+
+DemoDataset buildDataset(std::vector<data::Episode> episodes, const decode::ActionTokenizer& tokenizer) {
+    DemoDataset data;
+    data.episodes = std::move(episodes);
+    std::vector<data::Action> all;
+    for (const auto& e : data.episodes)
+        for (const auto& a : e.actions)
+            all.push_back(toOpenVlaAction(a));
+    data.actionStats = actionStatistics(all);
+    data.stats = normStatsFromStatistics(data.actionStats, kDemoStatsKey);
+    for (std::size_t e = 0; e < data.episodes.size(); ++e)
+        for (int t = 0; t < data.episodes[e].numSteps; ++t)
+            data.samples.push_back(
+                {static_cast<int>(e), t,
+                 actionTokenIds(toOpenVlaAction(data.episodes[e].actions[static_cast<std::size_t>(t)]),
+                                data.stats, tokenizer)});
+    return data;
+}
+
+TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tokenizerPath,
+                          const DemoDataset& data, const TargetTrainOptions& o,
+                          const TrainProgress& progress) {
+    if (data.samples.empty()) throw Error("demo trainer: no samples");
+    const auto t0 = std::chrono::steady_clock::now();
+    if (o.threads > 0) at::set_num_threads(o.threads);
+    at::manual_seed(o.seed);
+    TrainedTarget out;
+    out.config = config;
+    out.config.normStats = {{kDemoStatsKey, {{"action", data.actionStats}}}};
+    out.tokenizerPath = tokenizerPath;
+    out.actionStats = data.actionStats;
+    const auto specs = model::vlaTensorSpecs(out.config);
+    out.weights = initWeights(specs, o.seed, o.initStd);
+    const auto m = buildTarget(out);
+
+    std::vector<at::Tensor> params;
+    std::set<std::string> used;
+    for (const auto& s : specs)
+        if (s.used) used.insert(s.name);
+    for (auto& [name, t] : out.weights->tensors)
+        if (used.count(name)) params.push_back(t.requires_grad_(true));
+    torch::optim::AdamW opt(params,
+                            torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(o.weightDecay));
+
+    const int eos = m->tokenizer().eosId();
+    const int nTargets = o.predictEos ? 8 : 7;
+    std::mt19937_64 rng(o.seed);
+    for (int step = 0; step < o.steps; ++step) {
+        setLr(opt, learningRate(o.lr, step, o.warmupSteps, o.steps));
+        const auto idx = drawBatch(rng, static_cast<int>(data.samples.size()), o.batchSize);
+        std::vector<std::vector<int>> extra, labels;
+        for (int i : idx) {
+            const auto& tok = data.samples[static_cast<std::size_t>(i)].tokens;
+            std::vector<int> l(tok.begin(), tok.end());
+            if (o.predictEos) l.push_back(eos);
+            labels.push_back(l);
+            l.pop_back(); // the last label is never an input
+            extra.push_back(l);
+        }
+        const Batch b = makeBatch(*m, data, idx, extra);
+        const at::Tensor x = embedBatch(*m, b);
+        const auto fwd = m->llm().forward(x, at::arange(b.length, at::kLong), nullptr, {}, true);
+        std::vector<std::int64_t> rows, cols, targets;
+        for (std::size_t k = 0; k < idx.size(); ++k)
+            for (int j = 0; j < nTargets; ++j) {
+                rows.push_back(static_cast<std::int64_t>(k));
+                cols.push_back(b.promptLength[k] - 1 + j);
+                targets.push_back(labels[k][static_cast<std::size_t>(j)]);
+            }
+        const at::Tensor logits = fwd.logits.index({at::tensor(rows), at::tensor(cols)});
+        const at::Tensor loss = at::cross_entropy_loss(logits, at::tensor(targets));
+        opt.zero_grad();
+        loss.backward();
+        clipGradNorm(params, o.clipNorm);
+        opt.step();
+        out.losses.push_back(loss.item<double>());
+        if (progress) progress(step, out.losses.back());
+    }
+    for (auto& t : params)
+        t.requires_grad_(false);
+    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return out;
+}
+
+TrainedDraft trainDraft(const TrainedTarget& target, const DemoDataset& data,
+                        const model::DraftConfig& config, const DraftTrainOptions& o,
+                        const TrainProgress& progress) {
+    if (data.samples.empty()) throw Error("demo trainer: no samples");
+    const auto t0 = std::chrono::steady_clock::now();
+    if (o.threads > 0) at::set_num_threads(o.threads);
+    at::manual_seed(o.seed);
+    const auto m = buildTarget(target);
+    TrainedDraft out;
+    out.config = config;
+    out.vocabSize = target.config.text.vocabSize;
+
+    // The target's own greedy action tokens for every sample (prompt-only contexts, no ground truth).
+    std::vector<std::vector<int>> greedy(data.samples.size());
+    std::size_t matches = 0;
+    // Through the inference path (KV cache, one token at a time), so the contexts are exactly the ones the
+    // draft sees when decoding.
+    for (std::size_t i = 0; i < data.samples.size(); ++i) {
+        const DemoSample& s = data.samples[i];
+        const data::Episode& e = data.episodes[static_cast<std::size_t>(s.episode)];
+        decode::FrameContext ctx = decode::prepareFrame(*m, nullptr, frameOf(e, s.step), e.instruction);
+        decode::DecodeSettings ar;
+        ar.mode = decode::DecodeMode::Ar;
+        greedy[i] = decode::decodeFrame(*m, nullptr, ctx, ar).tokens;
+        if (greedy[i].size() != 7) throw Error("demo trainer: the target did not decode 7 tokens");
+        for (std::size_t j = 0; j < 7; ++j)
+            matches += greedy[i][j] == s.tokens[j];
+    }
+    out.greedyMatch = static_cast<double>(matches) / (7.0 * static_cast<double>(data.samples.size()));
+
+    const auto specs = model::draftTensorSpecs(config, out.vocabSize, /*withEmbedding=*/false);
+    out.weights = initWeights(specs, o.seed, o.initStd);
+    SetWeights w(*out.weights);
+    const auto draft = model::DraftHead::create(config, w, *m);
+    std::vector<at::Tensor> params;
+    for (auto& [name, t] : out.weights->tensors)
+        params.push_back(t.requires_grad_(true));
+    // embed_tokens as the reference ships it (ignored at run time: the target's is shared).
+    out.weights->tensors["embed_tokens.weight"] = m->llm().embedWeight().detach().clone();
+    torch::optim::AdamW opt(params, torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(0.0));
+
+    const at::Tensor lmHead = m->llm().lmHeadWeight().detach();
+    std::mt19937_64 rng(o.seed);
+    const int kPositions = 6;
+    for (int step = 0; step < o.steps; ++step) {
+        setLr(opt, learningRate(o.lr, step, o.warmupSteps, o.steps));
+        const auto idx = drawBatch(rng, static_cast<int>(data.samples.size()), o.batchSize);
+        std::vector<std::vector<int>> extra;
+        for (int i : idx)
+            extra.push_back(greedy[static_cast<std::size_t>(i)]);
+        const Batch b = makeBatch(*m, data, idx, extra);
+        at::Tensor x, h;
+        {
+            at::NoGradGuard noGrad;
+            x = embedBatch(*m, b);
+            h = m->llm().forward(x, at::arange(b.length, at::kLong), nullptr, {}, false).hidden;
+        }
+        const std::int64_t n = b.length - 1;
+        const at::Tensor tokenIn = x.narrow(1, 1, n);
+        at::Tensor hiddenIn = h.narrow(1, 0, n);
+        const at::Tensor hiddenTarget = h.narrow(1, 1, n);
+        if (o.noise > 0)
+            hiddenIn = hiddenIn + (at::rand(hiddenIn.sizes(), hiddenIn.options()) - 0.5) * o.noise * 512.0 /
+                                      static_cast<double>(b.length);
+        const at::Tensor hHat = draft->forward(tokenIn, hiddenIn, at::arange(n, at::kLong), nullptr, {});
+        std::vector<std::int64_t> rows, cols;
+        for (std::size_t k = 0; k < idx.size(); ++k)
+            for (int j = 0; j < kPositions; ++j) {
+                rows.push_back(static_cast<std::int64_t>(k));
+                cols.push_back(b.promptLength[k] - 1 + j);
+            }
+        const at::Tensor r = at::tensor(rows), c = at::tensor(cols);
+        const at::Tensor pred = hHat.index({r, c}), tgt = hiddenTarget.index({r, c});
+        const at::Tensor vloss = at::smooth_l1_loss(pred, tgt);
+        const at::Tensor tgtP = at::softmax(at::matmul(tgt, lmHead.t()), -1);
+        const at::Tensor predLogits = at::matmul(pred, lmHead.t());
+        const at::Tensor ploss = -(tgtP * at::log_softmax(predLogits, -1)).sum(-1).mean();
+        const at::Tensor loss = o.valueWeight * vloss + o.probWeight * ploss;
+        opt.zero_grad();
+        loss.backward();
+        clipGradNorm(params, o.clipNorm);
+        opt.step();
+        out.losses.push_back(loss.item<double>());
+        out.draftTop1 = (predLogits.argmax(-1) == tgtP.argmax(-1)).to(at::kFloat).mean().item<double>();
+        if (progress) progress(step, out.losses.back());
+    }
+    for (auto& t : params)
+        t.requires_grad_(false);
+    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return out;
+}
+
+void saveDemoModel(const std::string& dir, const TrainedTarget& t, const SaveOptions& o) {
+    fs::create_directories(dir);
+    io::SafetensorsWriter w;
+    writeSet(w, model::vlaTensorSpecs(t.config), *t.weights, o.bf16);
+    if (o.maxShardBytes > 0)
+        w.writeSharded(dir, o.maxShardBytes);
+    else
+        w.writeFile((fs::path(dir) / "model.safetensors").string());
+    io::writeFileAtomically((fs::path(dir) / "config.json").string(), t.config.toJson().dump(2));
+    fs::copy_file(t.tokenizerPath, fs::path(dir) / "tokenizer.model", fs::copy_options::overwrite_existing);
+    const nlohmann::json stats = {{kDemoStatsKey, {{"action", t.actionStats}}}};
+    io::writeFileAtomically((fs::path(dir) / "dataset_statistics.json").string(), stats.dump(2));
+}
+
+void saveDraft(const std::string& dir, const TrainedDraft& d, const SaveOptions& o) {
+    fs::create_directories(dir);
+    io::SafetensorsWriter w;
+    writeSet(w, model::draftTensorSpecs(d.config, d.vocabSize, /*withEmbedding=*/true), *d.weights, o.bf16);
+    if (o.maxShardBytes > 0)
+        w.writeSharded(dir, o.maxShardBytes);
+    else
+        w.writeFile((fs::path(dir) / "model.safetensors").string());
+    io::writeFileAtomically((fs::path(dir) / "config.json").string(), d.config.toJson().dump(2));
+}
+
+} // namespace specvla::demo

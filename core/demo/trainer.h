@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// The demo trainer: a tiny OpenVLA-architecture target trained by behaviour cloning on the scripted expert's
+// demonstrations, and an EAGLE / Spec-VLA draft head distilled from the trained target's hidden states with
+// the reference loss (reference/specvla-openvla.md 1.5). Both are saved as Hugging Face layout checkpoints
+// that VlaModel::load and DraftHead::load read. Plain structs here; libtorch stays in trainer.cpp (the
+// trained weights travel behind the opaque WeightSet).
+#include "data/episode.h"
+#include "decode/action_tokenizer.h"
+#include "decode/norm_stats.h"
+#include "model/config.h"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace specvla::demo {
+
+// The statistics key of the demo dataset in config.json's norm_stats and dataset_statistics.json.
+constexpr const char* kDemoStatsKey = "demo_tabletop";
+
+// The geometry of the demo model: the OpenVLA architecture (DINO-like featurizer with registers and
+// LayerScale, SigLIP-like fused featurizer, fused-gelu-mlp projector, Llama decoder) at laptop size. Both
+// featurizers take the second-to-last block's output, as OpenVLA does, so the last block is stored unused.
+struct DemoModelSpec {
+    int imageSize = 112; // the renderer draws at this size; no resize before the model
+    int patchSize = 14;
+    int dinoHidden = 96, dinoLayers = 3, dinoHeads = 2, dinoRegisters = 4;
+    int siglipHidden = 64, siglipLayers = 2, siglipHeads = 2;
+    int textHidden = 160, textLayers = 4, textHeads = 4, textKvHeads = 4;
+    int textIntermediate = 432;
+    int tokenizerVocab = 600; // requested SentencePiece size (the trained model may be smaller)
+
+    static DemoModelSpec laptop(); // the shipped demo model (the defaults above)
+    static DemoModelSpec tiny();   // seconds-long tests
+};
+
+// The model config for a trained tokenizer of tokenizerVocab pieces: text vocab = tokenizerVocab + 64, pad
+// id = tokenizerVocab, action tokens counted down from tokenizerVocab.
+model::VlaConfig demoVlaConfig(const DemoModelSpec& spec, int tokenizerVocab);
+// One decoder layer of the target's width (heads, MLP), as Spec-VLA's draft.
+model::DraftConfig demoDraftConfig(const model::VlaConfig& target);
+
+// The distinct instructions of the task family, from the layouts of seeds [0, seeds) of every task kind.
+std::vector<std::string> instructionFamily(int seeds = 200);
+// Trains tokenizer.model on the instruction family (text::trainInstructionTokenizer) and returns its path.
+std::string trainDemoTokenizer(const std::string& modelPrefix, int vocabSize);
+
+// Expert demonstrations: episode e is task allTaskKinds()[e % 5] on layout seed firstSeed + e.
+std::vector<data::Episode> expertEpisodes(int count, std::uint64_t firstSeed, int imageSize);
+
+// The gripper in OpenVLA's convention, as its RLDS transform for LIBERO makes it: clip to [0, 1] and invert,
+// so LIBERO's -1 (open) becomes 1 (open) and +1 (close) becomes 0. decode::liberoGripperPostprocess is the
+// inverse (sign(2g - 1), negated) applied to decoded actions.
+double toOpenVlaGripper(double liberoGripper);
+data::Action toOpenVlaAction(const data::Action& liberoAction);
+
+// OpenVLA's dataset statistics of (OpenVLA-convention) actions: {"mean","std","max","min","q01","q99","mask"}
+// per dimension; q01/q99 by linear interpolation as numpy.quantile; mask true for the six motion components
+// and false for the gripper. Throws Error for an empty set.
+nlohmann::json actionStatistics(const std::vector<data::Action>& openVlaActions);
+// {key: {"action": stats}} as NormStats.
+decode::NormStats normStatsFromStatistics(const nlohmann::json& actionStats, const std::string& key);
+
+// The 7 training token ids of one OpenVLA-convention action: normalise (BOUNDS_Q99 where masked), then
+// ActionTokenizer::encode per dimension.
+std::array<int, 7> actionTokenIds(const data::Action& openVlaAction, const decode::NormStats& stats,
+                                  const decode::ActionTokenizer& tokenizer);
+
+struct DemoSample {
+    int episode = 0;
+    int step = 0;
+    std::array<int, 7> tokens{};
+};
+
+// Every step of the episodes as a behaviour-cloning sample, with the statistics and tokens.
+struct DemoDataset {
+    std::vector<data::Episode> episodes;
+    std::vector<DemoSample> samples;
+    nlohmann::json actionStats; // actionStatistics() of all steps
+    decode::NormStats stats;    // key kDemoStatsKey
+};
+DemoDataset buildDataset(std::vector<data::Episode> episodes, const decode::ActionTokenizer& tokenizer);
+
+// name -> tensor in the Hugging Face key layout; defined in trainer.cpp (libtorch).
+struct WeightSet;
+
+using TrainProgress = std::function<void(int step, double loss)>;
+
+struct TargetTrainOptions {
+    int steps = 400;
+    int batchSize = 16;
+    double lr = 1e-3;
+    double weightDecay = 0.01;
+    int warmupSteps = 30; // linear warm-up, then cosine decay to lr / 10
+    double clipNorm = 1.0;
+    bool predictEos = true; // EOS after the 7 action tokens carries loss too (predict_stop_token)
+    double initStd = 0.02;
+    std::uint64_t seed = 1;
+    int threads = 0; // 0: leave libtorch's setting
+};
+
+struct TrainedTarget {
+    model::VlaConfig config; // normStats filled with the dataset's statistics
+    std::string tokenizerPath;
+    nlohmann::json actionStats;
+    std::shared_ptr<WeightSet> weights;
+    std::vector<double> losses; // per step (cross entropy per supervised token)
+    double seconds = 0;
+};
+
+// Behaviour cloning with teacher forcing: [BOS, patches, prompt[1:] incl. the space token, 7 action tokens]
+// in, cross entropy on the 7 action tokens (and EOS), AdamW, seeded init and minibatches.
+TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tokenizerPath,
+                          const DemoDataset& data, const TargetTrainOptions& options,
+                          const TrainProgress& progress = {});
+
+struct DraftTrainOptions {
+    int steps = 400;
+    int batchSize = 16;
+    double lr = 1e-3;
+    int warmupSteps = 30;
+    double clipNorm = 0.5;
+    double valueWeight = 1.0; // v_w: SmoothL1 on hidden states
+    double probWeight = 0.1;  // p_w: cross entropy of the draft's lm_head distribution against the target's
+    double noise = 0.2;       // uniform input-hidden noise (U - 0.5) * noise * 512 / seq_len
+    double initStd = 0.02;
+    std::uint64_t seed = 2;
+    int threads = 0;
+};
+
+struct TrainedDraft {
+    model::DraftConfig config;
+    int vocabSize = 0; // the target's text vocab (embed_tokens rows)
+    std::shared_ptr<WeightSet> weights;
+    std::vector<double> losses;
+    double greedyMatch = 0; // fraction of the target's greedy action tokens equal to the expert's tokens
+    double draftTop1 = 0; // fraction of trained positions whose draft argmax equals the target's (last batch
+                          // of training, without noise)
+    double seconds = 0;
+};
+
+// Distils a draft head: contexts are prompt-only inputs followed by the target's own greedy action tokens;
+// position i takes (E[i+1], H[i] + noise) and learns H[i+1] on the 6 positions from the last prompt token
+// through action token 5 (their targets are the hidden states of action tokens 1..6, whose lm_head outputs
+// are tokens 2..7), with L = v_w SmoothL1 + p_w CE(softmax(lm_head(h)), log_softmax(lm_head(h_hat))). The
+// target (embedding and lm_head included) stays frozen.
+TrainedDraft trainDraft(const TrainedTarget& target, const DemoDataset& data,
+                        const model::DraftConfig& config, const DraftTrainOptions& options,
+                        const TrainProgress& progress = {});
+
+struct SaveOptions {
+    bool bf16 = false;               // F32 otherwise
+    std::uint64_t maxShardBytes = 0; // 0: one model.safetensors; else sharded with an index
+};
+
+// dir/config.json (norm_stats[kDemoStatsKey]), model.safetensors (every tensor of vlaTensorSpecs, the
+// unused ones too), tokenizer.model, dataset_statistics.json. Loads with VlaModel::load.
+void saveDemoModel(const std::string& dir, const TrainedTarget& target, const SaveOptions& options = {});
+// dir/config.json + model.safetensors (fc, layer 0, embed_tokens as the reference ships it). Loads with
+// DraftHead::load.
+void saveDraft(const std::string& dir, const TrainedDraft& draft, const SaveOptions& options = {});
+
+} // namespace specvla::demo

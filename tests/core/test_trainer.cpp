@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: MIT
+// The demo trainer on the tiny geometry: action statistics and tokens by hand, a short training run that
+// lowers the target's and the draft's losses, deterministic losses per seed, and saved folders that load and
+// decode.
+#include "decode/action_tokenizer.h"
+#include "decode/spec_decoder.h"
+#include "demo/expert.h"
+#include "demo/trainer.h"
+#include "model/draft_head.h"
+#include "model/vla_model.h"
+#include "text/tokenizer.h"
+
+#include <ATen/ATen.h>
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <filesystem>
+#include <numeric>
+
+using namespace specvla;
+
+namespace {
+
+double mean(const std::vector<double>& v, std::size_t from, std::size_t count) {
+    return std::accumulate(v.begin() + static_cast<long>(from), v.begin() + static_cast<long>(from + count),
+                           0.0) /
+           static_cast<double>(count);
+}
+
+} // namespace
+
+class TestTrainer : public QObject {
+    Q_OBJECT
+
+private:
+    QTemporaryDir m_dir;
+    std::string m_tokenizer;
+    model::VlaConfig m_config;
+    demo::DemoDataset m_data;
+
+private Q_SLOTS:
+    void initTestCase() {
+        QVERIFY(m_dir.isValid());
+        const auto spec = demo::DemoModelSpec::tiny();
+        m_tokenizer = demo::trainDemoTokenizer(m_dir.filePath("tok").toStdString(), spec.tokenizerVocab);
+        const int vocab = text::Tokenizer::load(m_tokenizer).vocabSize();
+        m_config = demo::demoVlaConfig(spec, vocab);
+        QCOMPARE(m_config.actionVocabBase(), vocab);
+        m_data = demo::buildDataset(demo::expertEpisodes(3, 7, spec.imageSize),
+                                    decode::ActionTokenizer(m_config.actionVocabBase()));
+        QCOMPARE(m_data.episodes.size(), std::size_t(3));
+        QVERIFY(m_data.samples.size() > 30);
+        qInfo("tokenizer %d pieces, %zu samples", vocab, m_data.samples.size());
+    }
+
+    void gripperConvention() {
+        QCOMPARE(demo::toOpenVlaGripper(-1.0), 1.0); // LIBERO open -> OpenVLA open
+        QCOMPARE(demo::toOpenVlaGripper(1.0), 0.0);  // LIBERO close -> OpenVLA closed
+        for (double g : {-1.0, 1.0}) {
+            std::vector<double> a(7, 0.0);
+            a[6] = demo::toOpenVlaGripper(g);
+            decode::liberoGripperPostprocess(a);
+            QCOMPARE(a[6], g);
+        }
+    }
+
+    void statisticsAndTokensByHand() {
+        // dim 0 takes 0.00, 0.01, ..., 1.00: numpy.quantile gives q01 = 0.01, q99 = 0.99; dims 1..5 constant
+        // zero; gripper open for the first 51, closed after.
+        std::vector<data::Action> actions;
+        for (int i = 0; i <= 100; ++i) {
+            data::Action a{};
+            a[0] = i / 100.0;
+            a[6] = i <= 50 ? -1.0 : 1.0;
+            actions.push_back(demo::toOpenVlaAction(a));
+        }
+        const auto stats = demo::actionStatistics(actions);
+        QVERIFY(std::abs(stats["q01"][0].get<double>() - 0.01) < 1e-12);
+        QVERIFY(std::abs(stats["q99"][0].get<double>() - 0.99) < 1e-12);
+        QVERIFY(std::abs(stats["mean"][0].get<double>() - 0.5) < 1e-12);
+        QCOMPARE(stats["max"][0].get<double>(), 1.0);
+        QCOMPARE(stats["q01"][6].get<double>(), 0.0);
+        QCOMPARE(stats["q99"][6].get<double>(), 1.0);
+        QVERIFY(std::abs(stats["mean"][6].get<double>() - 51.0 / 101.0) < 1e-12);
+        QCOMPARE(stats["mask"].size(), std::size_t(7));
+        QCOMPARE(stats["mask"][5].get<bool>(), true);
+        QCOMPARE(stats["mask"][6].get<bool>(), false);
+
+        const auto ns = demo::normStatsFromStatistics(stats, demo::kDemoStatsKey);
+        const decode::ActionTokenizer tok(1000);
+        // dim 0 = 0.5 normalises to 0 (the middle): digitize(0, linspace(-1, 1, 256)) = 128 -> id 872.
+        // dim 0 = 1.0 clips to 1: bin 256 -> id 744; the unmasked open gripper 1.0 also 744, closed 0.0 ->
+        // 872.
+        data::Action a{};
+        a[0] = 0.5;
+        a[6] = 1.0;
+        auto ids = demo::actionTokenIds(a, ns, tok);
+        QCOMPARE(ids[0], 872);
+        QCOMPARE(ids[6], 744);
+        a[0] = 1.0;
+        a[6] = 0.0;
+        ids = demo::actionTokenIds(a, ns, tok);
+        QCOMPARE(ids[0], 744);
+        QCOMPARE(ids[6], 872);
+        // A constant-zero dimension sits at q01 and normalises to -1: bin 1 -> id 999.
+        QCOMPARE(ids[1], 999);
+    }
+
+    void datasetTokensAreActionTokens() {
+        const decode::ActionTokenizer tok(m_config.actionVocabBase());
+        for (const auto& s : m_data.samples)
+            for (int id : s.tokens)
+                QVERIFY(tok.isActionToken(id));
+        QCOMPARE(m_data.stats.key, std::string(demo::kDemoStatsKey));
+        QCOMPARE(m_data.stats.dims(), std::size_t(7));
+    }
+
+    void trainingIsDeterministic() {
+        demo::TargetTrainOptions o;
+        o.steps = 3;
+        o.batchSize = 4;
+        o.seed = 5;
+        const auto a = demo::trainTarget(m_config, m_tokenizer, m_data, o);
+        const auto b = demo::trainTarget(m_config, m_tokenizer, m_data, o);
+        QCOMPARE(a.losses.size(), std::size_t(3));
+        QCOMPARE(a.losses, b.losses);
+        o.seed = 6;
+        const auto c = demo::trainTarget(m_config, m_tokenizer, m_data, o);
+        QVERIFY(c.losses != a.losses);
+    }
+
+    void shortRunLowersLossesAndSavesLoadableCheckpoints() {
+        demo::TargetTrainOptions o;
+        o.steps = 100;
+        o.batchSize = 8;
+        o.warmupSteps = 5;
+        o.lr = 2e-3;
+        int calls = 0;
+        const auto target =
+            demo::trainTarget(m_config, m_tokenizer, m_data, o, [&](int, double) { ++calls; });
+        QCOMPARE(calls, 100);
+        const double first = mean(target.losses, 0, 10), last = mean(target.losses, 90, 10);
+        qInfo("target loss %.3f -> %.3f in %.1f s", first, last, target.seconds);
+        QVERIFY2(last < 0.7 * first, qPrintable(QString("%1 -> %2").arg(first).arg(last)));
+
+        demo::DraftTrainOptions d;
+        d.steps = 30;
+        d.batchSize = 8;
+        d.warmupSteps = 5;
+        const auto draft = demo::trainDraft(target, m_data, demo::demoDraftConfig(target.config), d);
+        const double dFirst = mean(draft.losses, 0, 5), dLast = mean(draft.losses, 25, 5);
+        qInfo("draft loss %.3f -> %.3f in %.1f s; greedy = expert %.2f", dFirst, dLast, draft.seconds,
+              draft.greedyMatch);
+        QVERIFY2(dLast < dFirst, qPrintable(QString("%1 -> %2").arg(dFirst).arg(dLast)));
+
+        const std::string modelDir = m_dir.filePath("model").toStdString();
+        const std::string draftDir = m_dir.filePath("draft").toStdString();
+        demo::SaveOptions so;
+        so.maxShardBytes = 200000; // sharded, with the index
+        demo::saveDemoModel(modelDir, target, so);
+        demo::saveDraft(draftDir, draft);
+        QVERIFY(std::filesystem::exists(modelDir + "/model.safetensors.index.json"));
+        QVERIFY(std::filesystem::exists(modelDir + "/tokenizer.model"));
+        QVERIFY(std::filesystem::exists(modelDir + "/dataset_statistics.json"));
+        QVERIFY(std::filesystem::exists(draftDir + "/model.safetensors"));
+
+        model::LoadOptions lo;
+        lo.dtype = at::kFloat;
+        model::LoadReport report;
+        const auto m = model::VlaModel::load(modelDir, lo, &report);
+        const auto h = model::DraftHead::load(draftDir, *m);
+        QCOMPARE(m->normStats().key, std::string(demo::kDemoStatsKey));
+        QCOMPARE(m->normStats().q99, m_data.stats.q99);
+        QVERIFY(!report.unusedKeys.empty());  // the unused ViT tail and attn_pool are stored too
+        QVERIFY(h->unusedKeys().size() == 1); // embed_tokens.weight, as the reference ships it
+
+        const auto& e = m_data.episodes[0];
+        vision::RgbImage frame = vision::RgbImage::blank(e.imageWidth, e.imageHeight);
+        std::copy(e.image(0), e.image(0) + e.imageBytes(), frame.pixels.begin());
+        decode::FrameContext ctx = decode::prepareFrame(*m, h.get(), frame, e.instruction);
+        decode::DecodeSettings ar;
+        ar.mode = decode::DecodeMode::Ar;
+        const auto a = decode::decodeFrame(*m, h.get(), ctx, ar);
+        QCOMPARE(a.tokens.size(), std::size_t(7));
+        QCOMPARE(a.action.size(), std::size_t(7));
+        decode::DecodeSettings strict;
+        strict.mode = decode::DecodeMode::Relaxed;
+        strict.margin = 0;
+        QCOMPARE(decode::decodeFrame(*m, h.get(), ctx, strict).tokens, a.tokens);
+        decode::DecodeSettings relaxed; // default margin
+        const auto r = decode::decodeFrame(*m, h.get(), ctx, relaxed);
+        QCOMPARE(r.tokens.size(), std::size_t(7));
+        QVERIFY(r.targetPasses <= 8);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestTrainer)
+#include "test_trainer.moc"
