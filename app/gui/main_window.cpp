@@ -3,6 +3,8 @@
 
 #include "common/runtime.h"
 #include "gui/checkpoint_dock.h"
+#include "gui/decode_controller.h"
+#include "gui/decode_docks.h"
 #include "message_bar.h"
 
 #include <QAction>
@@ -17,6 +19,8 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QHeaderView>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -25,8 +29,10 @@
 #include <QPushButton>
 #include <QScreen>
 #include <QSettings>
+#include <QStackedWidget>
 #include <QStatusBar>
 #include <QStyleHints>
+#include <QToolButton>
 #include <QTreeWidget>
 #include <QVBoxLayout>
 
@@ -83,9 +89,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(m_checkpointDock, &CheckpointDock::failed, this, &MainWindow::onFailed);
 
     setCentralWidget(createCentralArea());
+    createStatusBar();
+    createDecodeViews();
     createActions();
     createMenus();
-    createStatusBar();
 
     resize(1200, 760); // leaves room for panels and a taskbar on a 1280x800 screen
     if (const QScreen* s = screen(); s && QGuiApplication::platformName() != QLatin1String("offscreen")) {
@@ -93,7 +100,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         if (width() > available.width() || height() > available.height())
             resize(size().boundedTo(available * 0.95));
     }
-    resizeDocks({m_checkpointDock}, {640}, Qt::Horizontal);
+    resizeDocks({m_checkpointDock}, {460}, Qt::Horizontal);
     readSettings();
 
 #if QT_VERSION >= QT_VERSION_CHECK(6, 5, 0)
@@ -174,7 +181,10 @@ QWidget* MainWindow::createCentralArea() {
     pageLayout->addWidget(m_placeholderRecent);
     pageLayout->addStretch(3);
 
-    layout->addWidget(page, 1);
+    // The welcome page until an episode opens, then the frame view with its timeline.
+    m_centralStack = new QStackedWidget(central);
+    m_centralStack->addWidget(page);
+    layout->addWidget(m_centralStack, 1);
     return central;
 }
 
@@ -188,6 +198,18 @@ void MainWindow::createActions() {
     m_openFolderAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
     m_openFolderAction->setStatusTip(tr("Open a folder holding a checkpoint"));
     connect(m_openFolderAction, &QAction::triggered, this, &MainWindow::showOpenFolderDialog);
+
+    m_openModelAction = new QAction(tr("Open &Model…"), this);
+    m_openModelAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
+    m_openModelAction->setStatusTip(tr("Open an OpenVLA model folder for decoding"));
+    connect(m_openModelAction, &QAction::triggered, this, &MainWindow::showOpenModelDialog);
+    m_openDraftAction = new QAction(tr("Open &Draft Head…"), this);
+    m_openDraftAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_D));
+    connect(m_openDraftAction, &QAction::triggered, this, &MainWindow::showOpenDraftDialog);
+    m_openEpisodeAction = new QAction(tr("Open &Episode…"), this);
+    m_openEpisodeAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    m_openEpisodeAction->setStatusTip(tr("Open a LIBERO .hdf5 episode"));
+    connect(m_openEpisodeAction, &QAction::triggered, this, &MainWindow::showOpenEpisodeDialog);
 
     m_clearRecentAction = new QAction(tr("&Clear Recent"), this);
     connect(m_clearRecentAction, &QAction::triggered, this, &MainWindow::clearRecentCheckpoints);
@@ -226,6 +248,10 @@ void MainWindow::createMenus() {
     QMenu* file = menuBar()->addMenu(tr("&File"));
     file->addAction(m_openAction);
     file->addAction(m_openFolderAction);
+    file->addSeparator();
+    file->addAction(m_openModelAction);
+    file->addAction(m_openDraftAction);
+    file->addAction(m_openEpisodeAction);
     m_recentMenu = file->addMenu(tr("Open &Recent"));
     m_recentMenu->setToolTipsVisible(true);
     connect(m_recentMenu, &QMenu::aboutToShow, this, &MainWindow::rebuildRecentMenu);
@@ -237,11 +263,17 @@ void MainWindow::createMenus() {
     dockToggle->setText(tr("&Checkpoint Panel"));
     view->addAction(dockToggle);
     view->addAction(m_checkpointDock->focusFilterAction());
+    for (QDockWidget* d : std::as_const(m_decodeDocks))
+        view->addAction(d->toggleViewAction());
     view->addSeparator();
     QMenu* themeMenu = view->addMenu(tr("&Theme"));
     themeMenu->addActions(m_themeGroup->actions());
     view->addSeparator();
     view->addAction(m_fullScreenAction);
+
+    QMenu* playback = menuBar()->addMenu(tr("&Playback"));
+    playback->addActions(m_decode->playbackActions());
+    addActions(m_decode->playbackActions()); // window-wide shortcuts
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(m_shortcutsAction);
@@ -265,6 +297,16 @@ void MainWindow::createStatusBar() {
     m_busy->setTextVisible(false);
     m_busy->hide();
     statusBar()->addPermanentWidget(m_busy);
+
+    m_progress = new QProgressBar(this);
+    m_progress->setObjectName(QStringLiteral("DecodeProgress"));
+    m_progress->setMaximumWidth(160);
+    m_progress->setMaximumHeight(14);
+    statusBar()->addPermanentWidget(m_progress);
+    m_cancelButton = new QToolButton(this);
+    m_cancelButton->setObjectName(QStringLiteral("DecodeCancel"));
+    m_cancelButton->setText(tr("Cancel"));
+    statusBar()->addPermanentWidget(m_cancelButton);
 }
 
 void MainWindow::readSettings() {
@@ -309,6 +351,25 @@ bool MainWindow::isCheckpointPath(const QString& path) {
 
 bool MainWindow::openUrls(const QList<QUrl>& urls) {
     if (urls.isEmpty()) return false;
+    // Decoding inputs first: episodes and OpenVLA model folders; a folder with another config.json is
+    // taken for a draft head. Anything else goes to the checkpoint inspector as before.
+    bool opened = false;
+    for (const QUrl& url : urls) {
+        const QString path = url.isLocalFile() ? url.toLocalFile() : QString();
+        if (path.isEmpty()) continue;
+        if (isEpisodePath(path)) {
+            openEpisode(path);
+            opened = true;
+        } else if (isModelFolder(path)) {
+            openModel(path);
+            opened = true;
+        } else if (QFileInfo(path).isDir() &&
+                   QFileInfo::exists(QDir(path).filePath(QStringLiteral("config.json")))) {
+            openDraft(path);
+            opened = true;
+        }
+    }
+    if (opened) return true;
     for (const QUrl& url : urls) {
         if (url.isLocalFile() && isCheckpointPath(url.toLocalFile())) {
             openCheckpoint(url.toLocalFile()); // one checkpoint at a time: the first one wins
@@ -395,6 +456,7 @@ void MainWindow::onLoaded(const QString& path, int tensorCount) {
         m_messageBar->dismiss(); // an error about an earlier attempt no longer applies
     }
     m_checkpointDock->show();
+    m_checkpointDock->raise();
 }
 
 void MainWindow::onFailed(const QString& message) {

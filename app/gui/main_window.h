@@ -13,9 +13,12 @@
 class QAction;
 class QActionGroup;
 class QDialog;
+class QDockWidget;
 class QLabel;
 class QMenu;
 class QProgressBar;
+class QStackedWidget;
+class QToolButton;
 
 namespace specvla::widgets {
 class MessageBar;
@@ -24,6 +27,7 @@ class MessageBar;
 namespace specvla::app {
 
 class CheckpointDock;
+class DecodeController;
 
 // The workbench window: menus, docks, the central view area with its message bar, and the status bar. It
 // stays thin: each dock does its own work and the window only routes files, messages and settings.
@@ -31,7 +35,7 @@ class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
     // Bump when docks are added or renamed, so an old saved layout is ignored rather than half applied.
-    static constexpr int kStateVersion = 1;
+    static constexpr int kStateVersion = 2;
     static constexpr int kMaxRecent = 10;
 
     explicit MainWindow(QWidget* parent = nullptr);
@@ -45,6 +49,14 @@ public:
     // A .safetensors file, a .json file or a directory (the kinds Checkpoint::open accepts).
     static bool isCheckpointPath(const QString& path);
 
+    // Decoding inputs (the File menu's dialogs, drops and the command line end here).
+    void openModel(const QString& dir);
+    void openDraft(const QString& dir);
+    void openEpisode(const QString& path);
+    // A folder whose config.json says "model_type": "openvla".
+    static bool isModelFolder(const QString& path);
+    static bool isEpisodePath(const QString& path); // a .hdf5 / .h5 file
+
     // Most recent first, without duplicates or paths that no longer exist, at most kMaxRecent.
     QStringList recentCheckpoints() const;
     void clearRecentCheckpoints();
@@ -57,6 +69,7 @@ public:
     QList<QPair<QString, QString>> shortcutList() const;
 
     CheckpointDock* checkpointDock() const { return m_checkpointDock; }
+    DecodeController* decodeController() const { return m_decode; }
     specvla::widgets::MessageBar* messageBar() const { return m_messageBar; }
     QProgressBar* busyIndicator() const { return m_busy; }
     QLabel* statusLabel() const { return m_statusLabel; }
@@ -65,6 +78,9 @@ public:
 public Q_SLOTS:
     void showOpenCheckpointDialog();
     void showOpenFolderDialog();
+    void showOpenModelDialog();
+    void showOpenDraftDialog();
+    void showOpenEpisodeDialog();
     void showShortcuts();
     void showAbout();
 
@@ -93,7 +109,18 @@ private:
     void updatePlaceholder();
     void openRecent(const QString& path);
 
+    void createDecodeViews();
+    QString askForPath(const QString& title, const QString& key, const QString& filter);
+
     CheckpointDock* m_checkpointDock = nullptr;
+    DecodeController* m_decode = nullptr;
+    QList<QDockWidget*> m_decodeDocks;
+    QStackedWidget* m_centralStack = nullptr;
+    QToolButton* m_cancelButton = nullptr;
+    QProgressBar* m_progress = nullptr;
+    QAction* m_openModelAction = nullptr;
+    QAction* m_openDraftAction = nullptr;
+    QAction* m_openEpisodeAction = nullptr;
     specvla::widgets::MessageBar* m_messageBar = nullptr;
     QLabel* m_placeholderRecent = nullptr;
     QLabel* m_statusLabel = nullptr;

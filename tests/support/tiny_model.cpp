@@ -148,8 +148,9 @@ void writeSyntheticEpisode(const std::string& path, const std::string& instructi
     ep.numSteps = steps;
     ep.imageWidth = ep.imageHeight = size;
     ep.images.resize(static_cast<std::size_t>(steps) * size * size * 3);
-    for (std::size_t i = 0; i < ep.images.size(); ++i)
-        ep.images[i] = static_cast<std::uint8_t>(i * 13 % 256);
+    const std::size_t frame = static_cast<std::size_t>(size) * size * 3;
+    for (std::size_t i = 0; i < ep.images.size(); ++i) // every frame differs from the previous one
+        ep.images[i] = static_cast<std::uint8_t>((i * 13 + (i / frame) * 37) % 256);
     for (int t = 0; t < steps; ++t)
         ep.actions.push_back({0.1 * t, 0, 0, 0, 0, 0, t % 2 ? 1.0 : -1.0});
     ep.rewards.assign(static_cast<std::size_t>(steps), 0);

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: MIT
+// The workbench wired end to end on tiny checkpoints: model, draft and episode load through the window,
+// every decoding view receives the traces, a margin change re-decodes the current step and then the
+// episode, the step cursor moves every current-step view, a sweep cancels, and a bad model folder is
+// reported in the message bar while the window stays usable.
+#include "bin_distance_plot.h"
+#include "draft_tree_view.h"
+#include "frame_view.h"
+#include "gui/decode_controller.h"
+#include "gui/decode_controls.h"
+#include "gui/decoder_worker.h"
+#include "gui/main_window.h"
+#include "latency_plot.h"
+#include "message_bar.h"
+#include "support/tiny_model.h"
+#include "sweep_plot.h"
+#include "token_run_strip.h"
+
+#include <QAction>
+#include <QComboBox>
+#include <QDir>
+#include <QFile>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QSlider>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using specvla::app::DecodeController;
+using specvla::app::DecoderWorker;
+using specvla::app::MainWindow;
+namespace decode = specvla::decode;
+
+namespace {
+constexpr int kSteps = 4;
+constexpr int kWaitMs = 60000;
+
+bool allDecoded(const DecodeController* c) {
+    for (int i = 0; i < c->numSteps(); ++i)
+        if (!c->trace(i)) return false;
+    return c->numSteps() > 0;
+}
+} // namespace
+
+class TestWorkbench : public QObject {
+    Q_OBJECT
+
+private:
+    QTemporaryDir m_dir;
+    QTemporaryDir m_settingsDir;
+    QString m_model, m_draft, m_episode;
+
+    // Opens the fixtures through the window's methods (no dialogs) and waits for the whole episode.
+    void loadFixtures(MainWindow& window) {
+        DecodeController* c = window.decodeController();
+        c->views().controls->setUnnormKey(QStringLiteral("tiny_dataset"));
+        c->views().controls->setDtype(QStringLiteral("fp32"));
+        c->views().controls->deviceCombo()->setCurrentIndex(0); // cpu
+        window.openDraft(m_draft);
+        window.openModel(m_model);
+        window.openEpisode(m_episode);
+    }
+
+private Q_SLOTS:
+    void initTestCase() {
+        QVERIFY(m_dir.isValid());
+        QSettings::setDefaultFormat(QSettings::IniFormat);
+        QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, m_settingsDir.path());
+        m_model = m_dir.filePath(QStringLiteral("model"));
+        m_draft = m_dir.filePath(QStringLiteral("draft"));
+        m_episode = m_dir.filePath(QStringLiteral("episode.hdf5"));
+        const auto config = specvla::testing::writeTinyModel(m_model.toStdString());
+        specvla::testing::writeTinyDraft(m_draft.toStdString(), config);
+        specvla::testing::writeSyntheticEpisode(m_episode.toStdString(),
+                                                specvla::testing::tinyInstructions().front(), kSteps);
+    }
+
+    void dropKinds() {
+        QVERIFY(MainWindow::isModelFolder(m_model));
+        QVERIFY(!MainWindow::isModelFolder(m_draft));
+        QVERIFY(MainWindow::isEpisodePath(m_episode));
+        QVERIFY(!MainWindow::isEpisodePath(m_model));
+    }
+
+    void decodesAndRetunesMargin() {
+        MainWindow window;
+        window.show();
+        DecodeController* c = window.decodeController();
+        const specvla::app::DecodeViews& v = c->views();
+        QSignalSpy updated(c, &DecodeController::currentStepViewsUpdated);
+        loadFixtures(window);
+
+        QTRY_VERIFY_WITH_TIMEOUT(!updated.isEmpty(), kWaitMs);
+        QVERIFY(c->modelReady());
+        QCOMPARE(c->numSteps(), kSteps);
+        QVERIFY(v.tree->roundCount() > 0); // relaxed mode with a draft head: verify rounds
+        QCOMPARE(v.tree->trace().settings.margin, 9);
+        QTRY_VERIFY_WITH_TIMEOUT(!v.frame->image().isNull(), kWaitMs); // read off the UI thread
+        QCOMPARE(v.timeline->stepCount(), kSteps);
+        QTRY_VERIFY_WITH_TIMEOUT(allDecoded(c), kWaitMs);
+        QTRY_COMPARE_WITH_TIMEOUT(v.latency->stepCount(), kSteps, kWaitMs);
+        for (int i = 0; i < kSteps; ++i)
+            QTRY_VERIFY_WITH_TIMEOUT(v.strip->row(i).present, kWaitMs); // after the coalesced redraw
+
+        // The slider: the current step first, then the whole episode at the new margin.
+        updated.clear();
+        v.controls->marginSlider()->setValue(0);
+        QCOMPARE(c->settings().margin, 0);
+        QTRY_VERIFY_WITH_TIMEOUT(!updated.isEmpty(), kWaitMs);
+        QCOMPARE(v.tree->trace().settings.margin, 0);
+        QVERIFY(v.tree->roundCount() > 0);
+        QCOMPARE(v.binDistance->margin(), 0);
+        QCOMPARE(v.sweep->currentMargin(), 0);
+        QTRY_VERIFY_WITH_TIMEOUT(allDecoded(c), kWaitMs);
+        for (int i = 0; i < kSteps; ++i) {
+            QCOMPARE(c->trace(i)->settings.margin, 0);
+            QTRY_VERIFY_WITH_TIMEOUT(v.strip->row(i).present, kWaitMs);
+            QTRY_COMPARE_WITH_TIMEOUT(
+                v.strip->verifyRounds(i),
+                specvla::widgets::TokenRunStrip::rowFromTrace(*c->trace(i)).verifyRounds, kWaitMs);
+        }
+        QTRY_VERIFY_WITH_TIMEOUT(c->arTrace(kSteps - 1) != nullptr, kWaitMs); // the AR baseline
+        QTRY_COMPARE_WITH_TIMEOUT(v.latency->stepCount(), kSteps, kWaitMs);
+
+        // The step cursor: timeline, strip, latency cursor, frame and tree follow.
+        updated.clear();
+        const QImage before = v.frame->image();
+        v.timeline->setCurrentStep(2);
+        QCOMPARE(c->currentStep(), 2);
+        QCOMPARE(v.strip->currentStep(), 2);
+        QCOMPARE(v.latency->currentStep(), 2);
+        QVERIFY(!v.frame->image().isNull());
+        QTRY_VERIFY_WITH_TIMEOUT(!updated.isEmpty(), kWaitMs);
+        QCOMPARE(updated.last().at(0).toInt(), 2);
+        QCOMPARE(v.tree->trace().tokens, c->trace(2)->tokens);
+        QTRY_VERIFY_WITH_TIMEOUT(v.frame->image() != before, kWaitMs); // the frame of step 2 is shown
+
+        // Keyboard stepping through the Playback actions, listed in Help.
+        QAction* next = nullptr;
+        for (QAction* a : c->playbackActions())
+            if (a->shortcut() == QKeySequence(Qt::Key_Right)) next = a;
+        QVERIFY(next);
+        next->trigger();
+        QCOMPARE(c->currentStep(), 3);
+        QCOMPARE(v.timeline->currentStep(), 3);
+        bool listed = false;
+        for (const auto& [name, keys] : window.shortcutList())
+            listed = listed || name == QStringLiteral("Next Step");
+        QVERIFY(listed);
+        v.strip->stepClicked(1);
+        QCOMPARE(v.timeline->currentStep(), 1);
+
+        // A long sweep, cancelled after its first row.
+        QStringList failures;
+        QObject context;
+        connect(c->worker(), &DecoderWorker::failed, &context, [&](const QString& m) { failures << m; });
+        QTRY_VERIFY_WITH_TIMEOUT(c->worker()->pendingRequests() == 0, kWaitMs);
+        QVector<int> margins;
+        for (int i = 0; i < 400; ++i)
+            margins << i % 33;
+        c->startSweep(margins);
+        QTRY_VERIFY_WITH_TIMEOUT(v.sweep->rowCount() >= 1, kWaitMs);
+        c->cancel();
+        QTRY_VERIFY_WITH_TIMEOUT(failures.contains(QStringLiteral("cancelled")), kWaitMs);
+        QVERIFY(v.sweep->rowCount() < margins.size());
+        QVERIFY(!window.messageBar()->isVisible()); // a cancel is no error
+    }
+
+    void badModelFolderIsReported() {
+        MainWindow window;
+        window.show();
+        const QString bad = m_dir.filePath(QStringLiteral("bad_model"));
+        QVERIFY(QDir().mkpath(bad));
+        QFile config(QDir(bad).filePath(QStringLiteral("config.json")));
+        QVERIFY(config.open(QIODevice::WriteOnly));
+        config.write("{\"model_type\": \"openvla\"}");
+        config.close();
+        DecodeController* c = window.decodeController();
+        c->views().controls->setUnnormKey(QStringLiteral("tiny_dataset"));
+        c->views().controls->deviceCombo()->setCurrentIndex(0);
+        window.openModel(bad);
+        QTRY_VERIFY_WITH_TIMEOUT(window.messageBar()->isVisible(), kWaitMs);
+        QCOMPARE(window.messageBar()->level(), specvla::widgets::MessageBar::Level::Error);
+        QVERIFY(!c->modelReady());
+        // Still usable: the good model loads afterwards and clears the message.
+        window.openModel(m_model);
+        QTRY_VERIFY_WITH_TIMEOUT(c->modelReady(), kWaitMs);
+        QVERIFY(!window.messageBar()->isVisible());
+        QVERIFY(window.isVisible());
+    }
+};
+
+QTEST_MAIN(TestWorkbench)
+#include "test_workbench.moc"
