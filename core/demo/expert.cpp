@@ -143,6 +143,13 @@ data::Action Expert::act(const WorldState& w) {
     }
     data::Action a{};
     for (std::size_t i = 0; i < 6; ++i) {
+        if (i == 3 || i == 4) {
+            // Roll and pitch do nothing in this world: exact zeros, so the normalised statistics do not stretch
+            // noise over all 256 bins and the policy is not asked to predict it.
+            a[i] = 0.0;
+            m_previous[i] = 0.0;
+            continue;
+        }
         const double d = std::clamp(desired[i], -1.0, 1.0);
         const double smooth =
             m_previous[i] + std::clamp(d - m_previous[i], -m_options.maxChange, m_options.maxChange);
