@@ -4,6 +4,8 @@
 #include "common/log.h"
 #include "common/runtime.h"
 #include "gui/checkpoint_dock.h"
+#include "gui/decode_controller.h"
+#include "gui/decode_controls.h"
 #include "gui/main_window.h"
 
 #include <QApplication>
@@ -95,9 +97,27 @@ int main(int argc, char** argv) {
                                          QStringLiteral("Use this theme for this run without saving it: "
                                                         "system, light or dark."),
                                          QStringLiteral("theme"));
+    const QCommandLineOption modelOption(QStringLiteral("model"), QStringLiteral("Open this model folder."),
+                                         QStringLiteral("dir"));
+    const QCommandLineOption draftOption(
+        QStringLiteral("draft"), QStringLiteral("Open this draft head folder."), QStringLiteral("dir"));
+    const QCommandLineOption episodeOption(
+        QStringLiteral("episode"), QStringLiteral("Open this LIBERO HDF5 episode."), QStringLiteral("file"));
+    const QCommandLineOption unnormOption(QStringLiteral("unnorm-key"),
+                                          QStringLiteral("Dataset statistics key of the model."),
+                                          QStringLiteral("key"));
+    const QCommandLineOption dtypeOption(QStringLiteral("dtype"), QStringLiteral("bf16 or fp32."),
+                                         QStringLiteral("dtype"));
+    const QCommandLineOption marginOption(
+        QStringLiteral("margin"), QStringLiteral("Relaxed acceptance margin."), QStringLiteral("bins"));
+    const QCommandLineOption stepOption(QStringLiteral("step"), QStringLiteral("Start at this episode step."),
+                                        QStringLiteral("n"));
     parser.addOption(screenshotOption);
     parser.addOption(quitAfterOption);
     parser.addOption(themeOption);
+    for (const auto& o :
+         {modelOption, draftOption, episodeOption, unnormOption, dtypeOption, marginOption, stepOption})
+        parser.addOption(o);
     parser.process(app); // handles --help, --version and unknown options (exits)
 
     const QStringList positional = parser.positionalArguments();
@@ -124,6 +144,21 @@ int main(int argc, char** argv) {
     if (theme) window.setTheme(*theme, false);
     window.show();
 
+    // Model, draft and episode from the command line (the README's demo command uses them).
+    specvla::app::DecodeController* decode = window.decodeController();
+    const QString model = parser.value(modelOption), episode = parser.value(episodeOption);
+    const int startStep = parser.isSet(stepOption) ? parser.value(stepOption).toInt() : 0;
+    if (parser.isSet(unnormOption)) decode->views().controls->setUnnormKey(parser.value(unnormOption));
+    if (parser.isSet(dtypeOption)) decode->views().controls->setDtype(parser.value(dtypeOption));
+    if (parser.isSet(marginOption)) decode->views().controls->setMargin(parser.value(marginOption).toInt());
+    if (!model.isEmpty()) window.openModel(model);
+    if (parser.isSet(draftOption)) window.openDraft(parser.value(draftOption));
+    if (!episode.isEmpty()) {
+        window.openEpisode(episode);
+        QObject::connect(decode, &specvla::app::DecodeController::episodeReady, &window,
+                         [decode, startStep](int) { decode->setCurrentStep(startStep); });
+    }
+
     if (!screenshotFile.isEmpty()) {
         auto taken = std::make_shared<bool>(false);
         auto takeScreenshot = [&window, &app, screenshotFile, taken] {
@@ -144,7 +179,23 @@ int main(int argc, char** argv) {
                 app.exit(ok ? 0 : 1);
             });
         };
-        if (checkpoint.isEmpty()) {
+        if (!episode.isEmpty() && !model.isEmpty()) {
+            // Wait until every step is decoded with the current settings and AR (or 120 s), then grab.
+            auto poll = std::make_shared<QTimer>();
+            poll->setInterval(250);
+            QObject::connect(poll.get(), &QTimer::timeout, &window, [decode, takeScreenshot, poll] {
+                const int n = decode->numSteps();
+                bool done = n > 0;
+                for (int i = 0; i < n && done; ++i)
+                    done = decode->trace(i) && decode->arTrace(i);
+                if (done) {
+                    poll->stop();
+                    takeScreenshot();
+                }
+            });
+            poll->start();
+            QTimer::singleShot(120000, &window, takeScreenshot);
+        } else if (checkpoint.isEmpty()) {
             takeScreenshot();
         } else {
             specvla::app::CheckpointDock* dock = window.checkpointDock();
