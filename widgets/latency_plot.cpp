@@ -60,15 +60,7 @@ LatencyPlot::LatencyPlot(QWidget* parent) : QCustomPlot(parent) {
     m_cursor->setSelectable(false);
     m_cursor->setVisible(false);
 
-    // Legend in a row below the axis rect, so it never hides bars.
-    auto* legendRow = new QCPLayoutGrid;
-    plotLayout()->addElement(2, 0, legendRow);
-    legendRow->setMargins(QMargins(5, 0, 5, 5));
-    axisRect()->insetLayout()->take(legend);
-    legendRow->addElement(0, 0, legend);
-    legend->setFillOrder(QCPLegend::foColumnsFirst);
-    legend->setVisible(true);
-    plotLayout()->setRowStretchFactor(2, 0.001);
+    placeLegendBelow(this); // a row of its own below the axis rect: it never hides bars
 
     applyColors(plotColors(palette()));
     setSteps({}, {});

@@ -50,14 +50,7 @@ SweepPlot::SweepPlot(QWidget* parent) : QCustomPlot(parent) {
     m_marginLine->setSelectable(false);
     m_marginLine->setVisible(false);
 
-    auto* legendRow = new QCPLayoutGrid;
-    plotLayout()->addElement(2, 0, legendRow);
-    legendRow->setMargins(QMargins(5, 0, 5, 5));
-    axisRect()->insetLayout()->take(legend);
-    legendRow->addElement(0, 0, legend);
-    legend->setFillOrder(QCPLegend::foColumnsFirst);
-    legend->setVisible(true);
-    plotLayout()->setRowStretchFactor(2, 0.001);
+    placeLegendBelow(this);
 
     applyColors(plotColors(palette()));
     setRows({}, {}, {}, {});

@@ -249,4 +249,15 @@ void applyApplicationPalette(QApplication& app, Theme theme) {
     app.setPalette(palette);
 }
 
+void placeLegendBelow(QCustomPlot* plot) {
+    auto* row = new QCPLayoutGrid;
+    plot->plotLayout()->addElement(plot->plotLayout()->rowCount(), 0, row);
+    row->setMargins(QMargins(5, 0, 5, 5));
+    plot->axisRect()->insetLayout()->take(plot->legend);
+    row->addElement(0, 0, plot->legend);
+    plot->legend->setFillOrder(QCPLegend::foColumnsFirst);
+    plot->legend->setVisible(true);
+    plot->plotLayout()->setRowStretchFactor(plot->plotLayout()->rowCount() - 1, 0.001);
+}
+
 } // namespace specvla::widgets

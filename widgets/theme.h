@@ -62,6 +62,9 @@ PlotColors plotColors(const QPalette& palette);
 
 // Axes, ticks, labels, grids, legend and text elements of every axis rect; queues a replot.
 void applyPlotTheme(QCustomPlot* plot, const PlotColors& colors);
+// Moves the plot's legend into a row of its own below the axis rect (one line, columns first), so it never
+// hides data.
+void placeLegendBelow(QCustomPlot* plot);
 
 // WCAG 2 relative luminance (0 black .. 1 white) and contrast ratio (1 .. 21).
 double relativeLuminance(const QColor& color);

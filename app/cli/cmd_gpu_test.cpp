@@ -94,11 +94,7 @@ Models makeModels(std::uint64_t seed, int kvHeads, c10::Device d, c10::ScalarTyp
     DeviceWeights w(seed, 0.06, d, t);
     Models m;
     m.target = model::VlaModel::create(c, w, text::Tokenizer());
-    model::DraftConfig dc;
-    dc.hiddenSize = c.text.hiddenSize;
-    dc.intermediateSize = c.text.intermediateSize;
-    dc.numHeads = c.text.numHeads;
-    dc.numKvHeads = c.text.numKvHeads;
+    const model::DraftConfig dc = model::DraftConfig::forTarget(c.text);
     DeviceWeights dw(seed + 1000, 0.06, d, t);
     m.draft = model::DraftHead::create(dc, dw, *m.target);
     return m;

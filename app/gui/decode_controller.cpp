@@ -148,20 +148,29 @@ void DecodeController::openEpisode(const QString& path) {
     m_thread->worker()->cancel();
     m_thread->worker()->setEpisode(path, 0);
     setBusy(true, tr("Opening %1…").arg(QFileInfo(path).fileName()));
-    // The images for the frame view are read off the UI thread (HDF5 only; no libtorch).
+}
+
+void DecodeController::readFrames(const QString& path) {
+    // The images for the frame view are read off the UI thread (HDF5 only; no libtorch), once the worker has
+    // read the same file: two readers of one file at once gain nothing.
     const std::string file = path.toStdString();
-    m_frameWatcher->setFuture(QtConcurrent::run([file]() -> std::shared_ptr<data::Episode> {
+    m_frameError.clear();
+    m_frameWatcher->setFuture(QtConcurrent::run([this, file]() -> std::shared_ptr<data::Episode> {
         try {
             return std::make_shared<data::Episode>(data::LiberoFile::open(file).readDemo(0));
-        } catch (...) {
-            return nullptr; // the worker reports the error
+        } catch (const std::exception& e) {
+            m_frameError = QString::fromStdString(e.what()); // read in onFrameRead, after the future ends
+            return nullptr;
         }
     }));
 }
 
 void DecodeController::onFrameRead() {
     m_frames = m_frameWatcher->result();
-    if (m_frames) setCurrentStep(m_currentStep);
+    if (m_frames)
+        setCurrentStep(m_currentStep);
+    else if (m_views.messages && !m_frameError.isEmpty())
+        m_views.messages->showError(tr("Cannot show the episode's frames: %1").arg(m_frameError));
 }
 
 void DecodeController::onModelLoaded(const QString& modelDir, bool hasDraft) {
@@ -189,6 +198,7 @@ void DecodeController::onEpisodeLoaded(const QString& path, int numSteps, const 
         m_views.timeline->setCurrentStep(0);
     }
     setBusy(false, tr("%1: %2 steps — %3").arg(QFileInfo(path).fileName()).arg(numSteps).arg(instruction));
+    readFrames(path);
     Q_EMIT episodeReady(numSteps);
     requestCurrentAndEpisode();
 }

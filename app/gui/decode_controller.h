@@ -111,6 +111,7 @@ private:
     void onFinished(const QString& what);
     void onFailed(const QString& message);
     void onFrameRead();
+    void readFrames(const QString& path);
 
     bool matchesSettings(const decode::ActionTrace& trace) const;
     bool canDecode() const;
@@ -141,6 +142,7 @@ private:
     std::vector<std::optional<decode::ActionTrace>> m_traces;   // current settings, per step
     std::vector<std::optional<decode::ActionTrace>> m_arTraces; // AR baseline, per step
     std::shared_ptr<data::Episode> m_frames;                    // images and recorded actions
+    QString m_frameError; // written by the reading task, read when it has finished
     QSet<int> m_dirtySteps;
     bool m_currentDirty = false;
     QVector<int> m_sweepMargins;

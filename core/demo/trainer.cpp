@@ -232,15 +232,7 @@ model::VlaConfig demoVlaConfig(const DemoModelSpec& spec, int tokenizerVocab) {
 }
 
 model::DraftConfig demoDraftConfig(const model::VlaConfig& target) {
-    model::DraftConfig d;
-    d.hiddenSize = target.text.hiddenSize;
-    d.intermediateSize = target.text.intermediateSize;
-    d.numHeads = target.text.numHeads;
-    d.numKvHeads = target.text.numKvHeads;
-    d.numLayers = 1;
-    d.rmsNormEps = target.text.rmsNormEps;
-    d.ropeTheta = target.text.ropeTheta;
-    return d;
+    return model::DraftConfig::forTarget(target.text);
 }
 
 std::vector<std::string> instructionFamily(int seeds) {

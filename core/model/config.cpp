@@ -285,6 +285,18 @@ LlamaConfig DraftConfig::asLlama(int vocabSize) const {
     return l;
 }
 
+DraftConfig DraftConfig::forTarget(const LlamaConfig& target) {
+    DraftConfig d;
+    d.hiddenSize = target.hiddenSize;
+    d.intermediateSize = target.intermediateSize;
+    d.numHeads = target.numHeads;
+    d.numKvHeads = target.numKvHeads;
+    d.numLayers = 1;
+    d.rmsNormEps = target.rmsNormEps;
+    d.ropeTheta = target.ropeTheta;
+    return d;
+}
+
 nlohmann::json DraftConfig::toJson() const {
     return {{"architectures", {"LlamaForCausalLM"}},
             {"model_type", "llama"},

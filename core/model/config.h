@@ -97,6 +97,8 @@ struct DraftConfig {
     bool qkvBias = false;
 
     LlamaConfig asLlama(int vocabSize) const;
+    // One decoder layer of the target's geometry (the EAGLE / Spec-VLA layout).
+    static DraftConfig forTarget(const LlamaConfig& target);
     nlohmann::json toJson() const;
     static DraftConfig fromJson(const nlohmann::json& config, const std::string& source);
     static DraftConfig fromFile(const std::string& path);

@@ -70,13 +70,7 @@ model::VlaConfig tinyVlaConfig(int tokenizerVocab, int numKvHeads) {
 }
 
 model::DraftConfig tinyDraftConfig(const model::VlaConfig& target) {
-    model::DraftConfig d;
-    d.hiddenSize = target.text.hiddenSize;
-    d.intermediateSize = target.text.intermediateSize;
-    d.numHeads = target.text.numHeads;
-    d.numKvHeads = target.text.numKvHeads;
-    d.numLayers = 1;
-    return d;
+    return model::DraftConfig::forTarget(target.text);
 }
 
 namespace {
