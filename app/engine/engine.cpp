@@ -15,15 +15,6 @@
 
 namespace specvla::app {
 
-namespace {
-
-// Cache rows the decoder needs beyond the prompt for tree (mirrors prepareFrame's reservation).
-int extraRows(const decode::TreeShape& tree) {
-    return 8 + std::max(tree.totalTokens, 1) + tree.topK * (tree.depth + 1);
-}
-
-} // namespace
-
 struct Engine::Impl {
     std::shared_ptr<model::VlaModel> target;
     std::shared_ptr<model::DraftHead> draft;
@@ -53,27 +44,12 @@ struct Engine::Impl {
         stats.entries = static_cast<int>(frames.size());
     }
 
-    void drop(int step) {
-        auto it = frames.find(step);
-        if (it == frames.end()) return;
-        stats.bytes -= it->second.bytes;
-        lru.erase(it->second.lru);
-        frames.erase(it);
-        stats.entries = static_cast<int>(frames.size());
-    }
-
     decode::FrameContext& frameFor(int step, const decode::TreeShape& tree) {
         auto it = frames.find(step);
-        if (it != frames.end()) {
-            // A cached context reserved cache rows for the tree it was prepared with; a larger tree needs a
-            // fresh one.
-            const auto& f = it->second.frame;
-            if (f.targetCache.capacity() >= f.promptLength + extraRows(tree)) {
-                lru.splice(lru.begin(), lru, it->second.lru);
-                ++stats.hits;
-                return it->second.frame;
-            }
-            drop(step);
+        if (it != frames.end()) { // any tree shape: decodeFrame grows the caches it needs
+            lru.splice(lru.begin(), lru, it->second.lru);
+            ++stats.hits;
+            return it->second.frame;
         }
         const std::uint8_t* pixels = episode.image(step);
         if (!pixels) throw Error("episode frame " + std::to_string(step) + " is missing");
