@@ -4,11 +4,15 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/decode_options.h"
+#include "data/libero_writer.h"
 #include "decode/action_tokenizer.h"
 #include "decode/spec_decoder.h"
+#include "demo/evaluation.h"
+#include "demo/expert.h"
 #include "demo/sim.h"
 #include "demo/trainer.h"
 #include "demo/world.h"
+#include "io/safetensors_writer.h"
 #include "model/draft_head.h"
 #include "model/vla_model.h"
 #include "text/tokenizer.h"
@@ -17,17 +21,25 @@
 #include <cstdio>
 #include <filesystem>
 
+#include <nlohmann/json.hpp>
+
 namespace fs = std::filesystem;
 
 namespace specvla::cli {
 
 std::string demoUsage() {
     return "usage: specvla demo train --out DIR [--episodes N] [--steps N] [--draft-steps N] [--batch N]\n"
-           "                          [--seed S] [--eval N] [--tiny] [--bf16]\n"
+           "                          [--seed S] [--eval N] [--heldout N] [--perturb A] [--lr LR] [--tiny] "
+           "[--bf16]\n"
+           "       specvla demo eval --json OUT [--model DIR] [--draft DIR] [--margins A:B[:S]] [--episodes "
+           "N]\n"
+           "                         [--first K] [--max-steps N] [decode options]\n"
            "\n"
            "Renders expert demonstrations in the demo world, trains a tiny OpenVLA-architecture target by\n"
            "behaviour cloning (printing progress and loss), distils an EAGLE draft head from it, and saves\n"
-           "DIR/model and DIR/draft (Hugging Face layout). Deterministic for a fixed seed.\n"
+           "DIR/model and DIR/draft (Hugging Face layout), expert episodes on held-out layouts in "
+           "DIR/episodes\n"
+           "(LIBERO HDF5) and DIR/train_report.json. Deterministic for a fixed seed.\n"
            "  --episodes N     expert episodes to train on (default 60)\n"
            "  --steps N        target training steps (default 600)\n"
            "  --draft-steps N  draft training steps (default: --steps)\n"
@@ -35,64 +47,78 @@ std::string demoUsage() {
            "  --seed S         seed of the layouts, the initialisation and the minibatches (default 1)\n"
            "  --eval N         closed-loop check on N held-out layouts after training (default 10; 0: none)\n"
            "  --tiny           the seconds-long test geometry instead of the laptop model\n"
-           "  --bf16           save BF16 tensors (F32 otherwise)\n";
+           "  --perturb A      DART perturbation of the executed expert actions (default 0.3)\n"
+           "  --lr LR          target learning rate (default 1e-3)\n"
+           "  --heldout N      expert episodes on held-out layouts written to DIR/episodes (default 20)\n"
+           "  --bf16           save BF16 tensors (F32 otherwise)\n"
+           "\n"
+           "demo eval drives the simulator with the policy on held-out layouts (never used in training) in "
+           "AR,\n"
+           "strict and relaxed mode at each margin, and reports closed-loop success and acceptance length "
+           "per\n"
+           "mode (table on stdout, everything in OUT). Greedy decoding and seeded layouts: deterministic.\n"
+           "  --model DIR      default resources/demo/model (the shipped demo); --draft DIR likewise\n"
+           "  --margins A:B[:S] relaxed margins from A to B in steps of S (default 0:16)\n"
+           "  --episodes N     held-out layouts (default 20); --first K starts at layout K (default 0)\n"
+           "  --max-steps N    episode bound (default 80)\n"
+           "  (--dtype defaults to fp32 here; the tree options of the decode options apply to every mode)\n";
 }
 
 namespace {
 
-void closedLoopCheck(const std::string& modelDir, const std::string& draftDir, int episodes,
-                     std::uint64_t seed) {
+// A quick closed-loop check after training: AR and relaxed (default margin) on the first held-out layouts.
+void closedLoopCheck(const std::string& modelDir, const std::string& draftDir, int episodes) {
     model::LoadOptions lo;
     lo.dtype = c10::ScalarType::Float;
     lo.unnormKey = demo::kDemoStatsKey;
     const auto target = model::VlaModel::load(modelDir, lo);
     const auto draft = model::DraftHead::load(draftDir, *target);
-    const int size = target->featurizerConfig().imageSize;
-    int successes = 0;
-    double arMs = 0, relaxedMs = 0;
-    long actions = 0, arPasses = 0, relaxedPasses = 0;
-    for (int e = 0; e < episodes; ++e) {
-        const demo::TaskKind kind = demo::allTaskKinds()[static_cast<std::size_t>(e % demo::kNumTaskKinds)];
-        const demo::WorldState start =
-            demo::sampleLayout(kind, 1000000 + seed * 1000 + static_cast<std::uint64_t>(e));
-        const std::string instr = demo::instruction(start);
-        auto policy = [&](const vision::RgbImage& frame, const demo::WorldState&) {
-            decode::FrameContext ctx = decode::prepareFrame(*target, draft.get(), frame, instr);
-            decode::DecodeSettings ar;
-            ar.mode = decode::DecodeMode::Ar;
-            decode::DecodeSettings relaxed; // default margin and tree
-            const auto a = decode::decodeFrame(*target, draft.get(), ctx, ar);
-            const auto r = decode::decodeFrame(*target, draft.get(), ctx, relaxed);
-            arMs += a.ms.total();
-            relaxedMs += r.ms.total();
-            arPasses += a.targetPasses;
-            relaxedPasses += r.targetPasses;
-            ++actions;
-            std::vector<double> act = a.action;
-            decode::liberoGripperPostprocess(act);
-            data::Action out{};
-            for (std::size_t d = 0; d < 7; ++d)
-                out[d] = act[d];
-            return out;
-        };
-        const auto result = demo::runEpisode(start, policy, size);
-        successes += result.success ? 1 : 0;
-        std::printf("eval %2d %-14s %-55s %s after %d steps\n", e, demo::taskKindName(kind), instr.c_str(),
-                    result.success ? "success" : "failure", result.episode.numSteps);
-        std::fflush(stdout);
-    }
-    std::printf("closed loop (AR): %d / %d successes\n", successes, episodes);
-    if (actions > 0)
+    demo::EvalOptions o;
+    o.episodes = episodes;
+    o.strict = false;
+    o.margins = {decode::DecodeSettings{}.margin};
+    const demo::EvalResult r = demo::evaluateClosedLoop(
+        *target, draft.get(), o, [](const demo::ModeResult& m, const demo::EpisodeOutcome& e) {
+            std::printf("eval %2d %-14s %-12s %s after %d steps\n", e.layout, demo::taskKindName(e.task),
+                        m.label.c_str(), e.success ? "success" : "failure", e.steps);
+            std::fflush(stdout);
+        });
+    for (const auto& m : r.modes)
         std::printf(
-            "per action: AR %.2f ms (%.2f target passes), relaxed %.2f ms (%.2f target passes; decode "
-            "only, vision and prefill excluded)\n",
-            arMs / actions, static_cast<double>(arPasses) / actions, relaxedMs / actions,
-            static_cast<double>(relaxedPasses) / actions);
+            "closed loop %-12s %d / %d successes, %.2f target passes and %.2f ms decoding per action, "
+            "acceptance length %.2f\n",
+            m.label.c_str(), m.successes, m.episodes, m.metrics.passesPerAction, m.metrics.latency.medianMs,
+            m.metrics.acceptanceLength);
+}
+
+// Expert demonstrations on the held-out layouts, one LIBERO raw-layout file per layout (the raw layout keeps
+// one instruction per file, as LIBERO keeps one task per file), gzip-compressed.
+std::vector<std::string> writeHeldOutEpisodes(const std::string& dir, int count, int imageSize) {
+    fs::create_directories(dir);
+    std::vector<std::string> paths;
+    for (int k = 0; k < count; ++k) {
+        const demo::WorldState start = demo::heldOutLayout(k);
+        data::Episode ep =
+            demo::rollout(start.task, demo::kHeldOutSeedBase + static_cast<std::uint64_t>(k), imageSize);
+        data::LiberoWriteOptions wo;
+        wo.layout = data::LiberoLayout::Raw;
+        wo.problemName = std::string("demo_") + demo::taskKindName(start.task);
+        wo.domainName = "specvla_demo_tabletop";
+        wo.compress = true;
+        char name[96];
+        std::snprintf(name, sizeof name, "heldout_%02d_%s_demo.hdf5", k, demo::taskKindName(start.task));
+        const std::string path = (fs::path(dir) / name).string();
+        data::writeLiberoFile(path, {ep}, wo);
+        paths.push_back(path);
+    }
+    return paths;
 }
 
 int runTrain(const std::vector<std::string>& argv) {
-    const Args args(argv, {"out", "episodes", "steps", "draft-steps", "batch", "seed", "eval"},
-                    {"tiny", "bf16"});
+    const Args args(
+        argv,
+        {"out", "episodes", "steps", "draft-steps", "batch", "seed", "eval", "perturb", "lr", "heldout"},
+        {"tiny", "bf16"});
     if (!args.positionals().empty())
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");
     if (!args.has("out")) throw UsageError("--out DIR is required");
@@ -109,6 +135,8 @@ int runTrain(const std::vector<std::string>& argv) {
     const int batch = intOpt("batch", 16);
     const auto seed = static_cast<std::uint64_t>(intOpt("seed", 1));
     const int evalEpisodes = intOpt("eval", 10);
+    const int heldOut = intOpt("heldout", 20);
+    const double perturb = args.value("perturb") ? parseDouble("perturb", *args.value("perturb")) : 0.3;
     if (episodes < 1 || batch < 1) throw UsageError("--episodes and --batch must be positive");
     const demo::DemoModelSpec spec =
         args.has("tiny") ? demo::DemoModelSpec::tiny() : demo::DemoModelSpec::laptop();
@@ -125,7 +153,7 @@ int runTrain(const std::vector<std::string>& argv) {
     std::printf("tokenizer: %d pieces; action tokens %d..%d\n", vocab, config.actionVocabBase() - 256,
                 config.actionVocabBase() - 1);
     const demo::DemoDataset data =
-        demo::buildDataset(demo::expertEpisodes(episodes, seed * 100000, spec.imageSize),
+        demo::buildDataset(demo::expertEpisodes(episodes, seed * 100000, spec.imageSize, perturb),
                            decode::ActionTokenizer(config.actionVocabBase()));
     int expertSuccess = 0;
     for (const auto& e : data.episodes)
@@ -139,6 +167,7 @@ int runTrain(const std::vector<std::string>& argv) {
     to.steps = steps;
     to.batchSize = batch;
     to.seed = seed;
+    if (args.value("lr")) to.lr = parseDouble("lr", *args.value("lr"));
     double window = 0;
     int inWindow = 0;
     auto report = [&](const char* what, int total) {
@@ -174,18 +203,174 @@ int runTrain(const std::vector<std::string>& argv) {
     std::printf("draft: %.1f s, target greedy = expert token %.1f%%, draft top-1 = target %.1f%%, saved %s\n",
                 draft.seconds, 100 * draft.greedyMatch, 100 * draft.draftTop1, draftDir.c_str());
     std::fflush(stdout);
-    if (evalEpisodes > 0) closedLoopCheck(modelDir, draftDir, evalEpisodes, seed);
+    const auto heldOutPaths =
+        writeHeldOutEpisodes((fs::path(out) / "episodes").string(), heldOut, spec.imageSize);
+    std::printf("held-out episodes: %zu files in %s\n", heldOutPaths.size(),
+                (fs::path(out) / "episodes").c_str());
+
+    // Provenance: the options and the loss curves, next to the assets.
+    auto curve = [](const std::vector<double>& losses) {
+        nlohmann::json c = nlohmann::json::array();
+        const std::size_t every = std::max<std::size_t>(1, losses.size() / 100);
+        for (std::size_t i = 0; i < losses.size(); i += every) {
+            double sum = 0;
+            std::size_t n = 0;
+            for (std::size_t k = i; k < std::min(losses.size(), i + every); ++k, ++n)
+                sum += losses[k];
+            c.push_back({{"step", i + n}, {"loss", sum / static_cast<double>(n)}});
+        }
+        return c;
+    };
+    nlohmann::json provenance;
+    provenance["command"] = "specvla demo train";
+    provenance["arguments"] = argv;
+    provenance["episodes"] = episodes;
+    provenance["samples"] = data.samples.size();
+    provenance["perturbation"] = perturb;
+    provenance["seed"] = seed;
+    provenance["tokenizer_pieces"] = vocab;
+    provenance["target"] = {{"steps", steps},
+                        {"batch", batch},
+                        {"lr", to.lr},
+                        {"seconds", target.seconds},
+                        {"loss", curve(target.losses)}};
+    provenance["draft"] = {{"steps", draftSteps},
+                       {"seconds", draft.seconds},
+                       {"greedy_equals_expert", draft.greedyMatch},
+                       {"draft_top1_equals_target", draft.draftTop1},
+                       {"loss", curve(draft.losses)}};
+    provenance["held_out_episodes"] = heldOut;
+    provenance["seconds"] = elapsed();
+    io::writeFileAtomically((fs::path(out) / "train_report.json").string(), provenance.dump(2) + "\n");
+    if (evalEpisodes > 0) closedLoopCheck(modelDir, draftDir, evalEpisodes);
     std::printf("total %.1f s\n", elapsed());
+    return 0;
+}
+
+// The shipped demo assets, relative to the working directory (the repository root).
+constexpr const char* kDemoModelDir = "resources/demo/model";
+constexpr const char* kDemoDraftDir = "resources/demo/draft";
+
+nlohmann::json modeJson(const demo::ModeResult& m) {
+    nlohmann::json j;
+    j["mode"] = decode::modeName(m.mode);
+    j["margin"] = m.margin;
+    j["label"] = m.label;
+    j["episodes"] = m.episodes;
+    j["successes"] = m.successes;
+    j["success_rate"] = m.successRate;
+    j["actions"] = m.metrics.actions;
+    j["acceptance_length"] = m.metrics.acceptanceLength;
+    j["passes_per_action"] = m.metrics.passesPerAction;
+    j["exact_per_action"] = m.metrics.exactPerAction;
+    j["relaxed_per_action"] = m.metrics.relaxedPerAction;
+    j["decode_ms_median"] = m.metrics.latency.medianMs;
+    j["decode_ms_p90"] = m.metrics.latency.p90Ms;
+    nlohmann::json perTask = nlohmann::json::object();
+    nlohmann::json outcomes = nlohmann::json::array();
+    for (const auto& o : m.outcomes) {
+        auto& t = perTask[demo::taskKindName(o.task)];
+        if (t.is_null()) t = {{"episodes", 0}, {"successes", 0}};
+        t["episodes"] = t["episodes"].get<int>() + 1;
+        t["successes"] = t["successes"].get<int>() + (o.success ? 1 : 0);
+        outcomes.push_back({{"layout", o.layout},
+                            {"task", demo::taskKindName(o.task)},
+                            {"success", o.success},
+                            {"steps", o.steps}});
+    }
+    j["per_task"] = perTask;
+    j["outcomes"] = outcomes;
+    return j;
+}
+
+int runEval(std::vector<std::string> argv) {
+    auto valueOptions = modelValueOptions();
+    for (const auto& o : decodeValueOptions())
+        valueOptions.insert(o);
+    valueOptions.insert({"margins", "episodes", "first", "max-steps", "json"});
+    {
+        const Args probe(argv, valueOptions, decodeFlags());
+        if (!probe.positionals().empty())
+            throw UsageError("unexpected argument '" + probe.positionals().front() + "'");
+        if (!probe.has("model")) argv.insert(argv.end(), {"--model", kDemoModelDir});
+        if (!probe.has("draft")) argv.insert(argv.end(), {"--draft", kDemoDraftDir});
+        if (!probe.has("unnorm-key")) argv.insert(argv.end(), {"--unnorm-key", demo::kDemoStatsKey});
+    }
+    const Args args(argv, valueOptions, decodeFlags());
+    if (args.has("mode"))
+        throw UsageError("demo eval runs every mode; use --margins to choose the relaxed runs");
+    if (!args.has("json")) throw UsageError("--json OUT is required");
+    demo::EvalOptions o;
+    o.margins = demo::parseMarginRange(args.value("margins").value_or("0:16"));
+    if (auto v = args.value("episodes")) o.episodes = parseInt("episodes", *v);
+    if (auto v = args.value("first")) o.firstEpisode = parseInt("first", *v);
+    if (auto v = args.value("max-steps")) o.maxSteps = parseInt("max-steps", *v);
+    if (o.episodes < 1) throw UsageError("--episodes must be positive");
+    if (o.firstEpisode < 0) throw UsageError("--first must not be negative");
+    if (o.maxSteps < 1) throw UsageError("--max-steps must be positive");
+    o.base = decodeSettings(args, /*perDimMargins=*/false);
+
+    const LoadedModels m = loadModels(args, /*needDraft=*/true, /*requireTokenizer=*/true, "fp32");
+    std::printf("closed-loop evaluation: %d held-out layouts (from %d), at most %d steps, modes: AR, strict, "
+                "relaxed r=%d..%d (%zu margins)\n",
+                o.episodes, o.firstEpisode, o.maxSteps, o.margins.front(), o.margins.back(),
+                o.margins.size());
+    std::fflush(stdout);
+    const auto t0 = std::chrono::steady_clock::now();
+    const demo::EvalResult r = demo::evaluateClosedLoop(
+        *m.target, m.draft.get(), o, [&](const demo::ModeResult& mode, const demo::EpisodeOutcome& e) {
+            const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            std::printf("  layout %3d %-14s %-12s %s in %2d steps (%.0f s)\n", e.layout,
+                        demo::taskKindName(e.task), mode.label.c_str(), e.success ? "success" : "failure",
+                        e.steps, s);
+            std::fflush(stdout);
+        });
+
+    std::printf("\n%-13s %8s %9s %8s %8s %9s\n", "mode", "success", "tau", "passes", "relaxed", "ms/act");
+    const demo::ModeResult* ar = nullptr;
+    for (const auto& mode : r.modes) {
+        if (mode.mode == decode::DecodeMode::Ar) ar = &mode;
+        std::printf("%-13s %7.0f%% %9.3f %8.2f %8.2f %9.2f\n", mode.label.c_str(), 100 * mode.successRate,
+                    mode.metrics.acceptanceLength, mode.metrics.passesPerAction,
+                    mode.metrics.relaxedPerAction, mode.metrics.latency.medianMs);
+    }
+    if (ar)
+        for (const auto& mode : r.modes)
+            if (mode.mode == decode::DecodeMode::Relaxed &&
+                mode.successRate < ar->successRate - 0.05 + 1e-9) {
+                std::printf("success first falls more than 5 points below AR at r=%d\n", mode.margin);
+                break;
+            }
+    std::printf("evaluation: %.0f s\n", r.seconds);
+
+    nlohmann::json j;
+    j["model"] = *args.value("model");
+    j["draft"] = *args.value("draft");
+    j["episodes"] = o.episodes;
+    j["first_layout"] = o.firstEpisode;
+    j["held_out_seed_base"] = demo::kHeldOutSeedBase;
+    j["max_steps"] = o.maxSteps;
+    j["device"] = m.device;
+    j["dtype"] = m.dtype;
+    j["tree"] = {
+        {"top_k", o.base.tree.topK}, {"depth", o.base.tree.depth}, {"total_tokens", o.base.tree.totalTokens}};
+    j["seconds"] = r.seconds;
+    j["modes"] = nlohmann::json::array();
+    for (const auto& mode : r.modes)
+        j["modes"].push_back(modeJson(mode));
+    io::writeFileAtomically(*args.value("json"), j.dump(2) + "\n");
+    std::printf("wrote %s\n", args.value("json")->c_str());
     return 0;
 }
 
 } // namespace
 
 int runDemo(const std::vector<std::string>& argv) {
-    if (argv.empty()) throw UsageError("demo needs a subcommand: train");
+    if (argv.empty()) throw UsageError("demo needs a subcommand: train or eval");
     const std::vector<std::string> rest(argv.begin() + 1, argv.end());
     if (argv.front() == "train") return runTrain(rest);
-    throw UsageError("unknown demo subcommand '" + argv.front() + "' (expected: train)");
+    if (argv.front() == "eval") return runEval(rest);
+    throw UsageError("unknown demo subcommand '" + argv.front() + "' (expected: train, eval)");
 }
 
 } // namespace specvla::cli

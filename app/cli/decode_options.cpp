@@ -6,6 +6,7 @@
 #include "model/vla_model.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -51,7 +52,17 @@ int parseInt(const std::string& option, const std::string& value) {
     throw UsageError("--" + option + " expects an integer, got '" + value + "'");
 }
 
-LoadedModels loadModels(const Args& args, bool needDraft, bool requireTokenizer) {
+double parseDouble(const std::string& option, const std::string& value) {
+    try {
+        std::size_t used = 0;
+        const double v = std::stod(value, &used);
+        if (used == value.size() && std::isfinite(v)) return v;
+    } catch (const std::logic_error&) {
+    }
+    throw UsageError("--" + option + " expects a number, got '" + value + "'");
+}
+
+LoadedModels loadModels(const Args& args, bool needDraft, bool requireTokenizer, const char* defaultDtype) {
     const auto dir = args.value("model");
     if (!dir) throw UsageError("--model DIR is required");
     if (needDraft && !args.has("draft"))
@@ -59,7 +70,7 @@ LoadedModels loadModels(const Args& args, bool needDraft, bool requireTokenizer)
     model::LoadOptions lo;
     LoadedModels m;
     m.device = args.value("device").value_or("cpu");
-    m.dtype = args.value("dtype").value_or("bf16");
+    m.dtype = args.value("dtype").value_or(defaultDtype);
     lo.device = model::parseDevice(m.device);
     lo.dtype = model::parseDtype(m.dtype);
     lo.unnormKey = args.value("unnorm-key").value_or("");

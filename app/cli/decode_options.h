@@ -32,10 +32,12 @@ struct LoadedModels {
     std::string device, dtype;
 };
 // needDraft: the command will decode speculatively. Logs the load to stderr.
-LoadedModels loadModels(const Args& args, bool needDraft, bool requireTokenizer = true);
+LoadedModels loadModels(const Args& args, bool needDraft, bool requireTokenizer = true,
+                        const char* defaultDtype = "bf16");
 
 // perDimMargins false: --margins means something else to the command (sweep's margin range).
 decode::DecodeSettings decodeSettings(const Args& args, bool perDimMargins = true);
 int parseInt(const std::string& option, const std::string& value);
+double parseDouble(const std::string& option, const std::string& value);
 
 } // namespace specvla::cli

@@ -144,8 +144,8 @@ data::Action Expert::act(const WorldState& w) {
     data::Action a{};
     for (std::size_t i = 0; i < 6; ++i) {
         if (i == 3 || i == 4) {
-            // Roll and pitch do nothing in this world: exact zeros, so the normalised statistics do not stretch
-            // noise over all 256 bins and the policy is not asked to predict it.
+            // Roll and pitch do nothing in this world: exact zeros, so the normalised statistics do not
+            // stretch noise over all 256 bins and the policy is not asked to predict it.
             a[i] = 0.0;
             m_previous[i] = 0.0;
             continue;
@@ -165,10 +165,36 @@ data::Episode rollout(TaskKind task, std::uint64_t seed, int imageSize, const Ex
                       int maxSteps) {
     const WorldState start = sampleLayout(task, seed);
     Expert expert(seed ^ 0x5DEECE66DA3B9F21ull, options);
-    RolloutResult r = runEpisode(
-        start, [&](const vision::RgbImage&, const WorldState& s) { return expert.act(s); }, imageSize,
-        maxSteps);
-    return std::move(r.episode);
+    if (options.perturbation <= 0) {
+        RolloutResult r = runEpisode(
+            start, [&](const vision::RgbImage&, const WorldState& s) { return expert.act(s); }, imageSize,
+            maxSteps);
+        return std::move(r.episode);
+    }
+    // Records the expert's action, executes it perturbed.
+    Rng perturb(seed ^ 0x9E3779B97F4A7C15ull);
+    WorldState s = start;
+    data::Episode ep;
+    ep.instruction = instruction(s);
+    ep.imageWidth = imageSize;
+    ep.imageHeight = imageSize;
+    for (int t = 0; t < maxSteps; ++t) {
+        const vision::RgbImage frame = render(s, imageSize);
+        const data::Action a = expert.act(s);
+        ep.images.insert(ep.images.end(), frame.pixels.begin(), frame.pixels.end());
+        ep.actions.push_back(a);
+        data::Action executed = a;
+        for (std::size_t i : {0u, 1u, 2u, 5u})
+            executed[i] =
+                std::clamp(a[i] + perturb.uniform(-options.perturbation, options.perturbation), -1.0, 1.0);
+        step(s, executed);
+        const bool ok = success(s);
+        ep.rewards.push_back(ok ? 1 : 0);
+        ep.dones.push_back(ok ? 1 : 0);
+        ++ep.numSteps;
+        if (ok) break;
+    }
+    return ep;
 }
 
 } // namespace specvla::demo

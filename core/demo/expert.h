@@ -15,6 +15,10 @@ struct ExpertOptions {
     double noise = 0.02;    // uniform noise amplitude on the six motion components (action units)
     double maxChange = 0.3; // largest change of a motion component between consecutive steps, before noise
     double gain = 0.6;      // proportional gain from remaining distance (in action units) to velocity
+    // DART-style perturbation for training data: the simulator executes the action plus uniform noise of this
+    // amplitude on dx, dy, dz and dyaw while the episode records the expert's own action, so the
+    // demonstrations show how to recover from the small errors a learned policy makes. 0: none.
+    double perturbation = 0.0;
 };
 
 class Expert {

@@ -243,15 +243,151 @@ std::vector<std::string> instructionFamily(int seeds) {
     return {all.begin(), all.end()};
 }
 
-std::string trainDemoTokenizer(const std::string& modelPrefix, int vocabSize) {
-    return text::trainInstructionTokenizer(modelPrefix, instructionFamily(), vocabSize);
+std::vector<std::string> tokenizerCorpus() {
+    std::vector<std::string> lines = instructionFamily();
+    // Household-robot language beyond the task family, so the tokenizer has a Llama-like spread of word
+    // pieces and the 256 action tokens (the last ids) are the rarest pieces, as in OpenVLA, instead of the
+    // pieces the instructions use.
+    static const char* const kVerbs[] = {
+        "pick up", "put",     "place",  "move",      "push",   "pull",    "slide",    "lift",    "lower",
+        "rotate",  "turn",    "open",   "close",     "grasp",  "release", "stack",    "unstack", "wipe",
+        "pour",    "fold",    "unfold", "insert",    "remove", "hang",    "flip",     "drop",    "carry",
+        "arrange", "sort",    "gather", "hand over", "press",  "twist",   "shake",    "scoop",   "sweep",
+        "cover",   "uncover", "tilt",   "align",     "nudge",  "swap",    "retrieve", "deliver", "stir"};
+    static const char* const kObjects[] = {"mug",
+                                           "cup",
+                                           "spoon",
+                                           "fork",
+                                           "knife",
+                                           "ketchup bottle",
+                                           "butter",
+                                           "cream cheese",
+                                           "milk carton",
+                                           "orange juice",
+                                           "tomato sauce",
+                                           "alphabet soup",
+                                           "salad dressing",
+                                           "chocolate pudding",
+                                           "basket",
+                                           "tray",
+                                           "drawer",
+                                           "cabinet",
+                                           "microwave",
+                                           "stove",
+                                           "kettle",
+                                           "frying pan",
+                                           "wine bottle",
+                                           "book",
+                                           "caddy",
+                                           "towel",
+                                           "sponge",
+                                           "marker",
+                                           "eraser",
+                                           "stapler",
+                                           "scissors",
+                                           "banana",
+                                           "apple",
+                                           "lemon",
+                                           "carrot",
+                                           "eggplant",
+                                           "corn",
+                                           "pepper",
+                                           "potato",
+                                           "sandwich",
+                                           "cookie box",
+                                           "cereal box",
+                                           "can",
+                                           "jar",
+                                           "lid",
+                                           "pot",
+                                           "cloth",
+                                           "napkin",
+                                           "remote control",
+                                           "phone",
+                                           "headphones",
+                                           "toy car",
+                                           "rubber duck",
+                                           "tennis ball",
+                                           "screwdriver",
+                                           "hammer",
+                                           "wrench",
+                                           "tape",
+                                           "glue stick",
+                                           "pencil case"};
+    static const char* const kPlaces[] = {"on the shelf",
+                                          "into the drawer",
+                                          "next to the sink",
+                                          "on top of the cabinet",
+                                          "inside the basket",
+                                          "behind the mug",
+                                          "in front of the stove",
+                                          "to the left of the tray",
+                                          "to the right of the book",
+                                          "onto the plate",
+                                          "into the pot",
+                                          "under the table",
+                                          "near the window",
+                                          "beside the microwave",
+                                          "on the counter",
+                                          "in the corner",
+                                          "at the edge of the table",
+                                          "between the two cups",
+                                          "on the top rack",
+                                          "on the bottom rack",
+                                          "in the sink",
+                                          "onto the cutting board",
+                                          "into the box"};
+    static const char* const kAdjectives[] = {
+        "small",  "large",  "white",       "black", "wooden", "metal",  "plastic", "ceramic",
+        "empty",  "full",   "striped",     "shiny", "round",  "square", "tall",    "short",
+        "dirty",  "clean",  "soft",        "heavy", "light",  "brown",  "pink",    "grey",
+        "silver", "golden", "transparent", "dark",  "bright", "old",    "new"};
+    static const char* const kTails[] = {"carefully",
+                                         "slowly",
+                                         "quickly",
+                                         "and then stop",
+                                         "without touching anything else",
+                                         "while keeping it upright",
+                                         "using the left gripper",
+                                         "before the timer ends",
+                                         "gently",
+                                         "and return to the start",
+                                         "so that it does not fall",
+                                         "until it clicks",
+                                         "as far as possible"};
+    Rng rng(20240611);
+    auto pick = [&](const auto& list) {
+        return std::string(list[rng.below(static_cast<int>(std::size(list)))]);
+    };
+    for (int i = 0; i < 3000; ++i) {
+        std::string line =
+            pick(kVerbs) + " the " + pick(kAdjectives) + " " + pick(kObjects) + " " + pick(kPlaces);
+        if (rng.uniform() < 0.4) line += " " + pick(kTails);
+        lines.push_back(std::move(line));
+    }
+    return lines;
 }
 
-std::vector<data::Episode> expertEpisodes(int count, std::uint64_t firstSeed, int imageSize) {
+std::string trainDemoTokenizer(const std::string& modelPrefix, int vocabSize) {
+    return text::trainInstructionTokenizer(modelPrefix, tokenizerCorpus(), vocabSize);
+}
+
+std::vector<data::Episode> expertEpisodes(int count, std::uint64_t firstSeed, int imageSize,
+                                          double perturbation) {
     std::vector<data::Episode> out;
+    ExpertOptions options;
+    options.perturbation = perturbation;
+    constexpr std::uint64_t kRetryStride = 7919; // a different layout for each retry
     for (int e = 0; e < count; ++e) {
         const TaskKind kind = allTaskKinds()[static_cast<std::size_t>(e % kNumTaskKinds)];
-        out.push_back(rollout(kind, firstSeed + static_cast<std::uint64_t>(e), imageSize));
+        for (std::uint64_t retry = 0;; ++retry) {
+            data::Episode ep = rollout(kind, firstSeed + static_cast<std::uint64_t>(e) + retry * kRetryStride,
+                                       imageSize, options);
+            if (ep.success() || retry >= 20) {
+                out.push_back(std::move(ep));
+                break;
+            }
+        }
     }
     return out;
 }

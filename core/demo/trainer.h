@@ -35,7 +35,7 @@ struct DemoModelSpec {
     int siglipHidden = 64, siglipLayers = 2, siglipHeads = 2;
     int textHidden = 160, textLayers = 4, textHeads = 4, textKvHeads = 4;
     int textIntermediate = 432;
-    int tokenizerVocab = 600; // requested SentencePiece size (the trained model may be smaller)
+    int tokenizerVocab = 1024; // requested SentencePiece size (the trained model may be smaller)
 
     static DemoModelSpec laptop(); // the shipped demo model (the defaults above)
     static DemoModelSpec tiny();   // seconds-long tests
@@ -49,11 +49,15 @@ model::DraftConfig demoDraftConfig(const model::VlaConfig& target);
 
 // The distinct instructions of the task family, from the layouts of seeds [0, seeds) of every task kind.
 std::vector<std::string> instructionFamily(int seeds = 200);
-// Trains tokenizer.model on the instruction family (text::trainInstructionTokenizer) and returns its path.
+// The tokenizer's training text: the instruction family plus seeded household-robot sentences.
+std::vector<std::string> tokenizerCorpus();
+// Trains tokenizer.model on tokenizerCorpus() (text::trainInstructionTokenizer) and returns its path.
 std::string trainDemoTokenizer(const std::string& modelPrefix, int vocabSize);
 
-// Expert demonstrations: episode e is task allTaskKinds()[e % 5] on layout seed firstSeed + e.
-std::vector<data::Episode> expertEpisodes(int count, std::uint64_t firstSeed, int imageSize);
+// Expert demonstrations: episode e is task allTaskKinds()[e % 5] on layout seed firstSeed + e (+ a retry
+// offset: a perturbed rollout that fails is replaced by the next seed, so every returned episode succeeds).
+std::vector<data::Episode> expertEpisodes(int count, std::uint64_t firstSeed, int imageSize,
+                                          double perturbation = 0.0);
 
 // The gripper in OpenVLA's convention, as its RLDS transform for LIBERO makes it: clip to [0, 1] and invert,
 // so LIBERO's -1 (open) becomes 1 (open) and +1 (close) becomes 0. decode::liberoGripperPostprocess is the

@@ -2,12 +2,15 @@
 // The demo trainer on the tiny geometry: action statistics and tokens by hand, a short training run that
 // lowers the target's and the draft's losses, deterministic losses per seed, and saved folders that load and
 // decode.
+#include "common/error.h"
 #include "decode/action_tokenizer.h"
 #include "decode/spec_decoder.h"
+#include "demo/evaluation.h"
 #include "demo/expert.h"
 #include "demo/trainer.h"
 #include "model/draft_head.h"
 #include "model/vla_model.h"
+#include "support/test_support.h"
 #include "text/tokenizer.h"
 
 #include <ATen/ATen.h>
@@ -192,6 +195,51 @@ private Q_SLOTS:
         const auto r = decode::decodeFrame(*m, h.get(), ctx, relaxed);
         QCOMPARE(r.tokens.size(), std::size_t(7));
         QVERIFY(r.targetPasses <= 8);
+
+        // Closed-loop evaluation on held-out layouts: AR, strict and relaxed r=0 take the same actions (the
+        // lossless invariant), so they take the same steps with the same outcome; AR's tau is 1 with 7
+        // passes.
+        demo::EvalOptions eo;
+        eo.episodes = 2;
+        eo.maxSteps = 5;
+        eo.margins = {0, 8};
+        int reports = 0;
+        const auto ev = demo::evaluateClosedLoop(
+            *m, h.get(), eo, [&](const demo::ModeResult&, const demo::EpisodeOutcome&) { ++reports; });
+        QCOMPARE(ev.modes.size(), std::size_t(4));
+        QCOMPARE(reports, 8);
+        QCOMPARE(ev.modes[0].label, std::string("ar"));
+        QCOMPARE(ev.modes[1].label, std::string("strict"));
+        QCOMPARE(ev.modes[3].label, std::string("relaxed r=8"));
+        for (const auto& mode : ev.modes) {
+            QCOMPARE(mode.episodes, 2);
+            int steps = 0;
+            for (const auto& o : mode.outcomes)
+                steps += o.steps;
+            QCOMPARE(mode.metrics.actions, steps);
+        }
+        for (std::size_t i : {1u, 2u})
+            for (std::size_t k = 0; k < 2; ++k) {
+                QCOMPARE(ev.modes[i].outcomes[k].steps, ev.modes[0].outcomes[k].steps);
+                QCOMPARE(ev.modes[i].outcomes[k].success, ev.modes[0].outcomes[k].success);
+            }
+        QCOMPARE(ev.modes[0].outcomes[1].task, demo::heldOutLayout(1).task);
+        QCOMPARE(ev.modes[0].metrics.acceptanceLength, 1.0);
+        QCOMPARE(ev.modes[0].metrics.passesPerAction, 7.0);
+        QVERIFY(ev.modes[1].metrics.acceptanceLength >= 1.0);
+        QCOMPARE(ev.modes[1].metrics.relaxedPerAction, 0.0);
+
+        QVERIFY_THROWS_EXCEPTION(Error, demo::evaluateClosedLoop(*m, nullptr, eo));
+    }
+
+    void marginRanges() {
+        QCOMPARE(demo::parseMarginRange("0:4"), (std::vector<int>{0, 1, 2, 3, 4}));
+        QCOMPARE(demo::parseMarginRange("0:16:8"), (std::vector<int>{0, 8, 16}));
+        QCOMPARE(demo::parseMarginRange("9"), (std::vector<int>{9}));
+        for (const char* bad : {"", "a:3", "4:2", "0:4:0", "-1:3", "1:2:3:4", "3:"}) {
+            const std::string e = testing::errorOf([&] { demo::parseMarginRange(bad); });
+            QVERIFY2(e.find("margin range") != std::string::npos, bad);
+        }
     }
 };
 

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: MIT
+#include "demo/evaluation.h"
+
+#include "common/error.h"
+#include "decode/action_tokenizer.h"
+#include "decode/spec_decoder.h"
+#include "demo/sim.h"
+#include "model/vla_model.h"
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <unordered_map>
+
+namespace specvla::demo {
+
+WorldState heldOutLayout(int k) {
+    if (k < 0) throw Error("demo: held-out layout index must not be negative");
+    const TaskKind kind = allTaskKinds()[static_cast<std::size_t>(k % kNumTaskKinds)];
+    return sampleLayout(kind, kHeldOutSeedBase + static_cast<std::uint64_t>(k));
+}
+
+std::vector<int> parseMarginRange(const std::string& text) {
+    if (text.empty() || text.back() == ':')
+        throw Error("margin range '" + text + "': expected A, A:B or A:B:S");
+    std::vector<int> parts;
+    std::stringstream ss(text);
+    std::string part;
+    while (std::getline(ss, part, ':')) {
+        std::size_t used = 0;
+        int v = 0;
+        try {
+            v = std::stoi(part, &used);
+        } catch (const std::logic_error&) {
+            used = 0;
+        }
+        if (part.empty() || used != part.size() || v < 0)
+            throw Error("margin range '" + text + "': '" + part + "' is not a non-negative integer");
+        parts.push_back(v);
+    }
+    if (parts.empty() || parts.size() > 3)
+        throw Error("margin range '" + text + "': expected A, A:B or A:B:S");
+    const int a = parts[0], b = parts.size() > 1 ? parts[1] : parts[0], s = parts.size() > 2 ? parts[2] : 1;
+    if (b < a) throw Error("margin range '" + text + "': the end is below the start");
+    if (s < 1) throw Error("margin range '" + text + "': the step must be positive");
+    std::vector<int> out;
+    for (int m = a; m <= b; m += s)
+        out.push_back(m);
+    return out;
+}
+
+EvalResult evaluateClosedLoop(const model::VlaModel& target, const model::DraftHead* draft,
+                              const EvalOptions& o, const EvalProgress& progress) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (o.episodes < 0 || o.firstEpisode < 0) throw Error("demo eval: episode counts must not be negative");
+    if (o.maxSteps <= 0) throw Error("demo eval: maxSteps must be positive");
+    std::vector<decode::DecodeSettings> settings;
+    std::vector<std::string> labels;
+    auto add = [&](decode::DecodeMode mode, int margin) {
+        decode::DecodeSettings s = o.base;
+        s.mode = mode;
+        s.margin = margin;
+        s.marginPerDim.reset();
+        if (mode != decode::DecodeMode::Ar && !draft)
+            throw Error(std::string("demo eval: ") + decode::modeName(mode) + " decoding needs a draft head");
+        settings.push_back(s);
+        labels.push_back(mode == decode::DecodeMode::Relaxed ? "relaxed r=" + std::to_string(margin)
+                                                             : decode::modeName(mode));
+    };
+    if (o.ar) add(decode::DecodeMode::Ar, 0);
+    if (o.strict) add(decode::DecodeMode::Strict, 0);
+    for (int m : o.margins) {
+        if (m < 0) throw Error("demo eval: margins must not be negative");
+        add(decode::DecodeMode::Relaxed, m);
+    }
+
+    EvalResult result;
+    result.modes.resize(settings.size());
+    std::vector<std::vector<decode::ActionTrace>> traces(settings.size());
+    for (std::size_t i = 0; i < settings.size(); ++i) {
+        result.modes[i].mode = settings[i].mode;
+        result.modes[i].margin = settings[i].mode == decode::DecodeMode::Relaxed ? settings[i].margin : 0;
+        result.modes[i].label = labels[i];
+    }
+    const int imageSize = target.featurizerConfig().imageSize;
+    for (int e = 0; e < o.episodes; ++e) {
+        const int k = o.firstEpisode + e;
+        const WorldState start = heldOutLayout(k);
+        const std::string instr = instruction(start);
+        // Frame contexts of this layout by pixels: every mode starts from the same frame, and modes that
+        // agree keep seeing the same frames.
+        std::unordered_map<std::string, std::unique_ptr<decode::FrameContext>> contexts;
+        for (std::size_t i = 0; i < settings.size(); ++i) {
+            auto policy = [&](const vision::RgbImage& frame, const WorldState&) {
+                std::string key(frame.pixels.begin(), frame.pixels.end());
+                auto it = contexts.find(key);
+                if (it == contexts.end())
+                    it = contexts
+                             .emplace(std::move(key),
+                                      std::make_unique<decode::FrameContext>(
+                                          decode::prepareFrame(target, draft, frame, instr, o.base.tree)))
+                             .first;
+                decode::ActionTrace trace = decode::decodeFrame(target, draft, *it->second, settings[i]);
+                std::vector<double> act = trace.action;
+                decode::liberoGripperPostprocess(act);
+                traces[i].push_back(std::move(trace));
+                data::Action out{};
+                for (std::size_t d = 0; d < 7 && d < act.size(); ++d)
+                    out[d] = act[d];
+                return out;
+            };
+            const RolloutResult r = runEpisode(start, policy, imageSize, o.maxSteps);
+            EpisodeOutcome outcome{k, start.task, r.success, r.episode.numSteps};
+            ModeResult& m = result.modes[i];
+            m.outcomes.push_back(outcome);
+            ++m.episodes;
+            m.successes += r.success ? 1 : 0;
+            if (progress) progress(m, outcome);
+        }
+    }
+    for (std::size_t i = 0; i < settings.size(); ++i) {
+        ModeResult& m = result.modes[i];
+        m.successRate = m.episodes > 0 ? static_cast<double>(m.successes) / m.episodes : 0.0;
+        if (!traces[i].empty()) m.metrics = decode::aggregate(traces[i]);
+    }
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return result;
+}
+
+} // namespace specvla::demo

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// Closed-loop evaluation of a trained demo policy in the demo world's simulator: each mode (AR, strict,
+// relaxed at each margin) drives the gripper on the same held-out layouts, and the run records success and
+// the decode metrics of every action it took. Plain structs here; libtorch stays in the .cpp.
+#include "decode/metrics.h"
+#include "decode/settings.h"
+#include "demo/sim.h"
+#include "demo/world.h"
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace specvla::model {
+class VlaModel;
+class DraftHead;
+} // namespace specvla::model
+
+namespace specvla::demo {
+
+// Held-out layout k: task allTaskKinds()[k % 5] on seed kHeldOutSeedBase + k. Training layouts use seeds
+// below 10^6 (trainer: seed * 100000 + episode + retries), so these never appear in training.
+constexpr std::uint64_t kHeldOutSeedBase = 1000000;
+WorldState heldOutLayout(int k);
+
+struct EvalOptions {
+    int episodes = 20;
+    int firstEpisode = 0; // held-out layouts firstEpisode .. firstEpisode + episodes - 1
+    int maxSteps = kMaxEpisodeSteps;
+    std::vector<int> margins; // relaxed runs, one per margin
+    bool ar = true;
+    bool strict = true;
+    decode::DecodeSettings base; // tree shape and acceptance options shared by all modes
+};
+
+struct EpisodeOutcome {
+    int layout = 0; // held-out index
+    TaskKind task = TaskKind::PutIn;
+    bool success = false;
+    int steps = 0;
+};
+
+struct ModeResult {
+    decode::DecodeMode mode = decode::DecodeMode::Ar;
+    int margin = 0;    // relaxed only
+    std::string label; // "ar", "strict", "relaxed r=9"
+    int episodes = 0;
+    int successes = 0;
+    double successRate = 0;
+    std::vector<EpisodeOutcome> outcomes;
+    decode::RunMetrics metrics; // over every action the closed loop decoded (decode time only)
+};
+
+struct EvalResult {
+    std::vector<ModeResult> modes; // AR, strict, then the margins in order
+    double seconds = 0;
+};
+
+// Progress: (mode label, episode index, outcome) after each episode.
+using EvalProgress = std::function<void(const ModeResult& mode, const EpisodeOutcome& outcome)>;
+
+// Runs every mode on the held-out layouts. Frames whose pixels repeat across modes (the runs agree until
+// their actions first differ) reuse one frame context, so vision and prefill run once per distinct frame;
+// the metrics' timings cover decoding only. Deterministic: greedy decoding, seeded layouts. Throws Error for
+// a speculative mode without a draft.
+EvalResult evaluateClosedLoop(const model::VlaModel& target, const model::DraftHead* draft,
+                              const EvalOptions& options, const EvalProgress& progress = {});
+
+// Parses "A:B" (every margin from A to B) or "A:B:S" (step S) or a single "A"; throws Error naming the text.
+std::vector<int> parseMarginRange(const std::string& text);
+
+} // namespace specvla::demo
