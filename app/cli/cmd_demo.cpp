@@ -4,6 +4,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/decode_options.h"
+#include "common/error.h"
 #include "data/libero_writer.h"
 #include "decode/action_tokenizer.h"
 #include "decode/spec_decoder.h"
@@ -108,7 +109,10 @@ std::vector<std::string> writeHeldOutEpisodes(const std::string& dir, int count,
         char name[96];
         std::snprintf(name, sizeof name, "heldout_%02d_%s_demo.hdf5", k, demo::taskKindName(start.task));
         const std::string path = (fs::path(dir) / name).string();
-        data::writeLiberoFile(path, {ep}, wo);
+        if (!ep.success())
+            throw Error("the expert failed on held-out layout " + std::to_string(k) + " (" + ep.instruction +
+                        ")");
+        data::writeLiberoFile(path, {demo::storedEpisode(std::move(ep))}, wo); // frames rotated as LIBERO's
         paths.push_back(path);
     }
     return paths;
@@ -138,6 +142,12 @@ int runTrain(const std::vector<std::string>& argv) {
     const int heldOut = intOpt("heldout", 20);
     const double perturb = args.value("perturb") ? parseDouble("perturb", *args.value("perturb")) : 0.3;
     if (episodes < 1 || batch < 1) throw UsageError("--episodes and --batch must be positive");
+    // Training layouts (seed * 100000 + episode + retries of 7919) must stay below the held-out seeds.
+    if (seed * 100000 + static_cast<std::uint64_t>(episodes) + 20 * 7919 >= demo::kHeldOutSeedBase)
+        throw UsageError(
+            "--seed and --episodes would reach the held-out layouts (seed * 100000 + episodes must "
+            "stay below " +
+            std::to_string(demo::kHeldOutSeedBase - 20 * 7919) + ")");
     const demo::DemoModelSpec spec =
         args.has("tiny") ? demo::DemoModelSpec::tiny() : demo::DemoModelSpec::laptop();
 
@@ -230,15 +240,15 @@ int runTrain(const std::vector<std::string>& argv) {
     provenance["seed"] = seed;
     provenance["tokenizer_pieces"] = vocab;
     provenance["target"] = {{"steps", steps},
-                        {"batch", batch},
-                        {"lr", to.lr},
-                        {"seconds", target.seconds},
-                        {"loss", curve(target.losses)}};
+                            {"batch", batch},
+                            {"lr", to.lr},
+                            {"seconds", target.seconds},
+                            {"loss", curve(target.losses)}};
     provenance["draft"] = {{"steps", draftSteps},
-                       {"seconds", draft.seconds},
-                       {"greedy_equals_expert", draft.greedyMatch},
-                       {"draft_top1_equals_target", draft.draftTop1},
-                       {"loss", curve(draft.losses)}};
+                           {"seconds", draft.seconds},
+                           {"greedy_equals_expert", draft.greedyMatch},
+                           {"draft_top1_equals_target", draft.draftTop1},
+                           {"loss", curve(draft.losses)}};
     provenance["held_out_episodes"] = heldOut;
     provenance["seconds"] = elapsed();
     io::writeFileAtomically((fs::path(out) / "train_report.json").string(), provenance.dump(2) + "\n");

@@ -70,12 +70,19 @@ int argmaxLast(const at::Tensor& logits) {
     return static_cast<int>(logits[0][-1].argmax().item<std::int64_t>());
 }
 
-std::vector<TokenLogProb> topChildren(const at::Tensor& logProbs, int k) {
-    const auto top = logProbs.topk(k);
-    const at::Tensor values = std::get<0>(top).to(at::kCPU), indices = std::get<1>(top).to(at::kCPU);
-    std::vector<TokenLogProb> out;
-    for (int i = 0; i < k; ++i)
-        out.emplace_back(static_cast<int>(indices[i].item<std::int64_t>()), values[i].item<float>());
+// The k most likely children of each row of logProbs [n, V] (one topk for all rows; plain reads of the
+// results instead of per-element tensor indexing, which costs microseconds per element).
+std::vector<std::vector<TokenLogProb>> topChildren(const at::Tensor& logProbs, int k) {
+    const auto top = logProbs.topk(k, -1);
+    const at::Tensor values = std::get<0>(top).to(at::kCPU, at::kFloat).contiguous();
+    const at::Tensor indices = std::get<1>(top).to(at::kCPU).contiguous();
+    const float* v = values.data_ptr<float>();
+    const std::int64_t* ix = indices.data_ptr<std::int64_t>();
+    const std::int64_t rows = values.size(0);
+    std::vector<std::vector<TokenLogProb>> out(static_cast<std::size_t>(rows));
+    for (std::int64_t r = 0; r < rows; ++r)
+        for (int i = 0; i < k; ++i)
+            out[static_cast<std::size_t>(r)].emplace_back(static_cast<int>(ix[r * k + i]), v[r * k + i]);
     return out;
 }
 
@@ -181,7 +188,7 @@ DraftTree expandTree(const model::VlaModel& m, const model::DraftHead& d, FrameC
     const int stable = f.draftCache.length();
     const int K = s.tree.topK;
     DraftTreeBuilder builder(s.tree, root);
-    builder.addRootChildren(topChildren(at::log_softmax(d.logits(f.draftLastHidden)[0][0], -1), K));
+    builder.addRootChildren(topChildren(at::log_softmax(d.logits(f.draftLastHidden)[0], -1), K).front());
 
     std::map<int, at::Tensor> outHidden; // candidate -> draft output [D]
     std::map<int, int> slot;             // candidate -> index among the fed tree entries
@@ -192,15 +199,17 @@ DraftTree expandTree(const model::VlaModel& m, const model::DraftHead& d, FrameC
         const int n = static_cast<int>(frontier.size());
         std::vector<std::int64_t> ids, positions;
         std::vector<at::Tensor> parentHidden;
-        at::Tensor mask = at::zeros({n, stable + fed + n}, at::kBool);
-        mask.narrow(1, 0, stable).fill_(true);
+        const int width = stable + fed + n;
+        std::vector<std::uint8_t> maskBytes(static_cast<std::size_t>(n) * width, 0);
         for (int j = 0; j < n; ++j) {
             const Candidate& c = builder.candidates()[frontier[j]];
             ids.push_back(c.token);
             parentHidden.push_back(c.parent < 0 ? f.draftLastHidden[0][0] : outHidden.at(c.parent));
+            std::uint8_t* row = maskBytes.data() + static_cast<std::size_t>(j) * width;
+            std::fill(row, row + stable, std::uint8_t(1));
             for (int a : builder.ancestors(frontier[j]))
-                mask[j][stable + slot.at(a)] = true;
-            mask[j][stable + fed + j] = true;
+                row[stable + slot.at(a)] = 1;
+            row[stable + fed + j] = 1;
             // Correct convention: a node at depth k sits at draft_kv_len + k - 1. The reference's quirk uses
             // the text length (round 0: 0) instead of the multimodal one.
             const int base =
@@ -208,14 +217,14 @@ DraftTree expandTree(const model::VlaModel& m, const model::DraftHead& d, FrameC
             positions.push_back(base + c.depth - 1);
         }
         const at::Tensor emb = d.embed(longTensor(ids, dev).unsqueeze(0));
+        const at::Tensor mask = at::from_blob(maskBytes.data(), {n, width}, at::kByte).to(dev, at::kBool);
         const at::Tensor out = d.forward(emb, at::stack(parentHidden).unsqueeze(0),
-                                         longTensor(positions, dev), &f.draftCache, mask.to(dev));
-        const at::Tensor logp = at::log_softmax(d.logits(out)[0], -1);
-        std::vector<std::vector<TokenLogProb>> children;
+                                         longTensor(positions, dev), &f.draftCache, mask);
+        const std::vector<std::vector<TokenLogProb>> children =
+            topChildren(at::log_softmax(d.logits(out)[0], -1), K);
         for (int j = 0; j < n; ++j) {
             outHidden[frontier[j]] = out[0][j];
             slot[frontier[j]] = fed + j;
-            children.push_back(topChildren(logp[j], K));
         }
         fed += n;
         ++draftPasses;
@@ -294,10 +303,9 @@ ActionTrace decodeFrame(const model::VlaModel& m, const model::DraftHead* d, Fra
                             &f.targetCache, mask.to(dev), true);
         ++t.targetPasses;
         ++g_targetPasses;
-        const at::Tensor greedyT = out.logits[0].argmax(-1).to(at::kCPU);
-        std::vector<int> greedy(n);
-        for (int i = 0; i < n; ++i)
-            greedy[i] = static_cast<int>(greedyT[i].item<std::int64_t>());
+        const at::Tensor greedyT = out.logits[0].argmax(-1).to(at::kCPU).contiguous();
+        const std::int64_t* greedyP = greedyT.data_ptr<std::int64_t>();
+        std::vector<int> greedy(greedyP, greedyP + n);
         r.ms.verify = laps.lap();
 
         const Acceptance acc = acceptTree(tree, greedy, r.committedBefore, s, m.actionTokenizer());

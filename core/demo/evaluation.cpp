@@ -5,6 +5,7 @@
 #include "decode/action_tokenizer.h"
 #include "decode/spec_decoder.h"
 #include "demo/sim.h"
+#include "demo/trainer.h"
 #include "model/vla_model.h"
 
 #include <chrono>
@@ -43,6 +44,7 @@ std::vector<int> parseMarginRange(const std::string& text) {
         throw Error("margin range '" + text + "': expected A, A:B or A:B:S");
     const int a = parts[0], b = parts.size() > 1 ? parts[1] : parts[0], s = parts.size() > 2 ? parts[2] : 1;
     if (b < a) throw Error("margin range '" + text + "': the end is below the start");
+    if (b > 255) throw Error("margin range '" + text + "': margins above 255 bins mean nothing (256 bins)");
     if (s < 1) throw Error("margin range '" + text + "': the step must be positive");
     std::vector<int> out;
     for (int m = a; m <= b; m += s)
@@ -95,11 +97,12 @@ EvalResult evaluateClosedLoop(const model::VlaModel& target, const model::DraftH
             auto policy = [&](const vision::RgbImage& frame, const WorldState&) {
                 std::string key(frame.pixels.begin(), frame.pixels.end());
                 auto it = contexts.find(key);
+                if (it == contexts.end() && contexts.size() >= 256) contexts.clear(); // bounded memory
                 if (it == contexts.end())
                     it = contexts
                              .emplace(std::move(key),
-                                      std::make_unique<decode::FrameContext>(
-                                          decode::prepareFrame(target, draft, frame, instr, o.base.tree)))
+                                      std::make_unique<decode::FrameContext>(decode::prepareFrame(
+                                          target, draft, policyInput(frame), instr, o.base.tree)))
                              .first;
                 decode::ActionTrace trace = decode::decodeFrame(target, draft, *it->second, settings[i]);
                 std::vector<double> act = trace.action;

@@ -135,12 +135,7 @@ data::Action Expert::act(const WorldState& w) {
         desired[2] = m_options.gain * (goal.z - g.z) / kMoveScale;
         desired[5] = m_options.gain * wrapAngle(goal.yaw - g.yaw) / kYawScale;
     }
-    // Cap the planar speed as a vector, so diagonal moves are not faster.
-    const double planar = std::hypot(desired[0], desired[1]);
-    if (planar > 1) {
-        desired[0] /= planar;
-        desired[1] /= planar;
-    }
+    // Each axis saturates on its own (no planar cap): far from the goal the labels are exactly +-1.
     data::Action a{};
     for (std::size_t i = 0; i < 6; ++i) {
         if (i == 3 || i == 4) {

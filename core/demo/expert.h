@@ -12,9 +12,12 @@
 namespace specvla::demo {
 
 struct ExpertOptions {
-    double noise = 0.02;    // uniform noise amplitude on the six motion components (action units)
-    double maxChange = 0.3; // largest change of a motion component between consecutive steps, before noise
-    double gain = 0.6;      // proportional gain from remaining distance (in action units) to velocity
+    double noise = 0.01;    // uniform noise amplitude on the motion components (action units)
+    double maxChange = 0.5; // largest change of a motion component between consecutive steps, before noise
+    // Proportional gain from remaining distance (in action units) to velocity. 1 is dead-beat: full speed
+    // beyond one step's reach, then exactly onto the goal, so most actions are saturated (+-1 or 0) and only
+    // the last step of an approach is fractional, which keeps the policy's classification problem small.
+    double gain = 1.0;
     // DART-style perturbation for training data: the simulator executes the action plus uniform noise of this
     // amplitude on dx, dy, dz and dyaw while the episode records the expert's own action, so the
     // demonstrations show how to recover from the small errors a learned policy makes. 0: none.

@@ -108,8 +108,19 @@ struct Batch {
     int length = 0;                // n
 };
 
-Batch makeBatch(const model::VlaModel& m, const DemoDataset& data, const std::vector<int>& indices,
-                const std::vector<std::vector<int>>& extra) {
+// The processor's pixel tensors of every sample's policy input, computed once per training run.
+std::vector<at::Tensor> pixelCache(const model::VlaModel& m, const DemoDataset& data) {
+    const auto& a = m.config().featurizer;
+    const auto& f = m.config().fusedFeaturizer;
+    std::vector<at::Tensor> out;
+    out.reserve(data.inputs.size());
+    for (const auto& img : data.inputs)
+        out.push_back(vision::pixelValues(img, a.mean, a.std, f.mean, f.std, a.imageSize));
+    return out;
+}
+
+Batch makeBatch(const model::VlaModel& m, const DemoDataset& data, const std::vector<at::Tensor>& pixelsOf,
+                const std::vector<int>& indices, const std::vector<std::vector<int>>& extra) {
     const auto& cfg = m.config();
     const int P = cfg.numPatches();
     Batch b;
@@ -118,9 +129,7 @@ Batch makeBatch(const model::VlaModel& m, const DemoDataset& data, const std::ve
     for (std::size_t k = 0; k < indices.size(); ++k) {
         const DemoSample& s = data.samples[static_cast<std::size_t>(indices[k])];
         const data::Episode& e = data.episodes[static_cast<std::size_t>(s.episode)];
-        const auto& a = cfg.featurizer;
-        const auto& f = cfg.fusedFeaturizer;
-        pixels.push_back(vision::pixelValues(frameOf(e, s.step), a.mean, a.std, f.mean, f.std, a.imageSize));
+        pixels.push_back(pixelsOf[static_cast<std::size_t>(indices[k])]);
         const std::vector<int> prompt = m.promptIds(e.instruction);
         std::vector<int> row{prompt[0]};
         row.insert(row.end(), static_cast<std::size_t>(P), cfg.padTokenId);
@@ -392,6 +401,24 @@ std::vector<data::Episode> expertEpisodes(int count, std::uint64_t firstSeed, in
     return out;
 }
 
+vision::RgbImage storedFrame(const vision::RgbImage& rendered) {
+    return vision::rotate180(rendered);
+}
+
+vision::RgbImage policyInput(const vision::RgbImage& rendered) {
+    return vision::prepareImage(storedFrame(rendered), vision::PreprocessOptions::libero());
+}
+
+data::Episode storedEpisode(data::Episode ep) {
+    const std::size_t bytes = ep.imageBytes();
+    for (int t = 0; t < ep.numSteps; ++t) {
+        const vision::RgbImage r = storedFrame(frameOf(ep, t));
+        std::copy(r.pixels.begin(), r.pixels.end(),
+                  ep.images.begin() + static_cast<std::ptrdiff_t>(t * bytes));
+    }
+    return ep;
+}
+
 double toOpenVlaGripper(double g) {
     return 1.0 - std::clamp(g, 0.0, 1.0);
 }
@@ -459,11 +486,13 @@ DemoDataset buildDataset(std::vector<data::Episode> episodes, const decode::Acti
     data.actionStats = actionStatistics(all);
     data.stats = normStatsFromStatistics(data.actionStats, kDemoStatsKey);
     for (std::size_t e = 0; e < data.episodes.size(); ++e)
-        for (int t = 0; t < data.episodes[e].numSteps; ++t)
+        for (int t = 0; t < data.episodes[e].numSteps; ++t) {
+            data.inputs.push_back(policyInput(frameOf(data.episodes[e], t)));
             data.samples.push_back(
                 {static_cast<int>(e), t,
                  actionTokenIds(toOpenVlaAction(data.episodes[e].actions[static_cast<std::size_t>(t)]),
                                 data.stats, tokenizer)});
+        }
     return data;
 }
 
@@ -482,6 +511,7 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
     const auto specs = model::vlaTensorSpecs(out.config);
     out.weights = initWeights(specs, o.seed, o.initStd);
     const auto m = buildTarget(out);
+    const std::vector<at::Tensor> pixels = pixelCache(*m, data);
 
     std::vector<at::Tensor> params;
     std::set<std::string> used;
@@ -507,7 +537,7 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             l.pop_back(); // the last label is never an input
             extra.push_back(l);
         }
-        const Batch b = makeBatch(*m, data, idx, extra);
+        const Batch b = makeBatch(*m, data, pixels, idx, extra);
         const at::Tensor x = embedBatch(*m, b);
         const auto fwd = m->llm().forward(x, at::arange(b.length, at::kLong), nullptr, {}, true);
         std::vector<std::int64_t> rows, cols, targets;
@@ -552,7 +582,7 @@ TrainedDraft trainDraft(const TrainedTarget& target, const DemoDataset& data,
     for (std::size_t i = 0; i < data.samples.size(); ++i) {
         const DemoSample& s = data.samples[i];
         const data::Episode& e = data.episodes[static_cast<std::size_t>(s.episode)];
-        decode::FrameContext ctx = decode::prepareFrame(*m, nullptr, frameOf(e, s.step), e.instruction);
+        decode::FrameContext ctx = decode::prepareFrame(*m, nullptr, data.inputs[i], e.instruction);
         decode::DecodeSettings ar;
         ar.mode = decode::DecodeMode::Ar;
         greedy[i] = decode::decodeFrame(*m, nullptr, ctx, ar).tokens;
@@ -573,6 +603,7 @@ TrainedDraft trainDraft(const TrainedTarget& target, const DemoDataset& data,
     out.weights->tensors["embed_tokens.weight"] = m->llm().embedWeight().detach().clone();
     torch::optim::AdamW opt(params, torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(0.0));
 
+    const std::vector<at::Tensor> pixels = pixelCache(*m, data);
     const at::Tensor lmHead = m->llm().lmHeadWeight().detach();
     std::mt19937_64 rng(o.seed);
     const int kPositions = 6;
@@ -582,7 +613,7 @@ TrainedDraft trainDraft(const TrainedTarget& target, const DemoDataset& data,
         std::vector<std::vector<int>> extra;
         for (int i : idx)
             extra.push_back(greedy[static_cast<std::size_t>(i)]);
-        const Batch b = makeBatch(*m, data, idx, extra);
+        const Batch b = makeBatch(*m, data, pixels, idx, extra);
         at::Tensor x, h;
         {
             at::NoGradGuard noGrad;

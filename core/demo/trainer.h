@@ -10,6 +10,7 @@
 #include "decode/action_tokenizer.h"
 #include "decode/norm_stats.h"
 #include "model/config.h"
+#include "vision/image.h"
 
 #include <nlohmann/json.hpp>
 
@@ -77,6 +78,15 @@ decode::NormStats normStatsFromStatistics(const nlohmann::json& actionStats, con
 std::array<int, 7> actionTokenIds(const data::Action& openVlaAction, const decode::NormStats& stats,
                                   const decode::ActionTokenizer& tokenizer);
 
+// What the policy sees of a rendered (upright) frame: the frame as LIBERO stores agentview images (rotated
+// 180 degrees, storedFrame), then OpenVLA's LIBERO eval path (vision::PreprocessOptions::libero(): rotate
+// back, JPEG round trip, resize to 224, centre crop). Training, the closed-loop evaluation and every reader
+// of the written episodes (CLI, workbench) therefore feed the model the same pixels.
+vision::RgbImage storedFrame(const vision::RgbImage& rendered);
+vision::RgbImage policyInput(const vision::RgbImage& rendered);
+// The episode with every frame rotated as LIBERO stores them (for writing HDF5 files).
+data::Episode storedEpisode(data::Episode episode);
+
 struct DemoSample {
     int episode = 0;
     int step = 0;
@@ -87,8 +97,9 @@ struct DemoSample {
 struct DemoDataset {
     std::vector<data::Episode> episodes;
     std::vector<DemoSample> samples;
-    nlohmann::json actionStats; // actionStatistics() of all steps
-    decode::NormStats stats;    // key kDemoStatsKey
+    std::vector<vision::RgbImage> inputs; // policyInput of each sample's frame
+    nlohmann::json actionStats;           // actionStatistics() of all steps
+    decode::NormStats stats;              // key kDemoStatsKey
 };
 DemoDataset buildDataset(std::vector<data::Episode> episodes, const decode::ActionTokenizer& tokenizer);
 
