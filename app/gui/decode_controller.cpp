@@ -123,6 +123,12 @@ void DecodeController::openModel(const QString& modelDir) {
     reloadModel();
 }
 
+void DecodeController::openModel(const QString& modelDir, const QString& draftDir) {
+    m_modelDir = modelDir;
+    m_draftDir = draftDir;
+    reloadModel();
+}
+
 void DecodeController::openDraft(const QString& draftDir) {
     m_draftDir = draftDir;
     if (m_modelDir.isEmpty()) {
@@ -139,7 +145,8 @@ void DecodeController::reloadModel() {
     m_loading = true;
     Q_EMIT modelReadyChanged(false);
     const DecodeControls* c = m_views.controls;
-    m_thread->worker()->loadModel(m_modelDir, m_draftDir, c->device(), c->dtype(), c->unnormKey());
+    m_device = c->device();
+    m_thread->worker()->loadModel(m_modelDir, m_draftDir, m_device, c->dtype(), c->unnormKey());
     setBusy(true, tr("Loading %1…").arg(QDir::toNativeSeparators(m_modelDir)));
 }
 
@@ -211,7 +218,9 @@ bool DecodeController::matchesSettings(const decode::ActionTrace& t) const {
     const decode::DecodeSettings& s = m_settings;
     if (t.settings.mode != s.mode) return false;
     if (s.mode == decode::DecodeMode::Ar) return true;
-    if (s.mode == decode::DecodeMode::Relaxed && t.settings.margin != s.margin) return false;
+    if (s.mode == decode::DecodeMode::Relaxed &&
+        (t.settings.margin != s.margin || t.settings.marginPerDim != s.marginPerDim))
+        return false;
     return t.settings.tree.topK == s.tree.topK && t.settings.tree.depth == s.tree.depth &&
            t.settings.tree.totalTokens == s.tree.totalTokens;
 }

@@ -71,6 +71,8 @@ public:
 
     // Load (or reload) with the controls' device, dtype and statistics key. An empty draft: AR only.
     void openModel(const QString& modelDir);
+    // Model and draft head at once (one load), as a session opens them.
+    void openModel(const QString& modelDir, const QString& draftDir);
     void openDraft(const QString& draftDir);
     void openEpisode(const QString& path);
     void reloadModel();
@@ -79,6 +81,9 @@ public:
     QString draftDir() const { return m_draftDir; }
     QString episodePath() const { return m_episodePath; }
     bool modelReady() const { return m_modelReady; }
+    bool hasDraft() const { return m_modelReady && m_hasDraft; }
+    // The device the last load asked the worker for ("cpu" / "cuda"), from the controls.
+    QString device() const { return m_device; }
     int numSteps() const { return m_numSteps; }
     int currentStep() const { return m_currentStep; }
     const decode::DecodeSettings& settings() const { return m_settings; }
@@ -129,7 +134,7 @@ private:
     QFutureWatcher<std::shared_ptr<data::Episode>>* m_frameWatcher = nullptr;
     QList<QAction*> m_playbackActions;
 
-    QString m_modelDir, m_draftDir, m_episodePath;
+    QString m_modelDir, m_draftDir, m_episodePath, m_device;
     bool m_modelReady = false;
     bool m_hasDraft = false;
     bool m_sweeping = false;

@@ -3,15 +3,20 @@
 
 #include "common/runtime.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QFormLayout>
 #include <QHBoxLayout>
+#include <QHeaderView>
 #include <QLineEdit>
 #include <QPushButton>
 #include <QSignalBlocker>
 #include <QSlider>
 #include <QSpinBox>
+#include <QTableWidget>
 #include <QVBoxLayout>
+
+#include <algorithm>
 
 namespace specvla::app {
 
@@ -44,6 +49,32 @@ DecodeControls::DecodeControls(QWidget* parent) : QDockWidget(tr("Decoding"), pa
     marginRow->addWidget(m_marginSlider, 1);
     marginRow->addWidget(m_marginSpin);
     form->addRow(tr("Margin"), marginRow);
+
+    // Per-dimension margins: one cell per action dimension; while on they replace the slider's margin.
+    m_perDimCheck = new QCheckBox(tr("Per-dimension margins"), body);
+    m_perDimCheck->setObjectName(QStringLiteral("PerDimMargins"));
+    m_perDimCheck->setToolTip(tr("Use one margin per action dimension instead of the slider's"));
+    form->addRow(m_perDimCheck);
+    m_perDimTable = new QTableWidget(1, kDims, body);
+    m_perDimTable->setObjectName(QStringLiteral("PerDimMarginTable"));
+    m_perDimTable->setHorizontalHeaderLabels(
+        {tr("x"), tr("y"), tr("z"), tr("roll"), tr("pitch"), tr("yaw"), tr("grip")});
+    m_perDimTable->verticalHeader()->hide();
+    m_perDimTable->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    m_perDimTable->horizontalHeader()->setMinimumSectionSize(28);
+    m_perDimTable->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_perDimTable->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_perDimTable->setToolTip(tr("Margin in bins per action dimension (0..%1)").arg(kMaxMargin));
+    for (int d = 0; d < kDims; ++d) {
+        auto* item = new QTableWidgetItem;
+        item->setData(Qt::EditRole, defaults.margin);
+        item->setTextAlignment(Qt::AlignCenter);
+        m_perDimTable->setItem(0, d, item);
+    }
+    m_perDimTable->setFixedHeight(m_perDimTable->horizontalHeader()->sizeHint().height() +
+                                  m_perDimTable->rowHeight(0) + 2 * m_perDimTable->frameWidth());
+    m_perDimTable->setEnabled(false);
+    form->addRow(m_perDimTable);
 
     m_mode = new QComboBox(body);
     m_mode->addItem(tr("AR"), int(decode::DecodeMode::Ar));
@@ -92,6 +123,8 @@ DecodeControls::DecodeControls(QWidget* parent) : QDockWidget(tr("Decoding"), pa
         emitSettings();
     });
     connect(m_marginSpin, qOverload<int>(&QSpinBox::valueChanged), m_marginSlider, &QSlider::setValue);
+    connect(m_perDimCheck, &QCheckBox::toggled, this, &DecodeControls::onPerDimToggled);
+    connect(m_perDimTable, &QTableWidget::itemChanged, this, &DecodeControls::onPerDimEdited);
     connect(m_mode, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] { emitSettings(); });
     for (QSpinBox* spin : {m_topK, m_depth, m_totalTokens})
         connect(spin, qOverload<int>(&QSpinBox::valueChanged), this, [this] { emitSettings(); });
@@ -110,6 +143,7 @@ decode::DecodeSettings DecodeControls::settings() const {
     decode::DecodeSettings s;
     s.mode = static_cast<decode::DecodeMode>(m_mode->currentData().toInt());
     s.margin = m_marginSlider->value();
+    s.marginPerDim = marginsPerDim();
     s.tree.topK = m_topK->value();
     s.tree.depth = m_depth->value();
     s.tree.totalTokens = m_totalTokens->value();
@@ -141,6 +175,96 @@ void DecodeControls::setDtype(const QString& dtype) {
 
 void DecodeControls::setMargin(int margin) {
     m_marginSlider->setValue(margin);
+}
+
+std::optional<std::array<int, DecodeControls::kDims>> DecodeControls::marginsPerDim() const {
+    if (!m_perDimCheck->isChecked()) return std::nullopt;
+    std::array<int, kDims> margins{};
+    for (int d = 0; d < kDims; ++d)
+        margins[d] = std::clamp(m_perDimTable->item(0, d)->data(Qt::EditRole).toInt(), 0, kMaxMargin);
+    return margins;
+}
+
+void DecodeControls::setMarginsPerDim(const std::optional<std::array<int, kDims>>& margins) {
+    const decode::DecodeSettings before = settings();
+    {
+        const QSignalBlocker blockCheck(m_perDimCheck), blockTable(m_perDimTable);
+        if (margins)
+            for (int d = 0; d < kDims; ++d)
+                m_perDimTable->item(0, d)->setData(Qt::EditRole, std::clamp((*margins)[d], 0, kMaxMargin));
+        m_perDimCheck->setChecked(margins.has_value());
+        m_perDimTable->setEnabled(margins.has_value());
+        m_marginSlider->setEnabled(!margins);
+        m_marginSpin->setEnabled(!margins);
+    }
+    if (settings().marginPerDim != before.marginPerDim) emitSettings();
+}
+
+void DecodeControls::onPerDimToggled(bool on) {
+    m_perDimTable->setEnabled(on);
+    m_marginSlider->setEnabled(!on);
+    m_marginSpin->setEnabled(!on);
+    if (on) { // a table never edited starts from the slider's margin
+        const auto current = marginsPerDim();
+        const bool uniform =
+            std::all_of(current->begin(), current->end(), [&](int m) { return m == (*current)[0]; });
+        if (uniform) {
+            const QSignalBlocker block(m_perDimTable);
+            for (int d = 0; d < kDims; ++d)
+                m_perDimTable->item(0, d)->setData(Qt::EditRole, m_marginSlider->value());
+        }
+    }
+    emitSettings();
+}
+
+void DecodeControls::onPerDimEdited() {
+    // Typed values outside 0..kMaxMargin are shown clamped, as they are used.
+    {
+        const QSignalBlocker block(m_perDimTable);
+        for (int d = 0; d < kDims; ++d) {
+            QTableWidgetItem* item = m_perDimTable->item(0, d);
+            bool ok = false;
+            const int v = item->data(Qt::EditRole).toInt(&ok);
+            const int clamped = ok ? std::clamp(v, 0, kMaxMargin) : 0;
+            if (!ok || clamped != v || item->data(Qt::EditRole).userType() != QMetaType::Int)
+                item->setData(Qt::EditRole, clamped);
+        }
+    }
+    if (m_perDimCheck->isChecked()) emitSettings();
+}
+
+void DecodeControls::applySettings(const decode::DecodeSettings& s) {
+    {
+        const QSignalBlocker b1(m_marginSlider), b2(m_marginSpin), b3(m_mode), b4(m_topK), b5(m_depth),
+            b6(m_totalTokens);
+        const int margin = std::clamp(s.margin, 0, kMaxMargin);
+        m_marginSlider->setValue(margin);
+        m_marginSpin->setValue(margin);
+        const int mode = m_mode->findData(int(s.mode));
+        if (mode >= 0) m_mode->setCurrentIndex(mode);
+        m_topK->setValue(s.tree.topK);
+        m_depth->setValue(s.tree.depth);
+        m_totalTokens->setValue(s.tree.totalTokens);
+    }
+    {
+        const QSignalBlocker block(this); // one settingsChanged below
+        setMarginsPerDim(s.marginPerDim);
+    }
+    emitSettings();
+}
+
+bool DecodeControls::setDevice(const QString& device) {
+    const int i = m_device->findData(device.trimmed().toLower());
+    if (i < 0) return false;
+    m_device->setCurrentIndex(i); // runtimeChanged when it changes
+    return true;
+}
+
+QStringList DecodeControls::devices() const {
+    QStringList list;
+    for (int i = 0; i < m_device->count(); ++i)
+        list << m_device->itemData(i).toString();
+    return list;
 }
 
 void DecodeControls::emitSettings() {

@@ -7,12 +7,17 @@
 #include "gui/decode_controller.h"
 #include "gui/decode_controls.h"
 #include "gui/main_window.h"
+#include "gui/session_controller.h"
+#include "gui/ui_bench.h"
+#include "session/session_file.h"
 
 #include <QApplication>
 #include <QCommandLineOption>
 #include <QCommandLineParser>
 #include <QDir>
+#include <QJsonDocument>
 #include <QPixmap>
+#include <QSaveFile>
 #include <QSettings>
 #include <QTimer>
 
@@ -20,6 +25,8 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace {
 
@@ -60,8 +67,9 @@ int usageError(const QString& message) {
 int main(int argc, char** argv) {
     // A screenshot needs no display: fall back to the offscreen platform when none is reachable, instead of
     // letting Qt abort with "could not connect to display".
-    if (hasArgument(argc, argv, "--screenshot") && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM") &&
-        qEnvironmentVariableIsEmpty("DISPLAY") && qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY")) {
+    if ((hasArgument(argc, argv, "--screenshot") || hasArgument(argc, argv, "--bench-ui")) &&
+        qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM") && qEnvironmentVariableIsEmpty("DISPLAY") &&
+        qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY")) {
         qputenv("QT_QPA_PLATFORM", "offscreen");
     }
 
@@ -71,7 +79,20 @@ int main(int argc, char** argv) {
     QCoreApplication::setApplicationVersion(QString::fromLatin1(specvla::specvlaVersion()));
     QSettings::setDefaultFormat(QSettings::IniFormat);
 
-    QApplication app(argc, argv);
+    // QGuiApplication takes "-session <id>" (X11 session management) out of argv before the parser sees it:
+    // hand our --session over under its other name.
+    std::vector<std::string> renamed;
+    renamed.reserve(static_cast<std::size_t>(argc)); // never reallocates: the pointers taken stay valid
+    std::vector<char*> args(argv, argv + argc);
+    for (char*& arg : args) {
+        if (std::strcmp(arg, "--session") == 0 || std::strncmp(arg, "--session=", 10) == 0) {
+            renamed.push_back(std::string("--open-session") + (arg + 9));
+            arg = renamed.back().data();
+        }
+    }
+    args.push_back(nullptr);
+    int argCount = argc;
+    QApplication app(argCount, args.data());
     installLogSink();
     specvla::initTorchThreads();
 
@@ -81,10 +102,11 @@ int main(int argc, char** argv) {
                        "acceptance, as a desktop workbench."));
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addPositionalArgument(QStringLiteral("checkpoint"),
-                                 QStringLiteral("A .safetensors file, an index .json or a checkpoint folder "
-                                                "to open in the Checkpoint panel."),
-                                 QStringLiteral("[checkpoint]"));
+    parser.addPositionalArgument(QStringLiteral("file"),
+                                 QStringLiteral("A session file (.specvla.json) to open, or a .safetensors "
+                                                "file, an index .json or a checkpoint folder to open in the "
+                                                "Checkpoint panel."),
+                                 QStringLiteral("[session|checkpoint]"));
     const QCommandLineOption screenshotOption(
         QStringLiteral("screenshot"),
         QStringLiteral("Open what was given, wait until it has loaded (or failed), save an image of the "
@@ -110,19 +132,63 @@ int main(int argc, char** argv) {
                                          QStringLiteral("dtype"));
     const QCommandLineOption marginOption(
         QStringLiteral("margin"), QStringLiteral("Relaxed acceptance margin."), QStringLiteral("bins"));
-    const QCommandLineOption stepOption(QStringLiteral("step"), QStringLiteral("Start at this episode step."),
+    const QCommandLineOption stepOption(QStringLiteral("step"),
+                                        QStringLiteral("Start at this episode step (overrides a session's)."),
                                         QStringLiteral("n"));
+    const QCommandLineOption sessionOption(
+        QStringList{QStringLiteral("session"), QStringLiteral("open-session")},
+        QStringLiteral("Open this session file."), QStringLiteral("file"));
+    const QCommandLineOption deviceOption(QStringLiteral("device"),
+                                          QStringLiteral("cpu, or cuda where a GPU is available."),
+                                          QStringLiteral("device"));
+    const QCommandLineOption benchOption(
+        QStringLiteral("bench-ui"),
+        QStringLiteral(
+            "After the first whole-episode decode, measure slider->views latency, event-loop stalls "
+            "during a background re-decode and the re-decode's wall time; print them and quit."));
+    const QCommandLineOption benchJsonOption(
+        QStringLiteral("bench-json"), QStringLiteral("With --bench-ui: also write the results to <file>."),
+        QStringLiteral("file"));
+    const QCommandLineOption benchSamplesOption(
+        QStringLiteral("bench-samples"),
+        QStringLiteral("With --bench-ui: margin changes to time (default 24)."), QStringLiteral("n"));
     parser.addOption(screenshotOption);
     parser.addOption(quitAfterOption);
     parser.addOption(themeOption);
     for (const auto& o :
-         {modelOption, draftOption, episodeOption, unnormOption, dtypeOption, marginOption, stepOption})
+         {modelOption, draftOption, episodeOption, unnormOption, dtypeOption, marginOption, stepOption,
+          sessionOption, deviceOption, benchOption, benchJsonOption, benchSamplesOption})
         parser.addOption(o);
     parser.process(app); // handles --help, --version and unknown options (exits)
 
     const QStringList positional = parser.positionalArguments();
-    if (positional.size() > 1) return usageError(QStringLiteral("give at most one checkpoint"));
-    const QString checkpoint = positional.isEmpty() ? QString() : positional.first();
+    if (positional.size() > 1) return usageError(QStringLiteral("give at most one session or checkpoint"));
+    QString checkpoint = positional.isEmpty() ? QString() : positional.first();
+    QString sessionFile = parser.value(sessionOption);
+    if (!checkpoint.isEmpty() &&
+        specvla::session::isSessionFile(QDir::toNativeSeparators(checkpoint).toStdString())) {
+        if (!sessionFile.isEmpty()) return usageError(QStringLiteral("give one session, not two"));
+        sessionFile = checkpoint;
+        checkpoint.clear();
+    }
+    std::optional<int> stepOverride;
+    if (parser.isSet(stepOption)) {
+        bool ok = false;
+        stepOverride = parser.value(stepOption).toInt(&ok);
+        if (!ok || *stepOverride < 0)
+            return usageError(QStringLiteral("--step needs a non-negative step number"));
+    }
+    const bool bench = parser.isSet(benchOption);
+    int benchSamples = 24;
+    if (parser.isSet(benchSamplesOption)) {
+        bool ok = false;
+        benchSamples = parser.value(benchSamplesOption).toInt(&ok);
+        if (!ok || benchSamples < 1)
+            return usageError(QStringLiteral("--bench-samples needs a positive number"));
+    }
+    if (bench && sessionFile.isEmpty() && (!parser.isSet(modelOption) || !parser.isSet(episodeOption)))
+        return usageError(
+            QStringLiteral("--bench-ui needs --session FILE or --model DIR and --episode FILE"));
 
     int quitAfterMs = -1;
     if (parser.isSet(quitAfterOption)) {
@@ -144,19 +210,70 @@ int main(int argc, char** argv) {
     if (theme) window.setTheme(*theme, false);
     window.show();
 
-    // Model, draft and episode from the command line (the README's demo command uses them).
+    // Model, draft and episode from the command line (the README's demo command uses them), or a session.
     specvla::app::DecodeController* decode = window.decodeController();
-    const QString model = parser.value(modelOption), episode = parser.value(episodeOption);
-    const int startStep = parser.isSet(stepOption) ? parser.value(stepOption).toInt() : 0;
-    if (parser.isSet(unnormOption)) decode->views().controls->setUnnormKey(parser.value(unnormOption));
-    if (parser.isSet(dtypeOption)) decode->views().controls->setDtype(parser.value(dtypeOption));
-    if (parser.isSet(marginOption)) decode->views().controls->setMargin(parser.value(marginOption).toInt());
-    if (!model.isEmpty()) window.openModel(model);
-    if (parser.isSet(draftOption)) window.openDraft(parser.value(draftOption));
-    if (!episode.isEmpty()) {
-        window.openEpisode(episode);
-        QObject::connect(decode, &specvla::app::DecodeController::episodeReady, &window,
-                         [decode, startStep](int) { decode->setCurrentStep(startStep); });
+    specvla::app::DecodeControls* controls = decode->views().controls;
+    QString model = parser.value(modelOption), episode = parser.value(episodeOption);
+    if (parser.isSet(deviceOption) && !controls->setDevice(parser.value(deviceOption))) {
+        return usageError(
+            QStringLiteral("--device %1 is not available here (available: %2)")
+                .arg(parser.value(deviceOption), controls->devices().join(QStringLiteral(", "))));
+    }
+    if (parser.isSet(dtypeOption)) controls->setDtype(parser.value(dtypeOption));
+    if (!sessionFile.isEmpty()) {
+        if (!window.openSession(sessionFile, stepOverride) && bench) {
+            std::fprintf(stderr, "specvla-workbench: cannot open the session %s\n", qPrintable(sessionFile));
+            return 1;
+        }
+        if (!window.sessionController()->missingPaths().isEmpty() && bench) {
+            std::fprintf(stderr, "specvla-workbench: the session names missing files: %s\n",
+                         qPrintable(window.sessionController()->missingPaths().join(QStringLiteral(", "))));
+            return 1;
+        }
+        model = decode->modelDir();
+        episode = decode->episodePath();
+    }
+    if (parser.isSet(unnormOption)) {
+        controls->setUnnormKey(parser.value(unnormOption));
+        if (!sessionFile.isEmpty()) decode->reloadModel(); // the command line's key wins over the session's
+    }
+    if (parser.isSet(marginOption)) controls->setMargin(parser.value(marginOption).toInt());
+    if (sessionFile.isEmpty()) {
+        if (!model.isEmpty()) window.openModel(model);
+        if (parser.isSet(draftOption)) window.openDraft(parser.value(draftOption));
+        if (!episode.isEmpty()) {
+            window.openEpisode(episode);
+            const int startStep = stepOverride.value_or(0);
+            QObject::connect(decode, &specvla::app::DecodeController::episodeReady, &window,
+                             [decode, startStep](int) { decode->setCurrentStep(startStep); });
+        }
+    }
+
+    std::unique_ptr<specvla::app::UiBench> uiBench;
+    if (bench) {
+        specvla::app::UiBenchOptions options;
+        options.sliderSamples = benchSamples;
+        uiBench = std::make_unique<specvla::app::UiBench>(decode, options);
+        const QString jsonFile = parser.value(benchJsonOption);
+        QObject::connect(
+            uiBench.get(), &specvla::app::UiBench::finished, &app, [&app, &uiBench, jsonFile](bool ok) {
+                for (const QString& line : uiBench->reportLines())
+                    std::printf("%s\n", qPrintable(line));
+                std::fflush(stdout);
+                if (!jsonFile.isEmpty()) {
+                    QSaveFile out(jsonFile);
+                    const bool written = out.open(QIODevice::WriteOnly) &&
+                                         out.write(QJsonDocument(uiBench->toJson()).toJson()) >= 0 &&
+                                         out.commit();
+                    if (!written) {
+                        std::fprintf(stderr, "specvla-workbench: cannot write %s\n",
+                                     qPrintable(QDir::toNativeSeparators(jsonFile)));
+                        ok = false;
+                    }
+                }
+                app.exit(ok ? 0 : 1);
+            });
+        uiBench->start();
     }
 
     if (!screenshotFile.isEmpty()) {

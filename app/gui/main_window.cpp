@@ -6,6 +6,7 @@
 #include "gui/decode_controller.h"
 #include "gui/decode_docks.h"
 #include "message_bar.h"
+#include "session/session_file.h"
 
 #include <QAction>
 #include <QActionGroup>
@@ -255,6 +256,7 @@ void MainWindow::createMenus() {
     m_recentMenu = file->addMenu(tr("Open &Recent"));
     m_recentMenu->setToolTipsVisible(true);
     connect(m_recentMenu, &QMenu::aboutToShow, this, &MainWindow::rebuildRecentMenu);
+    addSessionMenus(file); // main_window_session.cpp
     file->addSeparator();
     file->addAction(m_quitAction);
 
@@ -359,6 +361,9 @@ bool MainWindow::openUrls(const QList<QUrl>& urls) {
         if (path.isEmpty()) continue;
         if (isEpisodePath(path)) {
             openEpisode(path);
+            opened = true;
+        } else if (session::isSessionFile(path.toStdString())) {
+            openSession(path);
             opened = true;
         } else if (isModelFolder(path)) {
             openModel(path);

@@ -10,6 +10,8 @@
 #include <QStringList>
 #include <QUrl>
 
+#include <optional>
+
 class QAction;
 class QActionGroup;
 class QDialog;
@@ -28,6 +30,8 @@ namespace specvla::app {
 
 class CheckpointDock;
 class DecodeController;
+class RecentFiles;
+class SessionController;
 
 // The workbench window: menus, docks, the central view area with its message bar, and the status bar. It
 // stays thin: each dock does its own work and the window only routes files, messages and settings.
@@ -57,8 +61,19 @@ public:
     static bool isModelFolder(const QString& path);
     static bool isEpisodePath(const QString& path); // a .hdf5 / .h5 file
 
+    // Reads a session file (app/session) and opens what it names; stepOverride replaces its step. Errors and
+    // missing inputs go to the message bar. Returns false when the file itself could not be read.
+    bool openSession(const QString& path, std::optional<int> stepOverride = std::nullopt);
+    bool saveSession(const QString& path);
+
     // Most recent first, without duplicates or paths that no longer exist, at most kMaxRecent.
     QStringList recentCheckpoints() const;
+    // Models, draft heads, episodes and sessions opened successfully, the same way (File ▸ Open Recent …).
+    RecentFiles* recentModels() const { return m_recentModels; }
+    RecentFiles* recentDrafts() const { return m_recentDrafts; }
+    RecentFiles* recentEpisodes() const { return m_recentEpisodes; }
+    RecentFiles* recentSessions() const { return m_recentSessions; }
+    SessionController* sessionController() const { return m_session; }
     void clearRecentCheckpoints();
 
     specvla::widgets::Theme theme() const { return m_theme; }
@@ -81,6 +96,8 @@ public Q_SLOTS:
     void showOpenModelDialog();
     void showOpenDraftDialog();
     void showOpenEpisodeDialog();
+    void showOpenSessionDialog();
+    void showSaveSessionDialog();
     void showShortcuts();
     void showAbout();
 
@@ -110,10 +127,17 @@ private:
     void openRecent(const QString& path);
 
     void createDecodeViews();
+    void createSessionAndRecent(); // main_window_session.cpp
+    void addSessionMenus(QMenu* file);
     QString askForPath(const QString& title, const QString& key, const QString& filter);
 
     CheckpointDock* m_checkpointDock = nullptr;
     DecodeController* m_decode = nullptr;
+    SessionController* m_session = nullptr;
+    RecentFiles* m_recentModels = nullptr;
+    RecentFiles* m_recentDrafts = nullptr;
+    RecentFiles* m_recentEpisodes = nullptr;
+    RecentFiles* m_recentSessions = nullptr;
     QList<QDockWidget*> m_decodeDocks;
     QStackedWidget* m_centralStack = nullptr;
     QToolButton* m_cancelButton = nullptr;

@@ -34,6 +34,7 @@ void MainWindow::createDecodeViews() {
     m_decode = new DecodeController(docks.views, this);
     connect(m_decode, &DecodeController::episodeReady, this,
             [this, page = docks.framePage] { m_centralStack->setCurrentWidget(page); });
+    createSessionAndRecent();
 }
 
 void MainWindow::openModel(const QString& dir) {

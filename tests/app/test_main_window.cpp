@@ -2,15 +2,20 @@
 // Qt Test suite for the workbench window and its checkpoint inspector, driven through the real MainWindow
 // on tiny checkpoints written in the Hugging Face safetensors layouts (single file and sharded).
 #include "gui/checkpoint_dock.h"
+#include "gui/decode_controller.h"
+#include "gui/decode_controls.h"
 #include "gui/main_window.h"
+#include "gui/recent_files.h"
 #include "gui/tensor_table_model.h"
 #include "io/safetensors_writer.h"
 #include "message_bar.h"
 #include "support/test_support.h"
+#include "support/tiny_model.h"
 #include "theme.h"
 
 #include <QAction>
 #include <QApplication>
+#include <QComboBox>
 #include <QDialog>
 #include <QDir>
 #include <QDockWidget>
@@ -109,6 +114,8 @@ private Q_SLOTS:
     void newestRequestWins();
     void recentListIsDeduplicatedAndPruned();
     void recentMenuOpensAndClears();
+    void recentDecodeInputs();
+    void dropOfSessionOpensIt();
     void dropOfUnsupportedFileExplains();
     void dropOfCheckpointOpensIt();
     void filterNarrowsTable();
@@ -447,6 +454,113 @@ void TestMainWindow::recentMenuOpensAndClears() {
     for (QAction* action : menu->actions())
         QVERIFY(action->data().toString().isEmpty());
     QVERIFY(welcome->text().isEmpty());
+}
+
+// Models, draft heads and episodes: remembered once they opened (here through the window's methods and a
+// drop, the paths the dialogs and the command line take too), listed in their File submenus, capped, pruned
+// of vanished paths, reopened from the menu, and cleared.
+void TestMainWindow::recentDecodeInputs() {
+    using specvla::app::DecodeController;
+    using specvla::app::RecentFiles;
+    const QString model = m_dir.filePath(QStringLiteral("recent_model"));
+    const QString draft = m_dir.filePath(QStringLiteral("recent_draft"));
+    const QString episode = m_dir.filePath(QStringLiteral("recent_episode.hdf5"));
+    const auto config = specvla::testing::writeTinyModel(model.toStdString());
+    specvla::testing::writeTinyDraft(draft.toStdString(), config);
+    specvla::testing::writeSyntheticEpisode(episode.toStdString(),
+                                            specvla::testing::tinyInstructions().front(), 2);
+
+    MainWindow window;
+    window.show();
+    DecodeController* c = window.decodeController();
+    c->views().controls->setUnnormKey(QStringLiteral("tiny_dataset"));
+    c->views().controls->setDtype(QStringLiteral("fp32"));
+    QVERIFY(c->views().controls->setDevice(QStringLiteral("cpu")));
+    QVERIFY(window.recentModels()->paths().isEmpty());
+
+    window.openDraft(draft + QLatin1Char('/')); // another spelling of the same folder
+    window.openModel(model);
+    QTRY_VERIFY_WITH_TIMEOUT(c->modelReady(), kWaitMs);
+    QCOMPARE(window.recentModels()->paths(), QStringList({QDir::cleanPath(model)}));
+    QCOMPARE(window.recentDrafts()->paths(), QStringList({QDir::cleanPath(draft)}));
+    QCOMPARE(QSettings().value(QStringLiteral("recent/models")).toStringList(),
+             QStringList({QDir::cleanPath(model)}));
+    QVERIFY(dropUrls(window, {QUrl::fromLocalFile(episode)}));
+    QTRY_COMPARE_WITH_TIMEOUT(window.recentEpisodes()->paths(), QStringList({QDir::cleanPath(episode)}),
+                              kWaitMs);
+
+    // The File menu's submenus list them, with a Clear entry.
+    auto* modelsMenu = window.findChild<QMenu*>(QStringLiteral("RecentModelsMenu"));
+    auto* draftsMenu = window.findChild<QMenu*>(QStringLiteral("RecentDraftsMenu"));
+    auto* episodesMenu = window.findChild<QMenu*>(QStringLiteral("RecentEpisodesMenu"));
+    QVERIFY(modelsMenu && draftsMenu && episodesMenu);
+    auto entry = [](QMenu* menu, const QString& path) -> QAction* {
+        for (QAction* a : menu->actions())
+            if (a->data().toString() == QDir::cleanPath(path)) return a;
+        return nullptr;
+    };
+    QVERIFY(entry(modelsMenu, model));
+    QVERIFY(entry(draftsMenu, draft));
+    QVERIFY(entry(episodesMenu, episode));
+    QVERIFY(modelsMenu->actions().contains(window.recentModels()->clearAction()));
+    QVERIFY(window.recentModels()->clearAction()->isEnabled());
+
+    // Capped at kMaxRecent, deduplicated, vanished paths dropped.
+    QStringList stored{m_dir.filePath(QStringLiteral("gone.hdf5"))};
+    QStringList expected;
+    for (int i = 0; i < 12; ++i) {
+        const QString path = m_dir.filePath(QStringLiteral("e%1.hdf5").arg(i));
+        writeFile(path, "x");
+        stored << path << path;
+        if (expected.size() < MainWindow::kMaxRecent) expected << path;
+    }
+    QSettings().setValue(QStringLiteral("recent/episodes"), stored);
+    QCOMPARE(window.recentEpisodes()->paths(), expected);
+    window.recentEpisodes()->add(episode);
+    QCOMPARE(window.recentEpisodes()->paths().size(), MainWindow::kMaxRecent);
+    QCOMPARE(window.recentEpisodes()->paths().first(), QDir::cleanPath(episode));
+
+    // Choosing an entry whose file vanished explains it and prunes it.
+    QAction* stale = entry(episodesMenu, expected.first());
+    QVERIFY(stale);
+    QVERIFY(QFile::remove(expected.first()));
+    stale->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(window.messageBar()->isVisible(), kWaitMs);
+    QVERIFY(window.messageBar()->text().contains(QDir::toNativeSeparators(expected.first())));
+    QVERIFY(!window.recentEpisodes()->paths().contains(expected.first()));
+
+    // Choosing a live entry opens it.
+    QSignalSpy ready(c, &DecodeController::modelReadyChanged);
+    entry(modelsMenu, model)->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(ready.count() >= 2 && ready.last().at(0).toBool(), kWaitMs);
+
+    // Clear empties the list, the settings and the menu.
+    window.recentModels()->clearAction()->trigger();
+    QVERIFY(window.recentModels()->paths().isEmpty());
+    QVERIFY(QSettings().value(QStringLiteral("recent/models")).toStringList().isEmpty());
+    QVERIFY(!entry(modelsMenu, model));
+    QVERIFY(!window.recentModels()->clearAction()->isEnabled());
+    QCOMPARE(window.recentDrafts()->paths().size(), 1); // the other lists are untouched
+}
+
+// A dropped session file is opened as a session (not taken for a checkpoint's .json); this one names a
+// model that is gone, which the message bar says.
+void TestMainWindow::dropOfSessionOpensIt() {
+    MainWindow window;
+    window.show();
+    const QString file = writeFile(m_dir.filePath(QStringLiteral("drop.specvla.json")),
+                                   R"({"format": "specvla-session", "version": 1, "model": "gone_model",
+                                       "draft": null, "episodes": "gone.hdf5", "unnorm_key": null,
+                                       "settings": {"mode": "relaxed", "margin": 3, "margins_per_dim": null,
+                                                    "top_k": 8, "depth": 4, "total_tokens": 50},
+                                       "view": {"step": 0}})");
+    QVERIFY(!file.isEmpty());
+    QVERIFY(dropUrls(window, {QUrl::fromLocalFile(file)}));
+    QVERIFY(window.messageBar()->isVisible());
+    QVERIFY2(window.messageBar()->text().contains(
+                 QDir::toNativeSeparators(m_dir.filePath(QStringLiteral("gone_model")))),
+             qPrintable(window.messageBar()->text()));
+    QVERIFY(!window.checkpointDock()->isLoading());
 }
 
 void TestMainWindow::dropOfUnsupportedFileExplains() {

@@ -4,25 +4,31 @@
 // episode, the step cursor moves every current-step view, a sweep cancels, and a bad model folder is
 // reported in the message bar while the window stays usable.
 #include "bin_distance_plot.h"
+#include "common/runtime.h"
 #include "draft_tree_view.h"
 #include "frame_view.h"
 #include "gui/decode_controller.h"
 #include "gui/decode_controls.h"
 #include "gui/decoder_worker.h"
 #include "gui/main_window.h"
+#include "gui/recent_files.h"
+#include "gui/session_controller.h"
 #include "latency_plot.h"
 #include "message_bar.h"
+#include "session/session_file.h"
 #include "support/tiny_model.h"
 #include "sweep_plot.h"
 #include "token_run_strip.h"
 
 #include <QAction>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDir>
 #include <QFile>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSlider>
+#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -164,6 +170,166 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(failures.contains(QStringLiteral("cancelled")), kWaitMs);
         QVERIFY(v.sweep->rowCount() < margins.size());
         QVERIFY(!window.messageBar()->isVisible()); // a cancel is no error
+    }
+
+    // The per-dimension table: enabling it and editing a cell emits settings with marginPerDim, the worker
+    // decodes with them (all zeros give the AR tokens: the lossless invariant), and the slider path works
+    // again once it is off.
+    void perDimensionMargins() {
+        MainWindow window;
+        window.show();
+        DecodeController* c = window.decodeController();
+        specvla::app::DecodeControls* controls = c->views().controls;
+        loadFixtures(window);
+        QTRY_VERIFY_WITH_TIMEOUT(allDecoded(c) && c->arTrace(kSteps - 1), kWaitMs);
+        QVERIFY(!controls->perDimTable()->isEnabled());
+        QVERIFY(!c->settings().marginPerDim);
+
+        QSignalSpy emitted(controls, &specvla::app::DecodeControls::settingsChanged);
+        QSignalSpy decoded(c->worker(), &DecoderWorker::stepDecoded);
+        QSignalSpy updated(c, &DecodeController::currentStepViewsUpdated);
+        controls->marginSlider()->setValue(32);
+        emitted.clear();
+        controls->perDimCheck()->setChecked(true);
+        QVERIFY(controls->perDimTable()->isEnabled());
+        QVERIFY(!controls->marginSlider()->isEnabled());
+        QCOMPARE(emitted.count(), 1);
+        auto last = [&] { return emitted.last().at(0).value<decode::DecodeSettings>(); };
+        QVERIFY(last().marginPerDim);
+        QCOMPARE((*last().marginPerDim)[3], 32); // starts from the slider's margin
+
+        for (int d = 0; d < specvla::app::DecodeControls::kDims; ++d)
+            controls->perDimTable()->item(0, d)->setData(Qt::EditRole, d == 6 ? 99 : 0);
+        QVERIFY(last().marginPerDim);
+        using PerDim = std::optional<std::array<int, 7>>;
+        const std::array<int, 7> zeros{0, 0, 0, 0, 0, 0, 0};
+        const std::array<int, 7> gripper{0, 0, 0, 0, 0, 0, 32}; // 99 is clamped, in the cell as well
+        QCOMPARE(*last().marginPerDim, gripper);
+        QCOMPARE(controls->perDimTable()->item(0, 6)->data(Qt::EditRole).toInt(), 32);
+        controls->perDimTable()->item(0, 6)->setData(Qt::EditRole, 0);
+        QCOMPARE(*last().marginPerDim, zeros);
+        QCOMPARE(c->settings().marginPerDim, PerDim(zeros));
+
+        // The worker decodes with them, the current step first, then the whole episode.
+        updated.clear();
+        QTRY_VERIFY_WITH_TIMEOUT(!updated.isEmpty(), kWaitMs);
+        QCOMPARE(c->views().tree->trace().settings.marginPerDim, PerDim(zeros));
+        QTRY_VERIFY_WITH_TIMEOUT(allDecoded(c), kWaitMs);
+        bool sawPerDim = false;
+        for (const QList<QVariant>& args : std::as_const(decoded)) {
+            const auto t = args.at(1).value<decode::ActionTrace>();
+            sawPerDim = sawPerDim || t.settings.marginPerDim == PerDim(zeros);
+        }
+        QVERIFY(sawPerDim);
+        for (int i = 0; i < kSteps; ++i) {
+            QCOMPARE(c->trace(i)->settings.marginPerDim, PerDim(zeros));
+            QCOMPARE(c->trace(i)->settings.margin, 32);
+            QCOMPARE(c->trace(i)->tokens, c->arTrace(i)->tokens); // margin 0 everywhere: lossless
+        }
+
+        // Off again: the slider's margin rules, and moving it re-decodes as before.
+        controls->perDimCheck()->setChecked(false);
+        QVERIFY(!last().marginPerDim);
+        QVERIFY(controls->marginSlider()->isEnabled());
+        updated.clear();
+        controls->marginSlider()->setValue(5);
+        QCOMPARE(last().margin, 5);
+        QVERIFY(!last().marginPerDim);
+        QTRY_VERIFY_WITH_TIMEOUT(!updated.isEmpty(), kWaitMs);
+        QCOMPARE(c->views().tree->trace().settings.margin, 5);
+        QVERIFY(!c->views().tree->trace().settings.marginPerDim);
+        QTRY_VERIFY_WITH_TIMEOUT(allDecoded(c), kWaitMs);
+        for (int i = 0; i < kSteps; ++i)
+            QVERIFY(!c->trace(i)->settings.marginPerDim);
+    }
+
+    // CUDA is offered only where it is available, and the chosen device is the one the worker loads with.
+    void deviceChoice() {
+        MainWindow window;
+        specvla::app::DecodeControls* controls = window.decodeController()->views().controls;
+        QCOMPARE(controls->devices().contains(QStringLiteral("cuda")), specvla::cudaAvailable());
+        QCOMPARE(controls->devices().first(), QStringLiteral("cpu"));
+        QCOMPARE(controls->setDevice(QStringLiteral("cuda")), specvla::cudaAvailable());
+        QVERIFY(!controls->setDevice(QStringLiteral("tpu")));
+        QVERIFY(controls->setDevice(QStringLiteral("cpu")));
+        QCOMPARE(controls->device(), QStringLiteral("cpu"));
+        controls->setUnnormKey(QStringLiteral("tiny_dataset"));
+        controls->setDtype(QStringLiteral("fp32"));
+        window.openModel(m_model);
+        QCOMPARE(window.decodeController()->device(), QStringLiteral("cpu"));
+        QTRY_VERIFY_WITH_TIMEOUT(window.decodeController()->modelReady(), kWaitMs);
+    }
+
+    // A session opens the model, draft and episode and applies margin, mode, tree shape and step; one that
+    // names a missing file says which and leaves the window usable; Save writes what is shown.
+    void sessionOpensAndApplies() {
+        MainWindow window;
+        window.show();
+        DecodeController* c = window.decodeController();
+        c->views().controls->setDtype(QStringLiteral("fp32"));
+        QVERIFY(c->views().controls->setDevice(QStringLiteral("cpu")));
+
+        specvla::session::Session s;
+        s.model = m_model.toStdString();
+        s.draft = m_draft.toStdString();
+        s.episodes = m_dir.filePath(QStringLiteral("missing.hdf5")).toStdString();
+        s.unnormKey = "tiny_dataset";
+        s.settings.mode = decode::DecodeMode::Relaxed;
+        s.settings.margin = 5;
+        s.settings.tree.topK = 4;
+        s.step = 2;
+        const QString file = m_dir.filePath(QStringLiteral("s.specvla.json"));
+        specvla::session::writeSession(file.toStdString(), s);
+
+        QVERIFY(window.openSession(file)); // readable, but its episode is gone
+        QVERIFY(window.messageBar()->isVisible());
+        QCOMPARE(window.messageBar()->level(), specvla::widgets::MessageBar::Level::Error);
+        QVERIFY(window.messageBar()->text().contains(
+            QDir::toNativeSeparators(m_dir.filePath(QStringLiteral("missing.hdf5")))));
+        QVERIFY(c->modelDir().isEmpty()); // nothing half-opened
+
+        // An unreadable session: its error names the file and the field.
+        QFile broken(m_dir.filePath(QStringLiteral("broken.specvla.json")));
+        QVERIFY(broken.open(QIODevice::WriteOnly));
+        broken.write(R"({"format": "specvla-session", "version": 7})");
+        broken.close();
+        QVERIFY(!window.openSession(broken.fileName()));
+        QVERIFY(
+            window.messageBar()->text().contains(QStringLiteral("newer SpecVLA Workbench (version 7 > 1)")));
+
+        s.episodes = m_episode.toStdString();
+        specvla::session::writeSession(file.toStdString(), s);
+        QSignalSpy updated(c, &DecodeController::currentStepViewsUpdated);
+        QVERIFY(window.openSession(file));
+        QCOMPARE(c->views().controls->marginSlider()->value(), 5);
+        QCOMPARE(c->settings().margin, 5);
+        QCOMPARE(c->settings().tree.topK, 4);
+        QCOMPARE(c->views().controls->unnormKey(), QStringLiteral("tiny_dataset"));
+        QTRY_VERIFY_WITH_TIMEOUT(c->modelReady() && c->numSteps() == kSteps, kWaitMs);
+        QVERIFY(c->hasDraft());
+        QCOMPARE(c->currentStep(), 2);
+        QTRY_VERIFY_WITH_TIMEOUT(!updated.isEmpty() && updated.last().at(0).toInt() == 2, kWaitMs);
+        QCOMPARE(c->views().tree->trace().settings.margin, 5);
+        QCOMPARE(c->views().tree->trace().settings.tree.topK, 4);
+        QVERIFY(!window.messageBar()->isVisible());
+        QCOMPARE(window.recentSessions()->paths(), QStringList({QDir::cleanPath(file)}));
+
+        // A step override (the command line's --step) wins over the session's.
+        QVERIFY(window.openSession(file, 1));
+        QTRY_COMPARE_WITH_TIMEOUT(c->currentStep(), 1, kWaitMs);
+
+        // Save: what the window shows, paths relative to the saved file.
+        c->views().controls->setMargin(7);
+        c->setCurrentStep(3);
+        const QString saved = m_dir.filePath(QStringLiteral("saved.specvla.json"));
+        QVERIFY(window.saveSession(saved));
+        const auto back = specvla::session::readSession(saved.toStdString());
+        QCOMPARE(back.settings.margin, 7);
+        QCOMPARE(back.step, 3);
+        QCOMPARE(QString::fromStdString(back.model), QDir::cleanPath(m_model));
+        QFile raw(saved);
+        QVERIFY(raw.open(QIODevice::ReadOnly));
+        QVERIFY(raw.readAll().contains("\"model\": \"model\""));
     }
 
     void badModelFolderIsReported() {
