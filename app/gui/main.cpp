@@ -244,8 +244,10 @@ int main(int argc, char** argv) {
         if (!episode.isEmpty()) {
             window.openEpisode(episode);
             const int startStep = stepOverride.value_or(0);
-            QObject::connect(decode, &specvla::app::DecodeController::episodeReady, &window,
-                             [decode, startStep](int) { decode->setCurrentStep(startStep); });
+            QObject::connect(
+                decode, &specvla::app::DecodeController::episodeReady, &window,
+                [decode, startStep](int) { decode->setCurrentStep(startStep); },
+                Qt::SingleShotConnection); // later episodes start at their own step 0
         }
     }
 

@@ -5,6 +5,7 @@
 #include "gui/checkpoint_dock.h"
 #include "gui/decode_controller.h"
 #include "gui/decode_docks.h"
+#include "gui/recent_files.h"
 #include "message_bar.h"
 #include "session/session_file.h"
 
@@ -510,14 +511,7 @@ void MainWindow::rebuildRecentMenu() {
     const QStringList recent = recentCheckpoints();
     for (int i = 0; i < recent.size(); ++i) {
         const QString& path = recent.at(i);
-        const QFileInfo info(path);
-        QString name = info.fileName();
-        name.replace(QLatin1Char('&'), QLatin1String("&&"));
-        QString dir = QDir::toNativeSeparators(info.absolutePath());
-        dir.replace(QLatin1Char('&'), QLatin1String("&&"));
-        const QString label = i < 9 ? QStringLiteral("&%1  %2  —  %3").arg(i + 1).arg(name, dir)
-                                    : QStringLiteral("%1  %2  —  %3").arg(i + 1).arg(name, dir);
-        QAction* action = m_recentMenu->addAction(label);
+        QAction* action = m_recentMenu->addAction(recentMenuLabel(i, path));
         action->setToolTip(QDir::toNativeSeparators(path));
         action->setData(path);
         connect(action, &QAction::triggered, this, [this, path] { openRecent(path); });

@@ -70,20 +70,23 @@ void RecentFiles::trigger(const QString& path) {
     Q_EMIT openRequested(path);
 }
 
+QString recentMenuLabel(int i, const QString& path) {
+    const QFileInfo info(path);
+    QString name = info.fileName();
+    name.replace(QLatin1Char('&'), QLatin1String("&&"));
+    QString dir = QDir::toNativeSeparators(info.absolutePath());
+    dir.replace(QLatin1Char('&'), QLatin1String("&&"));
+    return i < 9 ? QStringLiteral("&%1  %2  —  %3").arg(i + 1).arg(name, dir)
+                 : QStringLiteral("%1  %2  —  %3").arg(i + 1).arg(name, dir);
+}
+
 void RecentFiles::rebuildMenu() {
     if (!m_menu) return;
     m_menu->clear();
     const QStringList recent = paths();
     for (int i = 0; i < recent.size(); ++i) {
         const QString& path = recent.at(i);
-        const QFileInfo info(path);
-        QString name = info.fileName();
-        name.replace(QLatin1Char('&'), QLatin1String("&&"));
-        QString dir = QDir::toNativeSeparators(info.absolutePath());
-        dir.replace(QLatin1Char('&'), QLatin1String("&&"));
-        const QString label = i < 9 ? QStringLiteral("&%1  %2  —  %3").arg(i + 1).arg(name, dir)
-                                    : QStringLiteral("%1  %2  —  %3").arg(i + 1).arg(name, dir);
-        QAction* action = m_menu->addAction(label);
+        QAction* action = m_menu->addAction(recentMenuLabel(i, path));
         action->setToolTip(QDir::toNativeSeparators(path));
         action->setData(path);
         // Queued: opening rebuilds this menu, which must not delete the action while it is emitting.

@@ -13,6 +13,9 @@ class QMenu;
 
 namespace specvla::app {
 
+// "&N  name  —  folder" for entry i of a recent-file menu (mnemonics 1..9; '&' in names escaped).
+QString recentMenuLabel(int i, const QString& path);
+
 class RecentFiles : public QObject {
     Q_OBJECT
 public:
