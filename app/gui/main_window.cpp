@@ -52,23 +52,6 @@ const char* const kGeometryKey = "mainWindow/geometry";
 const char* const kStateKey = "mainWindow/state";
 const char* const kStateVersionKey = "mainWindow/stateVersion";
 
-// One spelling per path, so "dir/" and "dir", or a relative and an absolute path, count as one entry.
-QString normalizedPath(const QString& path) {
-    return QDir::cleanPath(QFileInfo(path).absoluteFilePath());
-}
-
-QStringList prunedRecent(const QStringList& paths) {
-    QStringList result;
-    for (const QString& path : paths) {
-        if (path.isEmpty()) continue;
-        const QString p = normalizedPath(path);
-        if (result.contains(p) || !QFileInfo::exists(p)) continue;
-        result << p;
-        if (result.size() >= MainWindow::kMaxRecent) break;
-    }
-    return result;
-}
-
 QString plainActionText(const QAction* action) {
     QString text = action->text();
     text.remove(QLatin1Char('&'));
@@ -178,7 +161,7 @@ QWidget* MainWindow::createCentralArea() {
     connect(m_placeholderRecent, &QLabel::linkActivated, this, [this](const QString& link) {
         const QStringList recent = recentCheckpoints();
         const int i = link.toInt();
-        if (i >= 0 && i < recent.size()) openRecent(recent.at(i));
+        if (i >= 0 && i < recent.size()) m_recentCheckpoints->trigger(recent.at(i));
     });
     pageLayout->addWidget(m_placeholderRecent);
     pageLayout->addStretch(3);
@@ -213,8 +196,15 @@ void MainWindow::createActions() {
     m_openEpisodeAction->setStatusTip(tr("Open a LIBERO .hdf5 episode"));
     connect(m_openEpisodeAction, &QAction::triggered, this, &MainWindow::showOpenEpisodeDialog);
 
-    m_clearRecentAction = new QAction(tr("&Clear Recent"), this);
-    connect(m_clearRecentAction, &QAction::triggered, this, &MainWindow::clearRecentCheckpoints);
+    m_recentCheckpoints =
+        new RecentFiles(QString::fromLatin1(kRecentKey), tr("No recent checkpoints"), kMaxRecent, this);
+    m_recentCheckpoints->clearAction()->setText(tr("&Clear Recent"));
+    connect(m_recentCheckpoints, &RecentFiles::openRequested, this, &MainWindow::openCheckpoint);
+    connect(m_recentCheckpoints, &RecentFiles::changed, this, &MainWindow::updatePlaceholder);
+    connect(m_recentCheckpoints, &RecentFiles::missing, this, [this](const QString& path) {
+        m_messageBar->showError(
+            tr("Cannot open %1: it no longer exists.").arg(QDir::toNativeSeparators(path)));
+    });
 
     m_quitAction = new QAction(tr("&Quit"), this);
     m_quitAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Q));
@@ -255,8 +245,7 @@ void MainWindow::createMenus() {
     file->addAction(m_openDraftAction);
     file->addAction(m_openEpisodeAction);
     m_recentMenu = file->addMenu(tr("Open &Recent"));
-    m_recentMenu->setToolTipsVisible(true);
-    connect(m_recentMenu, &QMenu::aboutToShow, this, &MainWindow::rebuildRecentMenu);
+    m_recentCheckpoints->attachMenu(m_recentMenu);
     addSessionMenus(file); // main_window_session.cpp
     file->addSeparator();
     file->addAction(m_quitAction);
@@ -282,8 +271,6 @@ void MainWindow::createMenus() {
     help->addAction(m_shortcutsAction);
     help->addSeparator();
     help->addAction(m_aboutAction);
-
-    rebuildRecentMenu();
 }
 
 void MainWindow::createStatusBar() {
@@ -451,7 +438,7 @@ void MainWindow::onLoaded(const QString& path, int tensorCount) {
                        .arg(TensorTableModel::formatBytes(summary.totalBytes))
                        .arg(shards)
                        .arg(QLatin1String(shards == 1 ? "" : "s")));
-    addRecentCheckpoint(path);
+    m_recentCheckpoints->add(path);
     if (!summary.warnings.isEmpty()) {
         m_messageBar->showWarning(tr("Opened %1 with %2 warning%3: %4")
                                       .arg(QFileInfo(path).fileName())
@@ -476,50 +463,11 @@ void MainWindow::setBusy(bool busy, const QString& message) {
 }
 
 QStringList MainWindow::recentCheckpoints() const {
-    return prunedRecent(QSettings().value(kRecentKey).toStringList());
-}
-
-void MainWindow::storeRecentCheckpoints(const QStringList& paths) {
-    QSettings().setValue(kRecentKey, paths);
-    rebuildRecentMenu();
-    updatePlaceholder();
-}
-
-void MainWindow::addRecentCheckpoint(const QString& path) {
-    QStringList paths = QSettings().value(kRecentKey).toStringList();
-    paths.prepend(normalizedPath(path));
-    storeRecentCheckpoints(prunedRecent(paths));
+    return m_recentCheckpoints->paths();
 }
 
 void MainWindow::clearRecentCheckpoints() {
-    storeRecentCheckpoints({});
-}
-
-void MainWindow::openRecent(const QString& path) {
-    if (!QFileInfo::exists(path)) {
-        m_messageBar->showError(
-            tr("Cannot open %1: it no longer exists.").arg(QDir::toNativeSeparators(path)));
-        storeRecentCheckpoints(recentCheckpoints());
-        return;
-    }
-    openCheckpoint(path);
-}
-
-void MainWindow::rebuildRecentMenu() {
-    if (!m_recentMenu) return;
-    m_recentMenu->clear();
-    const QStringList recent = recentCheckpoints();
-    for (int i = 0; i < recent.size(); ++i) {
-        const QString& path = recent.at(i);
-        QAction* action = m_recentMenu->addAction(recentMenuLabel(i, path));
-        action->setToolTip(QDir::toNativeSeparators(path));
-        action->setData(path);
-        connect(action, &QAction::triggered, this, [this, path] { openRecent(path); });
-    }
-    if (recent.isEmpty()) m_recentMenu->addAction(tr("No recent checkpoints"))->setEnabled(false);
-    m_recentMenu->addSeparator();
-    m_recentMenu->addAction(m_clearRecentAction);
-    m_clearRecentAction->setEnabled(!recent.isEmpty());
+    m_recentCheckpoints->clear();
 }
 
 void MainWindow::updatePlaceholder() {

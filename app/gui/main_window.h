@@ -120,11 +120,7 @@ private:
     void onFailed(const QString& message);
     void setBusy(bool busy, const QString& message);
 
-    void addRecentCheckpoint(const QString& path);
-    void storeRecentCheckpoints(const QStringList& paths);
-    void rebuildRecentMenu();
     void updatePlaceholder();
-    void openRecent(const QString& path);
 
     void createDecodeViews();
     void createSessionAndRecent(); // main_window_session.cpp
@@ -134,6 +130,7 @@ private:
     CheckpointDock* m_checkpointDock = nullptr;
     DecodeController* m_decode = nullptr;
     SessionController* m_session = nullptr;
+    RecentFiles* m_recentCheckpoints = nullptr;
     RecentFiles* m_recentModels = nullptr;
     RecentFiles* m_recentDrafts = nullptr;
     RecentFiles* m_recentEpisodes = nullptr;
@@ -152,7 +149,6 @@ private:
 
     QAction* m_openAction = nullptr;
     QAction* m_openFolderAction = nullptr;
-    QAction* m_clearRecentAction = nullptr;
     QAction* m_quitAction = nullptr;
     QAction* m_fullScreenAction = nullptr;
     QAction* m_shortcutsAction = nullptr;

@@ -9,6 +9,21 @@
 
 namespace specvla::app {
 
+namespace {
+
+// "&N  name  —  folder" for entry i (mnemonics 1..9; '&' in names escaped).
+QString recentMenuLabel(int i, const QString& path) {
+    const QFileInfo info(path);
+    QString name = info.fileName();
+    name.replace(QLatin1Char('&'), QLatin1String("&&"));
+    QString dir = QDir::toNativeSeparators(info.absolutePath());
+    dir.replace(QLatin1Char('&'), QLatin1String("&&"));
+    return i < 9 ? QStringLiteral("&%1  %2  —  %3").arg(i + 1).arg(name, dir)
+                 : QStringLiteral("%1  %2  —  %3").arg(i + 1).arg(name, dir);
+}
+
+} // namespace
+
 RecentFiles::RecentFiles(const QString& settingsKey, const QString& emptyText, int maxEntries,
                          QObject* parent)
     : QObject(parent), m_key(settingsKey), m_emptyText(emptyText), m_max(maxEntries) {
@@ -68,16 +83,6 @@ void RecentFiles::trigger(const QString& path) {
     }
     add(path); // to the top
     Q_EMIT openRequested(path);
-}
-
-QString recentMenuLabel(int i, const QString& path) {
-    const QFileInfo info(path);
-    QString name = info.fileName();
-    name.replace(QLatin1Char('&'), QLatin1String("&&"));
-    QString dir = QDir::toNativeSeparators(info.absolutePath());
-    dir.replace(QLatin1Char('&'), QLatin1String("&&"));
-    return i < 9 ? QStringLiteral("&%1  %2  —  %3").arg(i + 1).arg(name, dir)
-                 : QStringLiteral("%1  %2  —  %3").arg(i + 1).arg(name, dir);
 }
 
 void RecentFiles::rebuildMenu() {

@@ -13,9 +13,6 @@ class QMenu;
 
 namespace specvla::app {
 
-// "&N  name  —  folder" for entry i of a recent-file menu (mnemonics 1..9; '&' in names escaped).
-QString recentMenuLabel(int i, const QString& path);
-
 class RecentFiles : public QObject {
     Q_OBJECT
 public:
@@ -29,6 +26,10 @@ public:
     QStringList paths() const;
     void add(const QString& path);
     void clear();
+
+    // Opens path as a menu entry does: moves it to the top and emits openRequested, or, when it has vanished,
+    // prunes it and emits missing.
+    void trigger(const QString& path);
 
     // Fills menu now and before each time it is shown.
     void attachMenu(QMenu* menu);
@@ -48,7 +49,6 @@ Q_SIGNALS:
 private:
     void store(const QStringList& paths);
     void rebuildMenu();
-    void trigger(const QString& path);
 
     QString m_key;
     QString m_emptyText;
