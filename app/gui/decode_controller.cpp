@@ -228,7 +228,7 @@ bool DecodeController::matchesSettings(const decode::ActionTrace& t) const {
 void DecodeController::setSettings(const decode::DecodeSettings& settings) {
     m_settings = settings;
     std::fill(m_traces.begin(), m_traces.end(), std::nullopt);
-    m_sweepDoneMargins.clear(); // keeps the sweep rows, only the marker moves
+    // The sweep's margins and rows stay (they were measured at other margins); only the marker moves.
     if (m_views.sweep) m_views.sweep->setCurrentMargin(settings.margin);
     if (m_views.binDistance) m_views.binDistance->setMargin(settings.marginFor(0));
     // Latest wins: drop the running episode work, decode the current step at once, then the episode.

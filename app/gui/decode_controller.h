@@ -90,6 +90,9 @@ public:
     // The trace of step for the current settings, null until it arrives.
     const decode::ActionTrace* trace(int step) const;
     const decode::ActionTrace* arTrace(int step) const;
+    // The finished rows of the last margin sweep, in the order they arrived (margins()[i] ↔ rows()[i]).
+    const std::vector<int>& sweepMargins() const { return m_sweepDoneMargins; }
+    const std::vector<decode::RunMetrics>& sweepRows() const { return m_sweepRows; }
     QList<QAction*> playbackActions() const { return m_playbackActions; }
     DecoderWorker* worker() const;
     const DecodeViews& views() const { return m_views; }

@@ -2,7 +2,10 @@
 #include "session/session_file.h"
 
 #include "common/error.h"
+#include "decode/trace_io.h"       // decode::toJson(DecodeSettings)
 #include "io/safetensors_writer.h" // io::writeFileAtomically
+
+#include <algorithm>
 
 #include <filesystem>
 #include <fstream>
@@ -112,7 +115,11 @@ json sessionToJson(const Session& session, const std::string& baseDir) {
               {"episodes", relativePath(session.episodes, baseDir)},
               {"unnorm_key", nullptr},
               {"settings", settings},
-              {"view", {{"step", session.step}}}};
+              {"view", {{"step", session.step}, {"round", session.round}, {"dimension", session.dimension}}},
+              {"bookmarks", json::array()},
+              {"notes", session.notes}};
+    for (const Bookmark& b : session.bookmarks)
+        j["bookmarks"].push_back({{"step", b.step}, {"note", b.note}});
     if (session.draft && !session.draft->empty()) j["draft"] = relativePath(*session.draft, baseDir);
     if (session.unnormKey && !session.unnormKey->empty()) j["unnorm_key"] = *session.unnormKey;
     return j;
@@ -161,6 +168,33 @@ Session sessionFromJson(const json& j, const std::string& baseDir, const std::st
 
     const json& view = r.object(j, "view");
     session.step = r.integer(view, "step", "view.", 0, 1 << 30);
+    if (version >= 2) {
+        if (view.contains("round")) session.round = r.integer(view, "round", "view.", 0, 1 << 20);
+        if (view.contains("dimension")) session.dimension = r.integer(view, "dimension", "view.", 0, 6);
+        if (const auto it = j.find("bookmarks"); it != j.end() && !it->is_null()) {
+            if (!it->is_array())
+                r.fail("bookmarks", std::string("expected an array, found ") + it->type_name());
+            for (std::size_t i = 0; i < it->size(); ++i) {
+                const std::string field = "bookmarks[" + std::to_string(i) + "]";
+                const json& b = (*it)[i];
+                if (!b.is_object()) r.fail(field, std::string("expected an object, found ") + b.type_name());
+                Bookmark bookmark;
+                bookmark.step = r.integer(b, "step", field + ".", 0, 1 << 30);
+                if (const auto note = b.find("note"); note != b.end() && !note->is_null()) {
+                    if (!note->is_string())
+                        r.fail(field + ".note", std::string("expected a string, found ") + note->type_name());
+                    bookmark.note = note->get<std::string>();
+                }
+                if (findBookmark(session.bookmarks, bookmark.step))
+                    r.fail(field + ".step", "a second bookmark at step " + std::to_string(bookmark.step));
+                setBookmark(session.bookmarks, bookmark);
+            }
+        }
+        if (const auto it = j.find("notes"); it != j.end() && !it->is_null()) {
+            if (!it->is_string()) r.fail("notes", std::string("expected a string, found ") + it->type_name());
+            session.notes = it->get<std::string>();
+        }
+    }
     return session;
 }
 
@@ -182,6 +216,36 @@ Session readSession(const std::string& path) {
 void writeSession(const std::string& path, const Session& session) {
     const fs::path base = fs::absolute(fs::path(path)).parent_path();
     io::writeFileAtomically(path, sessionToJson(session, base.string()).dump(2) + "\n");
+}
+
+bool Session::operator==(const Session& o) const {
+    return model == o.model && draft == o.draft && episodes == o.episodes && unnormKey == o.unnormKey &&
+           decode::toJson(settings) == decode::toJson(o.settings) && step == o.step && round == o.round &&
+           dimension == o.dimension && bookmarks == o.bookmarks && notes == o.notes;
+}
+
+std::size_t setBookmark(std::vector<Bookmark>& bookmarks, const Bookmark& b) {
+    auto it = std::lower_bound(bookmarks.begin(), bookmarks.end(), b.step,
+                               [](const Bookmark& x, int step) { return x.step < step; });
+    if (it != bookmarks.end() && it->step == b.step)
+        it->note = b.note;
+    else
+        it = bookmarks.insert(it, b);
+    return static_cast<std::size_t>(it - bookmarks.begin());
+}
+
+bool removeBookmark(std::vector<Bookmark>& bookmarks, int step) {
+    const auto it =
+        std::find_if(bookmarks.begin(), bookmarks.end(), [&](const Bookmark& x) { return x.step == step; });
+    if (it == bookmarks.end()) return false;
+    bookmarks.erase(it);
+    return true;
+}
+
+const Bookmark* findBookmark(const std::vector<Bookmark>& bookmarks, int step) {
+    for (const Bookmark& b : bookmarks)
+        if (b.step == step) return &b;
+    return nullptr;
 }
 
 bool isSessionFile(const std::string& path) {

@@ -1,0 +1,2 @@
+// SPDX-License-Identifier: MIT
+#include "gui/export_controller.h"

@@ -1,0 +1,2 @@
+// SPDX-License-Identifier: MIT
+#include "gui/relocate_dialog.h"
