@@ -28,8 +28,11 @@ class MessageBar;
 
 namespace specvla::app {
 
+class Autosave;
+class BookmarksDock;
 class CheckpointDock;
 class DecodeController;
+class ExportController;
 class RecentFiles;
 class SessionController;
 
@@ -39,7 +42,7 @@ class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
     // Bump when docks are added or renamed, so an old saved layout is ignored rather than half applied.
-    static constexpr int kStateVersion = 2;
+    static constexpr int kStateVersion = 3;
     static constexpr int kMaxRecent = 10;
 
     explicit MainWindow(QWidget* parent = nullptr);
@@ -74,6 +77,19 @@ public:
     RecentFiles* recentEpisodes() const { return m_recentEpisodes; }
     RecentFiles* recentSessions() const { return m_recentSessions; }
     SessionController* sessionController() const { return m_session; }
+    BookmarksDock* bookmarksDock() const { return m_bookmarksDock; }
+    ExportController* exportController() const { return m_export; }
+    Autosave* autosave() const { return m_autosave; }
+    QMenu* editMenu() const { return m_editMenu; }
+    // Saves to the session's file, or asks for one when it has none (File ▸ Save Session, Ctrl+S).
+    bool saveSessionOrAsk();
+    // Writes the session report (HTML, PDF, figures, data) of the current session into dir, decoding in the
+    // background; progress in the status bar. Returns false when nothing is open or a report is running.
+    bool exportReport(const QString& dir);
+    // Offers to restore sessions autosaved by instances that did not exit (a crash); interactive.
+    void offerRecovery();
+    // Applies user preferences (theme, export size, default margin, autosave); persist stores them.
+    void applyPreferences(bool persist);
     void clearRecentCheckpoints();
 
     specvla::widgets::Theme theme() const { return m_theme; }
@@ -98,6 +114,8 @@ public Q_SLOTS:
     void showOpenEpisodeDialog();
     void showOpenSessionDialog();
     void showSaveSessionDialog();
+    void showPreferences();
+    void showExportReportDialog();
     void showShortcuts();
     void showAbout();
 
@@ -125,6 +143,9 @@ private:
     void createDecodeViews();
     void createSessionAndRecent(); // main_window_session.cpp
     void addSessionMenus(QMenu* file);
+    void createDocument(); // main_window_document.cpp: bookmarks, undo, autosave, export, preferences
+    void addDocumentMenus(QMenu* file);
+    void updateWindowTitle();
     QString askForPath(const QString& title, const QString& key, const QString& filter);
 
     CheckpointDock* m_checkpointDock = nullptr;
@@ -135,6 +156,11 @@ private:
     RecentFiles* m_recentDrafts = nullptr;
     RecentFiles* m_recentEpisodes = nullptr;
     RecentFiles* m_recentSessions = nullptr;
+    BookmarksDock* m_bookmarksDock = nullptr;
+    ExportController* m_export = nullptr;
+    Autosave* m_autosave = nullptr;
+    QMenu* m_editMenu = nullptr;
+    bool m_reportRunning = false;
     QList<QDockWidget*> m_decodeDocks;
     QStackedWidget* m_centralStack = nullptr;
     QToolButton* m_cancelButton = nullptr;

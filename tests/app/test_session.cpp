@@ -21,11 +21,12 @@ using nlohmann::json;
 namespace {
 
 json validJson() {
-    return json::parse(R"({"format": "specvla-session", "version": 1, "model": "models/vla",
+    return json::parse(R"({"format": "specvla-session", "version": 2, "model": "models/vla",
         "draft": null, "episodes": "data/ep.hdf5", "unnorm_key": null,
         "settings": {"mode": "relaxed", "margin": 9, "margins_per_dim": null, "top_k": 8, "depth": 4,
                      "total_tokens": 50},
-        "view": {"step": 0}})");
+        "view": {"step": 0, "round": 0, "dimension": 0},
+        "bookmarks": [{"step": 3, "note": "first"}], "notes": ""})");
 }
 
 void writeText(const std::string& path, const std::string& text) {
@@ -113,7 +114,7 @@ private Q_SLOTS:
         std::ifstream in(file);
         const json j = json::parse(in);
         QCOMPARE(j.at("format").get<std::string>(), std::string("specvla-session"));
-        QCOMPARE(j.at("version").get<int>(), 1);
+        QCOMPARE(j.at("version").get<int>(), session::kSessionVersion);
         QCOMPARE(j.at("model").get<std::string>(), std::string("../models/vla"));
         QCOMPARE(j.at("draft").get<std::string>(), std::string("../models/draft"));
         QCOMPARE(j.at("episodes").get<std::string>(), std::string("../data/ep.hdf5"));
@@ -173,8 +174,22 @@ private Q_SLOTS:
                                         << "not a SpecVLA session";
         QTest::newRow("no format") << "-format"
                                    << "not a SpecVLA session";
-        QTest::newRow("newer version") << "version=2"
-                                       << "was written by a newer SpecVLA Workbench (version 2 > 1)";
+        QTest::newRow("newer version") << "version=3"
+                                       << "was written by a newer SpecVLA Workbench (version 3 > 2)";
+        QTest::newRow("bookmarks not array") << "bookmarks=3"
+                                             << "field \"bookmarks\": expected an array";
+        QTest::newRow("bookmark not object") << "bookmarks=[1]"
+                                             << "field \"bookmarks[0]\": expected an object";
+        QTest::newRow("bookmark step") << "bookmarks=[{\"step\": -1}]"
+                                       << "field \"bookmarks[0].step\": expected an integer in 0..";
+        QTest::newRow("bookmark note") << "bookmarks=[{\"step\": 1, \"note\": 5}]"
+                                       << "field \"bookmarks[0].note\": expected a string";
+        QTest::newRow("bookmark twice") << "bookmarks=[{\"step\": 1}, {\"step\": 1}]"
+                                        << "field \"bookmarks[1].step\": a second bookmark at step 1";
+        QTest::newRow("notes a number") << "notes=1"
+                                        << "field \"notes\": expected a string";
+        QTest::newRow("view dimension") << "view.dimension=9"
+                                        << "field \"view.dimension\": expected an integer in 0..6";
         QTest::newRow("version a string") << "version=\"1\""
                                           << "field \"version\": expected an integer";
     }
@@ -200,6 +215,90 @@ private Q_SLOTS:
         QVERIFY2(error.startsWith(m_dir.filePath(QStringLiteral("bad.json")) + QStringLiteral(": ")),
                  qPrintable(error));
         QVERIFY2(error.contains(expected), qPrintable(error));
+    }
+
+    void saveLoadCompare() {
+        session::Session s;
+        s.model = path("models/vla");
+        s.draft = path("models/draft");
+        s.episodes = path("data/ep.hdf5");
+        s.settings.margin = 11;
+        s.step = 7;
+        s.round = 2;
+        s.dimension = 6;
+        s.notes = "gripper flips at the end\nsee step 30 — \"why?\"";
+        // Out of order on purpose: the list stays sorted and one bookmark per step.
+        session::setBookmark(s.bookmarks, {30, "late <b>&amp; odd</b>"});
+        session::setBookmark(s.bookmarks, {4, "early"});
+        QCOMPARE(session::setBookmark(s.bookmarks, {30, "late, edited"}), std::size_t(1));
+        QCOMPARE(s.bookmarks.size(), std::size_t(2));
+        QCOMPARE(s.bookmarks.front().step, 4);
+        QCOMPARE(session::findBookmark(s.bookmarks, 30)->note, std::string("late, edited"));
+        QVERIFY(!session::findBookmark(s.bookmarks, 5));
+
+        const std::string file = path("compare.specvla.json");
+        session::writeSession(file, s);
+        const session::Session r = session::readSession(file);
+        QVERIFY(r == s);
+        // Each field takes part in the comparison.
+        session::Session other = r;
+        other.bookmarks[0].note = "changed";
+        QVERIFY(other != s);
+        other = r;
+        other.round = 0;
+        QVERIFY(other != s);
+        other = r;
+        other.settings.margin = 12;
+        QVERIFY(other != s);
+        other = r;
+        QVERIFY(session::removeBookmark(other.bookmarks, 4));
+        QVERIFY(!session::removeBookmark(other.bookmarks, 4));
+        QVERIFY(other != s);
+        // Saving the read session again gives the same bytes.
+        std::ifstream a(file, std::ios::binary);
+        const std::string first((std::istreambuf_iterator<char>(a)), std::istreambuf_iterator<char>());
+        session::writeSession(path("compare2.specvla.json"), r);
+        std::ifstream b(path("compare2.specvla.json"), std::ios::binary);
+        const std::string second((std::istreambuf_iterator<char>(b)), std::istreambuf_iterator<char>());
+        QCOMPARE(second, first);
+    }
+
+    void version1FilesStillRead() {
+        json j = validJson();
+        j["version"] = 1;
+        j["view"] = {{"step", 5}, {"round", 3}};
+        // A version 1 reader never wrote these; a version 1 file with them is read as version 1 (ignored).
+        const std::string file = path("v1.json");
+        writeText(file, j.dump());
+        const session::Session r = session::readSession(file);
+        QCOMPARE(r.step, 5);
+        QCOMPARE(r.round, 0);
+        QVERIFY(r.bookmarks.empty());
+        QVERIFY(r.notes.empty());
+    }
+
+    void corruptFilesLoseNothing() {
+        // A file that fails to read is left exactly as it was, and a later failed save does not touch it.
+        const std::string file = path("keep.specvla.json");
+        json j = validJson();
+        j["version"] = 99;
+        const std::string text = j.dump(2);
+        writeText(file, text);
+        QVERIFY_THROWS_EXCEPTION(specvla::Error, session::readSession(file));
+        std::ifstream in(file, std::ios::binary);
+        QCOMPARE(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()), text);
+        // A good session saved over a good file replaces it whole; no temporary files remain.
+        session::Session s;
+        s.model = path("m");
+        s.episodes = path("e.hdf5");
+        s.bookmarks = {{1, "one"}};
+        const std::string good = path("good.specvla.json");
+        session::writeSession(good, s);
+        s.bookmarks.push_back({2, "two"});
+        session::writeSession(good, s);
+        QCOMPARE(session::readSession(good).bookmarks.size(), std::size_t(2));
+        for (const QString& name : QDir(m_dir.path()).entryList(QDir::Files))
+            QVERIFY2(!name.contains(QLatin1String(".tmp")), qPrintable(name));
     }
 
     void unreadableFilesFailClearly() {
