@@ -21,7 +21,9 @@ namespace {
 
 using widgets::Theme;
 
-QString key(const char* k) { return QString::fromLatin1(k); }
+QString key(const char* k) {
+    return QString::fromLatin1(k);
+}
 
 // An integer setting: fallback when absent or not an integer, else clamped into [lo, hi].
 int readInt(const QSettings& s, const char* k, int fallback, int lo, int hi) {
@@ -123,10 +125,10 @@ PreferencesDialog::PreferencesDialog(const Preferences& preferences, QWidget* pa
         box->setSuffix(suffix);
         return box;
     };
-    m_exportWidth = spin("PrefExportWidth", Preferences::kMinExportSize, Preferences::kMaxExportSize,
-                         tr(" px"));
-    m_exportHeight = spin("PrefExportHeight", Preferences::kMinExportSize, Preferences::kMaxExportSize,
-                          tr(" px"));
+    m_exportWidth =
+        spin("PrefExportWidth", Preferences::kMinExportSize, Preferences::kMaxExportSize, tr(" px"));
+    m_exportHeight =
+        spin("PrefExportHeight", Preferences::kMinExportSize, Preferences::kMaxExportSize, tr(" px"));
     m_exportDpi = new QDoubleSpinBox(this);
     m_exportDpi->setObjectName(QStringLiteral("PrefExportDpi"));
     m_exportDpi->setRange(Preferences::kMinExportDpi, Preferences::kMaxExportDpi);
@@ -155,9 +157,9 @@ PreferencesDialog::PreferencesDialog(const Preferences& preferences, QWidget* pa
     decodeForm->addRow(tr("Default &margin:"), m_defaultMargin);
     decodeForm->addRow(m_autosave, m_autosaveSeconds);
 
-    auto* buttons =
-        new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel | QDialogButtonBox::RestoreDefaults,
-                             Qt::Horizontal, this);
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel |
+                                             QDialogButtonBox::RestoreDefaults,
+                                         Qt::Horizontal, this);
     buttons->setObjectName(QStringLiteral("PrefButtons"));
     connect(buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
@@ -198,8 +200,12 @@ void PreferencesDialog::setPreferences(const Preferences& preferences) {
     updateEnabled();
 }
 
-void PreferencesDialog::restoreDefaults() { setPreferences(Preferences{}); }
+void PreferencesDialog::restoreDefaults() {
+    setPreferences(Preferences{});
+}
 
-void PreferencesDialog::updateEnabled() { m_autosaveSeconds->setEnabled(m_autosave->isChecked()); }
+void PreferencesDialog::updateEnabled() {
+    m_autosaveSeconds->setEnabled(m_autosave->isChecked());
+}
 
 } // namespace specvla::app

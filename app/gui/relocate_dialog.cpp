@@ -25,7 +25,8 @@ QString cleaned(const QString& path) {
 
 QStringList components(const QString& path) {
     QStringList parts = cleaned(path).split(QLatin1Char('/'));
-    while (parts.size() > 1 && parts.last().isEmpty()) parts.removeLast();
+    while (parts.size() > 1 && parts.last().isEmpty())
+        parts.removeLast();
     return parts;
 }
 
@@ -35,7 +36,9 @@ constexpr Qt::CaseSensitivity kPathCase = Qt::CaseInsensitive;
 constexpr Qt::CaseSensitivity kPathCase = Qt::CaseSensitive;
 #endif
 
-bool sameName(const QString& a, const QString& b) { return a.compare(b, kPathCase) == 0; }
+bool sameName(const QString& a, const QString& b) {
+    return a.compare(b, kPathCase) == 0;
+}
 
 bool existsAs(const QString& path, bool folder) {
     if (path.isEmpty()) return false;
@@ -66,7 +69,8 @@ QString RelocateDialog::proposeMove(const QString& oldChanged, const QString& ne
     const QStringList o = components(oldOther);
     // The common tail stayed; the first component (the root, or a relative path's head) never counts as tail.
     int tail = 0;
-    while (tail < a.size() - 1 && tail < b.size() - 1 && sameName(a.at(a.size() - 1 - tail), b.at(b.size() - 1 - tail)))
+    while (tail < a.size() - 1 && tail < b.size() - 1 &&
+           sameName(a.at(a.size() - 1 - tail), b.at(b.size() - 1 - tail)))
         ++tail;
     const QStringList from = a.mid(0, a.size() - tail);
     const QStringList to = b.mid(0, b.size() - tail);
@@ -76,7 +80,8 @@ QString RelocateDialog::proposeMove(const QString& oldChanged, const QString& ne
     return moved.isEmpty() ? QStringLiteral("/") : moved;
 }
 
-RelocateDialog::RelocateDialog(const QString& sessionPath, const QList<MissingInput>& missing, QWidget* parent)
+RelocateDialog::RelocateDialog(const QString& sessionPath, const QList<MissingInput>& missing,
+                               QWidget* parent)
     : QDialog(parent), m_missing(missing.begin(), missing.end()), m_replacements(missing.size()),
       m_proposed(missing.size(), false) {
     setObjectName(QStringLiteral("RelocateDialog"));
@@ -125,7 +130,8 @@ RelocateDialog::RelocateDialog(const QString& sessionPath, const QList<MissingIn
         setReplacement(item->row(), item->text());
     });
 
-    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, Qt::Horizontal, this);
+    auto* buttons =
+        new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, Qt::Horizontal, this);
     m_ok = buttons->button(QDialogButtonBox::Ok);
     m_ok->setText(tr("Open Session"));
     connect(buttons, &QDialogButtonBox::accepted, this, [this] {
@@ -139,7 +145,8 @@ RelocateDialog::RelocateDialog(const QString& sessionPath, const QList<MissingIn
     layout->addWidget(buttons);
     resize(760, 140 + 32 * rowCount());
 
-    for (int row = 0; row < rowCount(); ++row) updateRow(row);
+    for (int row = 0; row < rowCount(); ++row)
+        updateRow(row);
     updateOk();
 }
 
@@ -149,8 +156,8 @@ void RelocateDialog::setReplacement(int row, const QString& path) {
     if (isResolved(row)) {
         for (int other = 0; other < rowCount(); ++other) {
             if (other == row || isResolved(other)) continue;
-            const QString proposal = proposeMove(m_missing.at(row).path, m_replacements.at(row),
-                                                 m_missing.at(other).path);
+            const QString proposal =
+                proposeMove(m_missing.at(row).path, m_replacements.at(row), m_missing.at(other).path);
             if (existsAs(proposal, m_missing.at(other).isFolder)) storeReplacement(other, proposal, true);
         }
     }
@@ -197,7 +204,8 @@ QList<MissingInput> RelocateDialog::missingInputs(const session::Session& s) {
 
 void RelocateDialog::browse(int row) {
     const MissingInput& in = m_missing.at(row);
-    const QString start = nearestExistingFolder(m_replacements.at(row).isEmpty() ? in.path : m_replacements.at(row));
+    const QString start =
+        nearestExistingFolder(m_replacements.at(row).isEmpty() ? in.path : m_replacements.at(row));
     const QString title = tr("Locate %1").arg(in.kind);
     const QString path = in.isFolder ? QFileDialog::getExistingDirectory(this, title, start)
                                      : QFileDialog::getOpenFileName(this, title, start);
@@ -238,6 +246,8 @@ void RelocateDialog::updateRow(int row) {
     m_updating = false;
 }
 
-void RelocateDialog::updateOk() { m_ok->setEnabled(allResolved()); }
+void RelocateDialog::updateOk() {
+    m_ok->setEnabled(allResolved());
+}
 
 } // namespace specvla::app

@@ -3,11 +3,11 @@
 
 // Relocating a session's inputs (workbench-ux.md: "warn, do not crash, when data is missing"). When a session
 // names a model, draft head or episode file that no longer exists, this dialog lists them, one row each, and
-// lets the user point every one at its new place (typed, or through "Browse…"). Choosing one new place proposes
-// the others: moved folders usually move together, so the same folder move is applied to every unresolved row
-// and kept where the moved path exists. OK is enabled only when every row has a replacement that exists (a
-// folder for a folder, a file for a file). The caller opens the session with the replacements on OK and
-// leaves the window untouched on Cancel.
+// lets the user point every one at its new place (typed, or through "Browse…"). Choosing one new place
+// proposes the others: moved folders usually move together, so the same folder move is applied to every
+// unresolved row and kept where the moved path exists. OK is enabled only when every row has a replacement
+// that exists (a folder for a folder, a file for a file). The caller opens the session with the replacements
+// on OK and leaves the window untouched on Cancel.
 #include <QDialog>
 #include <QList>
 #include <QString>
@@ -54,8 +54,8 @@ public:
     // The inputs of s that do not exist: the model and draft head folders and the episode file.
     static QList<MissingInput> missingInputs(const session::Session& s);
 
-    // The path oldOther takes when oldChanged moved to newChanged: the longest common tail of the two paths is
-    // taken as the part that stayed, what precedes it as the folder that moved, and oldOther moves with it
+    // The path oldOther takes when oldChanged moved to newChanged: the longest common tail of the two paths
+    // is taken as the part that stayed, what precedes it as the folder that moved, and oldOther moves with it
     // when it lies inside that folder. Empty when oldOther is outside it or nothing moved. E.g.
     // (/a/b/model, /x/b/model, /a/b/episodes/e.hdf5) -> /x/b/episodes/e.hdf5.
     static QString proposeMove(const QString& oldChanged, const QString& newChanged, const QString& oldOther);

@@ -297,7 +297,7 @@ private Q_SLOTS:
         s.bookmarks.push_back({2, "two"});
         session::writeSession(good, s);
         QCOMPARE(session::readSession(good).bookmarks.size(), std::size_t(2));
-        for (const QString& name : QDir(m_dir.path()).entryList(QDir::Files))
+        for (const QString& name : QDir(m_dir.path()).entryList(QDir::Files | QDir::Hidden))
             QVERIFY2(!name.contains(QLatin1String(".tmp")), qPrintable(name));
     }
 
