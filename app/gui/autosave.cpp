@@ -35,8 +35,9 @@ QString stemOf(const QString& sessionPath) {
     return name.left(name.size() - kSessionSuffix.size());
 }
 
-// A lock that treats only a dead owner as stale. QLockFile's default also calls any lock older than 30 s
-// stale, which would make a live instance's autosave look orphaned after half a minute.
+// A lock that treats only a dead owner (or a reboot) as stale. QLockFile's default also calls any lock older
+// than 30 s stale; on Linux the flock() it holds still protects a live owner, but where that is missing
+// (some network file systems, other platforms) a live instance's autosave would look orphaned.
 std::unique_ptr<QLockFile> makeLock(const QString& path) {
     auto lock = std::make_unique<QLockFile>(path);
     lock->setStaleLockTime(0);

@@ -209,6 +209,13 @@ int main(int argc, char** argv) {
     specvla::app::MainWindow window;
     if (theme) window.setTheme(*theme, false);
     window.show();
+    // Unattended runs (benchmarks, screenshots, timed quits) never stop at a dialog: a session's missing
+    // inputs are only named in the message bar, and crash recovery is left for the next interactive start.
+    const bool interactive = !bench && screenshotFile.isEmpty() && quitAfterMs < 0;
+    if (!interactive) window.sessionController()->setRelocator({});
+    // After a crash, the autosaved session is offered first; restoring it replaces what the command line
+    // names.
+    const bool recovered = interactive && window.offerRecovery();
 
     // Model, draft and episode from the command line (the README's demo command uses them), or a session.
     specvla::app::DecodeController* decode = window.decodeController();
@@ -220,6 +227,11 @@ int main(int argc, char** argv) {
                 .arg(parser.value(deviceOption), controls->devices().join(QStringLiteral(", "))));
     }
     if (parser.isSet(dtypeOption)) controls->setDtype(parser.value(dtypeOption));
+    if (recovered) {
+        sessionFile.clear();
+        model.clear();
+        episode.clear();
+    }
     if (!sessionFile.isEmpty()) {
         if (!window.openSession(sessionFile, stepOverride) && bench) {
             std::fprintf(stderr, "specvla-workbench: cannot open the session %s\n", qPrintable(sessionFile));
@@ -238,7 +250,7 @@ int main(int argc, char** argv) {
         if (!sessionFile.isEmpty()) decode->reloadModel(); // the command line's key wins over the session's
     }
     if (parser.isSet(marginOption)) controls->setMargin(parser.value(marginOption).toInt());
-    if (sessionFile.isEmpty()) {
+    if (sessionFile.isEmpty() && !recovered) {
         if (!model.isEmpty()) window.openModel(model);
         if (parser.isSet(draftOption)) window.openDraft(parser.value(draftOption));
         if (!episode.isEmpty()) {

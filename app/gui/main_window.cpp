@@ -2,6 +2,7 @@
 #include "gui/main_window.h"
 
 #include "common/runtime.h"
+#include "gui/autosave.h"
 #include "gui/checkpoint_dock.h"
 #include "gui/decode_controller.h"
 #include "gui/decode_docks.h"
@@ -96,7 +97,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 #endif
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow() {
+    // A clean exit: this window's autosave is not needed for recovery (a crash never gets here).
+    if (m_autosave) m_autosave->discard();
+}
 
 QWidget* MainWindow::createCentralArea() {
     auto* central = new QWidget(this);
@@ -246,7 +250,8 @@ void MainWindow::createMenus() {
     file->addAction(m_openEpisodeAction);
     m_recentMenu = file->addMenu(tr("Open &Recent"));
     m_recentCheckpoints->attachMenu(m_recentMenu);
-    addSessionMenus(file); // main_window_session.cpp
+    addSessionMenus(file);  // main_window_session.cpp
+    addDocumentMenus(file); // main_window_document.cpp: Save, Export, and the Edit menu
     file->addSeparator();
     file->addAction(m_quitAction);
 

@@ -87,7 +87,8 @@ public:
     // background; progress in the status bar. Returns false when nothing is open or a report is running.
     bool exportReport(const QString& dir);
     // Offers to restore sessions autosaved by instances that did not exit (a crash); interactive.
-    void offerRecovery();
+    // Returns true when a session was restored.
+    bool offerRecovery();
     // Applies user preferences (theme, export size, default margin, autosave); persist stores them.
     void applyPreferences(bool persist);
     void clearRecentCheckpoints();
@@ -118,6 +119,9 @@ public Q_SLOTS:
     void showExportReportDialog();
     void showShortcuts();
     void showAbout();
+
+Q_SIGNALS:
+    void reportWritten(const QString& htmlPath);
 
 protected:
     void closeEvent(QCloseEvent* event) override;

@@ -43,6 +43,7 @@ void MainWindow::createSessionAndRecent() {
     connect(m_recentEpisodes, &RecentFiles::openRequested, this, &MainWindow::openEpisode);
     connect(m_recentSessions, &RecentFiles::openRequested, this,
             [this](const QString& p) { openSession(p); });
+    createDocument(); // main_window_document.cpp
     for (RecentFiles* list : {m_recentModels, m_recentDrafts, m_recentEpisodes, m_recentSessions}) {
         connect(list, &RecentFiles::missing, this, [this](const QString& p) {
             m_messageBar->showError(

@@ -15,6 +15,8 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 namespace specvla::app {
 
 namespace {
@@ -117,12 +119,12 @@ RelocateDialog::RelocateDialog(const QString& sessionPath, const QList<MissingIn
         m_table->setItem(row, OldPathColumn, old);
         // Editable, so a path can be pasted as well as browsed to.
         m_table->setItem(row, NewPathColumn, new QTableWidgetItem());
-        auto* browse = new QToolButton(m_table);
-        browse->setObjectName(QStringLiteral("RelocateBrowse%1").arg(row));
-        browse->setText(tr("Browse…"));
-        browse->setToolTip(in.isFolder ? tr("Choose the folder") : tr("Choose the file"));
-        connect(browse, &QToolButton::clicked, this, [this, row] { browse(row); });
-        m_table->setCellWidget(row, BrowseColumn, browse);
+        auto* button = new QToolButton(m_table);
+        button->setObjectName(QStringLiteral("RelocateBrowse%1").arg(row));
+        button->setText(tr("Browse…"));
+        button->setToolTip(in.isFolder ? tr("Choose the folder") : tr("Choose the file"));
+        connect(button, &QToolButton::clicked, this, [this, row] { browse(row); });
+        m_table->setCellWidget(row, BrowseColumn, button);
     }
     m_updating = false;
     connect(m_table, &QTableWidget::itemChanged, this, [this](QTableWidgetItem* item) {

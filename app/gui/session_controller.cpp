@@ -121,6 +121,11 @@ void SessionController::markSaved() {
     updateModified();
 }
 
+void SessionController::markModified() {
+    m_notesModified = true;
+    updateModified();
+}
+
 void SessionController::updateModified() {
     const bool modified = isModified();
     if (modified == m_lastModified) return;
@@ -198,8 +203,7 @@ bool SessionController::open(const QString& path, std::optional<int> stepOverrid
     Q_EMIT bookmarksChanged();
     Q_EMIT notesChanged(m_notes);
     if (relocated) {
-        m_notesModified = true; // the new paths are not in the file yet
-        updateModified();
+        markModified(); // the new paths are not in the file yet
         if (m_messages)
             m_messages->showInfo(
                 tr("Opened %1 with relocated inputs; save the session to keep the new paths.")

@@ -76,6 +76,8 @@ public:
     bool isModified() const;
     // Forgets the edit history and marks the current state saved (a session was opened or saved).
     void markSaved();
+    // Marks the session modified without an undo step (e.g. a recovered autosave).
+    void markModified();
 
 Q_SIGNALS:
     void opened(const QString& path);
@@ -104,7 +106,7 @@ private:
     int m_dragCounter = 0;
     std::vector<session::Bookmark> m_bookmarks;
     QString m_notes;
-    bool m_notesModified = false;
+    bool m_notesModified = false; // notes edited, inputs relocated or recovered: not on the undo stack
     bool m_lastModified = false;
 };
 

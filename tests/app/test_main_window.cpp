@@ -6,6 +6,7 @@
 #include "gui/decode_controls.h"
 #include "gui/main_window.h"
 #include "gui/recent_files.h"
+#include "gui/relocate_dialog.h"
 #include "gui/tensor_table_model.h"
 #include "io/safetensors_writer.h"
 #include "message_bar.h"
@@ -34,6 +35,7 @@
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTimer>
 
 #include <array>
 #include <cstdint>
@@ -555,7 +557,16 @@ void TestMainWindow::dropOfSessionOpensIt() {
                                                     "top_k": 8, "depth": 4, "total_tokens": 50},
                                        "view": {"step": 0}})");
     QVERIFY(!file.isEmpty());
+    // The session's inputs are gone, so the relocation dialog comes up; cancelling it opens nothing.
+    int dialogRows = -1;
+    QTimer::singleShot(0, &window, [&dialogRows] {
+        auto* dialog = qobject_cast<specvla::app::RelocateDialog*>(QApplication::activeModalWidget());
+        if (!dialog) return;
+        dialogRows = dialog->rowCount();
+        dialog->reject();
+    });
     QVERIFY(dropUrls(window, {QUrl::fromLocalFile(file)}));
+    QCOMPARE(dialogRows, 2); // the model folder and the episode file
     QVERIFY(window.messageBar()->isVisible());
     QVERIFY2(window.messageBar()->text().contains(
                  QDir::toNativeSeparators(m_dir.filePath(QStringLiteral("gone_model")))),

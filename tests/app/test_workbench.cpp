@@ -281,6 +281,11 @@ private Q_SLOTS:
         const QString file = m_dir.filePath(QStringLiteral("s.specvla.json"));
         specvla::session::writeSession(file.toStdString(), s);
 
+        // The relocation dialog is cancelled (tests never show modal dialogs; test_undo covers relocating).
+        window.sessionController()->setRelocator(
+            [](const QString&, const QList<specvla::app::SessionInput>&) -> std::optional<QStringList> {
+                return std::nullopt;
+            });
         QVERIFY(window.openSession(file)); // readable, but its episode is gone
         QVERIFY(window.messageBar()->isVisible());
         QCOMPARE(window.messageBar()->level(), specvla::widgets::MessageBar::Level::Error);
@@ -295,7 +300,7 @@ private Q_SLOTS:
         broken.close();
         QVERIFY(!window.openSession(broken.fileName()));
         QVERIFY(
-            window.messageBar()->text().contains(QStringLiteral("newer SpecVLA Workbench (version 7 > 1)")));
+            window.messageBar()->text().contains(QStringLiteral("newer SpecVLA Workbench (version 7 > 2)")));
 
         s.episodes = m_episode.toStdString();
         specvla::session::writeSession(file.toStdString(), s);
