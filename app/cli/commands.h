@@ -22,6 +22,7 @@ int runSweep(const std::vector<std::string>& args);
 int runBench(const std::vector<std::string>& args);
 int runGpuTest(const std::vector<std::string>& args);
 int runDemo(const std::vector<std::string>& args);
+int runReport(const std::vector<std::string>& args);
 
 std::string inspectUsage();
 std::string runUsage();
@@ -31,5 +32,6 @@ std::string sweepUsage();
 std::string benchUsage();
 std::string gpuTestUsage();
 std::string demoUsage();
+std::string reportUsage();
 
 } // namespace specvla::cli

@@ -25,6 +25,10 @@ const Command kCommands[] = {
     {"demo", "train the demo world's tiny target and draft head", specvla::cli::demoUsage,
      specvla::cli::runDemo},
 #endif
+#ifdef SPECVLA_WITH_REPORT // the one command with Qt: figures and PDF, rendered offscreen
+    {"report", "write a session's report (HTML, PDF, figures, data) without a display",
+     specvla::cli::reportUsage, specvla::cli::runReport},
+#endif
     {"bench", "time AR, strict and relaxed decoding in one run", specvla::cli::benchUsage,
      specvla::cli::runBench},
     {"make-geometry", "write a sparse checkpoint of the full OpenVLA-7B geometry",

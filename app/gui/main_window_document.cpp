@@ -156,12 +156,11 @@ void MainWindow::applyPreferences(bool persist) {
     m_autosave->setEnabled(prefs.autosaveEnabled);
     m_autosave->setInterval(prefs.autosaveSeconds);
     // The default margin is where a fresh window starts; an open session keeps its own.
-    if (!persist && m_session->sessionPath().isEmpty())
-        if (DecodeControls* c = m_decode->views().controls) {
-            const QSignalBlocker block(c);
-            c->setMargin(prefs.defaultMargin);
-            m_decode->setSettings(c->settings());
-        }
+    if (!persist && m_session->sessionPath().isEmpty()) {
+        decode::DecodeSettings settings = m_decode->settings();
+        settings.margin = prefs.defaultMargin;
+        m_session->applySettings(settings);
+    }
 }
 
 void MainWindow::showPreferences() {

@@ -72,6 +72,9 @@ public:
     QString notes() const { return m_notes; }
     void setNotes(const QString& notes);
 
+    // Puts settings into the controls (and so the decoder) without an undo step: sessions, preferences.
+    void applySettings(const decode::DecodeSettings& settings);
+
     QUndoStack* undoStack() const { return m_undo; }
     bool isModified() const;
     // Forgets the edit history and marks the current state saved (a session was opened or saved).
@@ -88,7 +91,6 @@ Q_SIGNALS:
 
 private:
     void onSettingsEdited(const decode::DecodeSettings& settings);
-    void applySettings(const decode::DecodeSettings& settings);
     void applyBookmark(int step, const std::optional<session::Bookmark>& bookmark);
     void updateModified();
     bool relocate(session::Session& s, const QString& path);

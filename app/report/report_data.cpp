@@ -147,7 +147,8 @@ CheckpointIdentity identifyCheckpoint(const std::string& dir, const std::atomic<
 }
 
 ReportData collectReport(const session::Session& session, const std::string& sessionPath,
-                         const ReportOptions& options, ReportProgress progress, const std::atomic<bool>* cancel) {
+                         const ReportOptions& options, ReportProgress progress,
+                         const std::atomic<bool>* cancel) {
     const auto started = std::chrono::steady_clock::now();
     auto report = [&](int done, int total, const std::string& what) {
         if (progress) progress(done, total, what);
@@ -191,9 +192,9 @@ ReportData collectReport(const session::Session& session, const std::string& ses
     }
 
     report(0, 0, "loading " + session.model);
-    std::unique_ptr<Engine> engine = Engine::load(session.model, session.draft.value_or(std::string()),
-                                                  options.device, options.dtype,
-                                                  session.unnormKey.value_or(std::string()));
+    std::unique_ptr<Engine> engine =
+        Engine::load(session.model, session.draft.value_or(std::string()), options.device, options.dtype,
+                     session.unnormKey.value_or(std::string()));
     engine->setEpisode(episode, ImagePreprocess::Libero);
 
     // The modes, all with the session's tree shape; relaxed keeps the session's margin (or margins per dim).
@@ -244,7 +245,8 @@ ReportData collectReport(const session::Session& session, const std::string& ses
     };
     for (int i = 0; i < d.numSteps; ++i) {
         const int step = d.firstStep + i;
-        const std::string what = "step " + std::to_string(step) + " of " + std::to_string(episode.numSteps);
+        const std::string what = "step " + std::to_string(step) + " (" + std::to_string(i + 1) + " of " +
+                                 std::to_string(d.numSteps) + ")";
         report(done, total, what);
         const decode::ActionTrace prepare = engine->decodeStep(step, d.modes.front().settings, cancel);
         ++done;
@@ -282,9 +284,9 @@ ReportData collectReport(const session::Session& session, const std::string& ses
     env.cudaAvailable = cudaAvailable();
     env.threads = torchThreads();
     env.dateTime = QDateTime::currentDateTime().toString(Qt::ISODate).toStdString();
-    env.host = QSysInfo::prettyProductName().toStdString() + " (" + QSysInfo::kernelType().toStdString() + " " +
-               QSysInfo::kernelVersion().toStdString() + ", " + QSysInfo::currentCpuArchitecture().toStdString() +
-               ")";
+    env.host = QSysInfo::prettyProductName().toStdString() + " (" + QSysInfo::kernelType().toStdString() +
+               " " + QSysInfo::kernelVersion().toStdString() + ", " +
+               QSysInfo::currentCpuArchitecture().toStdString() + ")";
     env.collectSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     report(total, total, "done");
     return d;
@@ -365,11 +367,11 @@ nlohmann::json reportToJson(const ReportData& d) {
     j["steps"] = steps;
 
     const ReportEnvironment& e = d.environment;
-    j["environment"] = {{"program", e.program},     {"qt", e.qt},
-                        {"libtorch", e.torch},      {"device", e.device},
-                        {"dtype", e.dtype},         {"cuda_available", e.cudaAvailable},
-                        {"threads", e.threads},     {"date_time", e.dateTime},
-                        {"host", e.host},           {"collect_seconds", e.collectSeconds}};
+    j["environment"] = {{"program", e.program}, {"qt", e.qt},
+                        {"libtorch", e.torch},  {"device", e.device},
+                        {"dtype", e.dtype},     {"cuda_available", e.cudaAvailable},
+                        {"threads", e.threads}, {"date_time", e.dateTime},
+                        {"host", e.host},       {"collect_seconds", e.collectSeconds}};
     j["options"] = {{"sweep_margins", d.options.sweepMargins},
                     {"device", d.options.device},
                     {"dtype", d.options.dtype},

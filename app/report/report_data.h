@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-// The numbers of a session report (DESIGN.md, Sessions, export, reports): the session's episode decoded in AR,
-// strict and relaxed mode in one run, interleaved per step, plus a relaxed margin sweep, the checkpoints'
+// The numbers of a session report (DESIGN.md, Sessions, export, reports): the session's episode decoded in
+// AR, strict and relaxed mode in one run, interleaved per step, plus a relaxed margin sweep, the checkpoints'
 // identity and the environment. Plain data and the collection that fills it; no widgets, so it runs on a
-// worker thread (report_writer.h renders it on the GUI thread). Every metric comes from core/decode/metrics.h.
+// worker thread (report_writer.h renders it on the GUI thread). Every metric comes from
+// core/decode/metrics.h.
 #include "decode/metrics.h"
 #include "decode/settings.h"
 #include "decode/trace.h"
@@ -67,9 +68,9 @@ struct ReportEnvironment {
     std::string device;  // as requested
     std::string dtype;
     bool cudaAvailable = false;
-    int threads = 0;         // libtorch intra-op threads
-    std::string dateTime;    // local time, ISO 8601
-    std::string host;        // operating system, e.g. "Debian GNU/Linux 12 (bookworm)"
+    int threads = 0;           // libtorch intra-op threads
+    std::string dateTime;      // local time, ISO 8601
+    std::string host;          // operating system, e.g. "Debian GNU/Linux 12 (bookworm)"
     double collectSeconds = 0; // wall time of collectReport
 };
 
@@ -79,10 +80,10 @@ struct ReportData {
     ReportOptions options;
 
     std::string instruction;
-    std::string demoName;  // the episode file's demo decoded ("demo_0"): the workbench opens demo index 0
-    int episodeSteps = 0;  // steps of that demo
-    int firstStep = 0;     // first decoded step
-    int numSteps = 0;      // decoded steps
+    std::string demoName; // the episode file's demo decoded ("demo_0"): the workbench opens demo index 0
+    int episodeSteps = 0; // steps of that demo
+    int firstStep = 0;    // first decoded step
+    int numSteps = 0;     // decoded steps
     std::vector<std::vector<double>> recorded; // recorded action of each decoded step
 
     CheckpointIdentity model;
@@ -102,17 +103,18 @@ struct ReportData {
     int treeStep() const;
 };
 
-// The LIBERO gripper convention applied to each trace's un-normalised action (decode::liberoGripperPostprocess),
-// as the recorded actions use it; tokens, bins and normalised actions are unchanged.
+// The LIBERO gripper convention applied to each trace's un-normalised action
+// (decode::liberoGripperPostprocess), as the recorded actions use it; tokens, bins and normalised actions are
+// unchanged.
 std::vector<decode::ActionTrace> environmentActions(std::vector<decode::ActionTrace> traces);
 
 // Progress: done and total work units (decodes, hashed files) and what is being done.
 using ReportProgress = std::function<void(int done, int total, const std::string& what)>;
 
-// Reads the session's episode (demo index 0, LIBERO preprocessing, as the workbench does), loads the model and
-// draft head on options.device, and decodes every selected step: per step one untimed preparing decode, then
-// AR, strict, relaxed (session margin) and each sweep margin, interleaved. Throws specvla::Error naming the
-// file or field on a missing or invalid model, draft, episode, step range or margin; app::Cancelled
+// Reads the session's episode (demo index 0, LIBERO preprocessing, as the workbench does), loads the model
+// and draft head on options.device, and decodes every selected step: per step one untimed preparing decode,
+// then AR, strict, relaxed (session margin) and each sweep margin, interleaved. Throws specvla::Error naming
+// the file or field on a missing or invalid model, draft, episode, step range or margin; app::Cancelled
 // (engine/engine.h) when *cancel becomes true. Safe on a worker thread (no widgets).
 ReportData collectReport(const session::Session& session, const std::string& sessionPath,
                          const ReportOptions& options, ReportProgress progress = {},

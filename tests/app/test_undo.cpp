@@ -8,6 +8,7 @@
 #include "gui/bookmarks_dock.h"
 #include "gui/decode_controller.h"
 #include "gui/decode_controls.h"
+#include "gui/export_controller.h"
 #include "gui/main_window.h"
 #include "gui/session_controller.h"
 #include "message_bar.h"
@@ -265,6 +266,26 @@ private Q_SLOTS:
         QCOMPARE(other.decodeController()->views().binDistance->dimension(), 3);
         QVERIFY(other.sessionController()->current() == saved);
         QVERIFY(!other.sessionController()->isModified());
+    }
+
+    void preferencesStartAFreshWindow() {
+        // Preferences live in QSettings apart from sessions: a fresh window starts at the default margin
+        // (without an undo step) and exports at the preferred size; an opened session keeps its own margin.
+        QSettings().setValue(QStringLiteral("preferences/default_margin"), 5);
+        QSettings().setValue(QStringLiteral("preferences/export_width"), 900);
+        QSettings().setValue(QStringLiteral("preferences/export_dpi"), 200);
+        {
+            MainWindow window;
+            QCOMPARE(window.decodeController()->views().controls->marginSlider()->value(), 5);
+            QCOMPARE(window.decodeController()->settings().margin, 5);
+            QCOMPARE(window.sessionController()->undoStack()->count(), 0);
+            QVERIFY(!window.sessionController()->isModified());
+            QCOMPARE(window.exportController()->exportSize().width, 900);
+            QCOMPARE(window.exportController()->exportSize().dpi, 200.0);
+            openFixtures(window, m_dir.filePath(QStringLiteral("prefs.specvla.json")));
+            QCOMPARE(window.decodeController()->settings().margin, 9); // the session's
+        }
+        QSettings().remove(QStringLiteral("preferences"));
     }
 
     void movedFilesAreRelocated() {
