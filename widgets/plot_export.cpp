@@ -64,9 +64,6 @@ bool writePng(QCustomPlot* plot, QSaveFile& file, const PlotExportOptions& o, in
               QString* message) {
     QImage image(o.width, o.height, QImage::Format_ARGB32_Premultiplied);
     image.fill(Qt::white); // toPainter fills the plot background over it
-    const int dotsPerMeter = static_cast<int>(std::lround(o.dpi / 0.0254));
-    image.setDotsPerMeterX(dotsPerMeter);
-    image.setDotsPerMeterY(dotsPerMeter);
     {
         QCPPainter painter;
         if (!painter.begin(&image)) {
@@ -77,6 +74,11 @@ bool writePng(QCustomPlot* plot, QSaveFile& file, const PlotExportOptions& o, in
         paintPlot(plot, painter, lw, lh, scale, false);
         painter.end();
     }
+    // The resolution is recorded after painting: set before, fonts (in points) would be sized for it on top
+    // of the painter's dpi / 96 scale, and text would come out too large.
+    const int dotsPerMeter = static_cast<int>(std::lround(o.dpi / 0.0254));
+    image.setDotsPerMeterX(dotsPerMeter);
+    image.setDotsPerMeterY(dotsPerMeter);
     if (!image.save(&file, "PNG")) {
         *message = QStringLiteral("cannot encode PNG: %1").arg(file.errorString());
         return false;
@@ -87,7 +89,9 @@ bool writePng(QCustomPlot* plot, QSaveFile& file, const PlotExportOptions& o, in
 bool writePdf(QCustomPlot* plot, QSaveFile& file, const PlotExportOptions& o, int lw, int lh,
               double /*scale: the window mapping scales*/, QString* message) {
     QPdfWriter writer(&file);
-    writer.setResolution(static_cast<int>(std::lround(o.dpi)));
+    // Vector output: the layout's 96 dpi keeps fonts the size they have in the laid-out plot (the page size in
+    // points below gives the physical size).
+    writer.setResolution(96);
     writer.setCreator(QStringLiteral("SpecVLA Workbench"));
     writer.setTitle(plotTitle(plot));
     const QSizeF points(o.width * 72.0 / o.dpi, o.height * 72.0 / o.dpi);
@@ -113,9 +117,12 @@ bool writeSvg(QCustomPlot* plot, QSaveFile& file, const PlotExportOptions& o, in
               QString* message) {
     QSvgGenerator generator;
     generator.setOutputDevice(&file);
-    generator.setSize(QSize(o.width, o.height));
+    // Physical size width / dpi inches at the generator's 96 dpi, so that fonts keep their laid-out size
+    // (the painter already scales the layout by dpi / 96 into the view box).
+    generator.setSize(QSize(static_cast<int>(std::lround(o.width * 96.0 / o.dpi)),
+                            static_cast<int>(std::lround(o.height * 96.0 / o.dpi))));
     generator.setViewBox(QRect(0, 0, o.width, o.height));
-    generator.setResolution(static_cast<int>(std::lround(o.dpi)));
+    generator.setResolution(96);
     generator.setTitle(plotTitle(plot));
     generator.setDescription(QStringLiteral("SpecVLA Workbench plot"));
     QCPPainter painter;

@@ -170,7 +170,7 @@ Session sessionFromJson(const json& j, const std::string& baseDir, const std::st
     session.step = r.integer(view, "step", "view.", 0, 1 << 30);
     if (version >= 2) {
         if (view.contains("round")) session.round = r.integer(view, "round", "view.", 0, 1 << 20);
-        if (view.contains("dimension")) session.dimension = r.integer(view, "dimension", "view.", 0, 6);
+        if (view.contains("dimension")) session.dimension = r.integer(view, "dimension", "view.", -1, 6);
         if (const auto it = j.find("bookmarks"); it != j.end() && !it->is_null()) {
             if (!it->is_array())
                 r.fail("bookmarks", std::string("expected an array, found ") + it->type_name());

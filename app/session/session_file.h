@@ -10,7 +10,7 @@
 //    "model": PATH, "draft": PATH | null, "episodes": PATH, "unnorm_key": STRING | null,
 //    "settings": {"mode": "ar" | "strict" | "relaxed", "margin": INT, "margins_per_dim": [7 INT] | null,
 //                 "top_k": INT, "depth": INT, "total_tokens": INT},
-//    "view": {"step": INT, "round": INT (v2), "dimension": INT (v2)},
+//    "view": {"step": INT, "round": INT (v2), "dimension": -1 (all) .. 6 (v2)},
 //    "bookmarks": [{"step": INT, "note": STRING}, ...] (v2, sorted by step, one per step),
 //    "notes": STRING (v2)}
 // Paths are stored relative to the session file's folder; absolute paths are accepted when reading.
@@ -47,7 +47,7 @@ struct Session {
     decode::DecodeSettings settings;
     int step = 0;
     int round = 0;                   // the draft tree view's verify round
-    int dimension = 0;               // the bin-distance plot's action dimension (0..6)
+    int dimension = -1;              // the bin-distance plot's action dimension: -1 all, 0..6 one
     std::vector<Bookmark> bookmarks; // sorted by step, at most one per step
     std::string notes;               // free text about the whole session
 

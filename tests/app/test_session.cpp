@@ -25,7 +25,7 @@ json validJson() {
         "draft": null, "episodes": "data/ep.hdf5", "unnorm_key": null,
         "settings": {"mode": "relaxed", "margin": 9, "margins_per_dim": null, "top_k": 8, "depth": 4,
                      "total_tokens": 50},
-        "view": {"step": 0, "round": 0, "dimension": 0},
+        "view": {"step": 0, "round": 0, "dimension": -1},
         "bookmarks": [{"step": 3, "note": "first"}], "notes": ""})");
 }
 
@@ -189,7 +189,7 @@ private Q_SLOTS:
         QTest::newRow("notes a number") << "notes=1"
                                         << "field \"notes\": expected a string";
         QTest::newRow("view dimension") << "view.dimension=9"
-                                        << "field \"view.dimension\": expected an integer in 0..6";
+                                        << "field \"view.dimension\": expected an integer in -1..6";
         QTest::newRow("version a string") << "version=\"1\""
                                           << "field \"version\": expected an integer";
     }

@@ -198,6 +198,9 @@ private Q_SLOTS:
         openFixtures(window, file);
         QTableWidget* table = window.bookmarksDock()->table();
         QCOMPARE(table->rowCount(), 0);
+        // A fresh window shows every dimension's bin distances, and a session saved now reads back.
+        QCOMPARE(c->views().binDistance->dimension(), -1);
+        QCOMPARE(doc->current().dimension, -1);
 
         c->setCurrentStep(2);
         window.bookmarksDock()->addAtCurrentStep(); // Ctrl+B
