@@ -361,7 +361,7 @@ QString stepsTable(const ReportData& d) {
         h += m.settings.mode == decode::DecodeMode::Ar
                  ? QStringLiteral("<th>ar</th>")
                  : QStringLiteral("<th colspan=\"4\">%1</th>").arg(QString::fromStdString(m.name));
-    h += QStringLiteral("<th rowspan=\"2\">bookmark</th></tr>\n<tr>");
+    h += QStringLiteral("<th rowspan=\"2\">mark</th></tr>\n<tr>");
     for (const ModeReport& m : d.modes)
         h += m.settings.mode == decode::DecodeMode::Ar
                  ? QStringLiteral("<th>ms</th>")
@@ -381,7 +381,9 @@ QString stepsTable(const ReportData& d) {
             cells << formatTau(v.tau) << QString::number(v.passes) << formatMs(v.latencyMs)
                   << formatDeviation(v.deviation);
         }
-        cells << (b ? QStringLiteral("★ %1").arg(escMultiline(b->note)) : QString());
+        // The mark links to the note in "Bookmarks and notes"; a long note would make a tall, narrow row
+        // here.
+        cells << (b ? QStringLiteral("<a href=\"#bookmark-%1\">★</a>").arg(step) : QString());
         h += row(cells, QStringLiteral("id=\"step-%1\"%2")
                             .arg(step)
                             .arg(b ? QStringLiteral(" class=\"bookmark\" bgcolor=\"#fff4c2\"") : QString()));
@@ -463,10 +465,16 @@ QString reportHtml(const ReportData& d, const QStringList& figures) {
         "and mean |action − recorded action| (LIBERO gripper convention).</p>\n");
 
     if (!figures.isEmpty()) {
-        h += QStringLiteral("<h2>Figures</h2>\n<p>Figure mode: %1.</p>\n")
+        // Pages (PDF and print): the figures start a page and come two to a page, so a heading never ends a
+        // page without its figure.
+        h += QStringLiteral("<h2 style=\"page-break-before: always\">Figures</h2>\n<p>Figure mode: %1.</p>\n")
                  .arg(QString::fromStdString(d.figureMode().name));
+        int shown = 0;
         for (const QString& f : figures) {
             if (!f.endsWith(QLatin1String(".png"))) continue;
+            const QString pageBreak = (shown++ % 2 == 0 && shown > 1)
+                                          ? QStringLiteral(" style=\"page-break-before: always\"")
+                                          : QString();
             const QString stem = QFileInfo(f).completeBaseName();
             const FigureInfo* info = figureInfo(stem);
             QString caption = QString::fromUtf8(info ? info->caption : "");
@@ -487,14 +495,15 @@ QString reportHtml(const ReportData& d, const QStringList& figures) {
             QString svg = f;
             svg.chop(4);
             svg += QStringLiteral(".svg");
-            h += QStringLiteral("<h3>%1</h3>\n<p><img src=\"%2\" width=\"640\" alt=\"%1\"></p>\n"
+            h += QStringLiteral("<h3%5>%1</h3>\n<p><img src=\"%2\" width=\"520\" alt=\"%1\"></p>\n"
                                 "<p>%3 <a href=\"%4\">SVG</a></p>\n")
                      .arg(QString::fromUtf8(info ? info->title : ""), f.toHtmlEscaped(),
-                          caption.toHtmlEscaped(), svg.toHtmlEscaped());
+                          caption.toHtmlEscaped(), svg.toHtmlEscaped(), pageBreak);
         }
     }
 
-    if (!d.sweep.empty()) h += QStringLiteral("<h2>Margin sweep</h2>\n") + sweepTable(d);
+    if (!d.sweep.empty())
+        h += QStringLiteral("<h2 style=\"page-break-before: always\">Margin sweep</h2>\n") + sweepTable(d);
 
     h += QStringLiteral("<h2>Per step</h2>\n<p>τ, target passes, ms and mean |normalised action − AR's| of "
                         "each mode (AR: ms only; its τ is 1 and its passes 7 by definition); ★ marks a "

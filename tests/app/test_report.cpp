@@ -314,10 +314,13 @@ private Q_SLOTS:
                 QStringLiteral("<td nowrap>%1</td>").arg(app::formatMs(m.metrics.latency.medianMs))));
         }
         QCOMPARE(app::formatTau(1.0), QStringLiteral("1.000"));
-        // Per-step rows: the bookmarked step carries its (escaped) note.
+        // Per-step rows: the bookmarked step is marked and links to its (escaped) note.
         const QRegularExpression stepRe(QStringLiteral("<tr id=\"step-1\"[^>]*>(.*?)</tr>"));
         const QString step1 = stepRe.match(html).captured(1);
-        QVERIFY2(step1.contains(QString::fromLatin1(kNoteEscaped)), qPrintable(step1));
+        QVERIFY2(step1.contains(QStringLiteral("<a href=\"#bookmark-1\">★</a>")), qPrintable(step1));
+        const QRegularExpression noteRe(QStringLiteral("<li id=\"bookmark-1\">(.*?)</li>"));
+        QVERIFY2(noteRe.match(html).captured(1).contains(QString::fromLatin1(kNoteEscaped)),
+                 qPrintable(html));
         const app::StepValues v = app::stepValues(*m_data.mode("relaxed"), *m_data.mode("ar"), 1);
         QVERIFY(step1.contains(QStringLiteral("<td nowrap>%1</td>").arg(app::formatTau(v.tau))));
         // User text is escaped everywhere.
