@@ -17,6 +17,8 @@
 
 #include <QComboBox>
 #include <QDir>
+#include <QFile>
+#include <QFileInfo>
 #include <QPlainTextEdit>
 #include <QSettings>
 #include <QSignalSpy>
@@ -26,6 +28,8 @@
 #include <QTemporaryDir>
 #include <QUndoStack>
 #include <QtTest>
+
+#include <nlohmann/json.hpp>
 
 using specvla::app::DecodeController;
 using specvla::app::MainWindow;
@@ -289,6 +293,35 @@ private Q_SLOTS:
             QCOMPARE(window.decodeController()->settings().margin, 9); // the session's
         }
         QSettings().remove(QStringLiteral("preferences"));
+    }
+
+    void reportFromTheWindow() {
+        // File ▸ Export ▸ Session Report: decoded in the background, written on the UI thread, with the
+        // window's bookmarks and notes; its AR tokens are the window's AR traces.
+        MainWindow window;
+        window.show();
+        DecodeController* c = window.decodeController();
+        openFixtures(window, m_dir.filePath(QStringLiteral("report.specvla.json")));
+        QTRY_VERIFY_WITH_TIMEOUT(c->arTrace(kSteps - 1) != nullptr, kWaitMs);
+        window.sessionController()->setBookmark(1, QStringLiteral("look here"));
+        QTemporaryDir out;
+        QSignalSpy written(&window, &MainWindow::reportWritten);
+        QVERIFY(window.exportReport(out.path()));
+        QVERIFY(!window.exportReport(out.path())); // one at a time
+        QTRY_COMPARE_WITH_TIMEOUT(written.count(), 1, kWaitMs);
+        const QString html = written.at(0).at(0).toString();
+        QCOMPARE(html, QDir(out.path()).filePath(QStringLiteral("report.html")));
+        QVERIFY(QFileInfo(QDir(out.path()).filePath(QStringLiteral("report.pdf"))).size() > 1000);
+        QFile jsonFile(QDir(out.path()).filePath(QStringLiteral("report.json")));
+        QVERIFY(jsonFile.open(QIODevice::ReadOnly));
+        const auto report = nlohmann::json::parse(jsonFile.readAll().toStdString());
+        QCOMPARE(report.at("bookmarks").size(), std::size_t(1));
+        QCOMPARE(report.at("bookmarks")[0].at("note").get<std::string>(), std::string("look here"));
+        const auto& steps = report.at("steps");
+        QCOMPARE(steps.size(), std::size_t(kSteps));
+        for (int i = 0; i < kSteps; ++i)
+            QCOMPARE(steps[std::size_t(i)].at("modes").at("ar").at("tokens").get<std::vector<int>>(),
+                     tokensOf(*c->arTrace(i)));
     }
 
     void movedFilesAreRelocated() {
