@@ -14,6 +14,7 @@
 #include "gui/export_controller.h"
 #include "gui/main_window.h"
 #include "latency_plot.h"
+#include "support/gui_fixtures.h"
 #include "support/tiny_model.h"
 #include "sweep_plot.h"
 #include "theme.h"
@@ -237,13 +238,7 @@ private:
     QString path(const QString& name) const { return m_dir.filePath(name); }
 
     void loadFixtures(MainWindow& window) {
-        DecodeController* c = window.decodeController();
-        c->views().controls->setUnnormKey(QStringLiteral("tiny_dataset"));
-        c->views().controls->setDtype(QStringLiteral("fp32"));
-        c->views().controls->deviceCombo()->setCurrentIndex(0); // cpu
-        window.openDraft(m_draft);
-        window.openModel(m_model);
-        window.openEpisode(m_episode);
+        specvla::testing::openTinyFixtures(window, m_model, m_draft, m_episode);
     }
 
 private Q_SLOTS:
@@ -251,13 +246,10 @@ private Q_SLOTS:
         QVERIFY(m_dir.isValid());
         QSettings::setDefaultFormat(QSettings::IniFormat);
         QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, m_settingsDir.path());
-        m_model = m_dir.filePath(QStringLiteral("model"));
-        m_draft = m_dir.filePath(QStringLiteral("draft"));
-        m_episode = m_dir.filePath(QStringLiteral("episode.hdf5"));
-        const auto config = specvla::testing::writeTinyModel(m_model.toStdString());
-        specvla::testing::writeTinyDraft(m_draft.toStdString(), config);
-        specvla::testing::writeSyntheticEpisode(m_episode.toStdString(),
-                                                specvla::testing::tinyInstructions().front(), kSteps);
+        const auto f = specvla::testing::writeTinyFixtures(m_dir.path().toStdString(), kSteps);
+        m_model = QString::fromStdString(f.model);
+        m_draft = QString::fromStdString(f.draft);
+        m_episode = QString::fromStdString(f.episode);
     }
 
     void formats() {

@@ -90,13 +90,10 @@ private Q_SLOTS:
     void initTestCase() {
         QVERIFY(m_dir.isValid());
         QVERIFY(QFileInfo(workbench()).isExecutable());
-        m_model = m_dir.filePath(QStringLiteral("model"));
-        m_draft = m_dir.filePath(QStringLiteral("draft"));
-        m_episode = m_dir.filePath(QStringLiteral("episode.hdf5"));
-        const auto config = specvla::testing::writeTinyModel(m_model.toStdString());
-        specvla::testing::writeTinyDraft(m_draft.toStdString(), config);
-        specvla::testing::writeSyntheticEpisode(m_episode.toStdString(),
-                                                specvla::testing::tinyInstructions().front(), kSteps);
+        const auto f = specvla::testing::writeTinyFixtures(m_dir.path().toStdString(), kSteps);
+        m_model = QString::fromStdString(f.model);
+        m_draft = QString::fromStdString(f.draft);
+        m_episode = QString::fromStdString(f.episode);
     }
 
     void benchFromOptions() {

@@ -13,6 +13,7 @@
 #include "gui/session_controller.h"
 #include "message_bar.h"
 #include "session/session_file.h"
+#include "support/gui_fixtures.h"
 #include "support/tiny_model.h"
 
 #include <QComboBox>
@@ -41,11 +42,7 @@ namespace {
 constexpr int kSteps = 4;
 constexpr int kWaitMs = 60000;
 
-bool allDecoded(const DecodeController* c) {
-    for (int i = 0; i < c->numSteps(); ++i)
-        if (!c->trace(i)) return false;
-    return c->numSteps() > 0;
-}
+using specvla::testing::allDecoded;
 
 std::vector<int> tokensOf(const decode::ActionTrace& t) {
     return std::vector<int>(t.tokens.begin(), t.tokens.end());
@@ -80,13 +77,10 @@ private Q_SLOTS:
         QStandardPaths::setTestModeEnabled(true);
         QSettings::setDefaultFormat(QSettings::IniFormat);
         QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, m_settingsDir.path());
-        m_model = m_dir.filePath(QStringLiteral("model"));
-        m_draft = m_dir.filePath(QStringLiteral("draft"));
-        m_episode = m_dir.filePath(QStringLiteral("episode.hdf5"));
-        const auto config = specvla::testing::writeTinyModel(m_model.toStdString());
-        specvla::testing::writeTinyDraft(m_draft.toStdString(), config);
-        specvla::testing::writeSyntheticEpisode(m_episode.toStdString(),
-                                                specvla::testing::tinyInstructions().front(), kSteps);
+        const auto f = specvla::testing::writeTinyFixtures(m_dir.path().toStdString(), kSteps);
+        m_model = QString::fromStdString(f.model);
+        m_draft = QString::fromStdString(f.draft);
+        m_episode = QString::fromStdString(f.episode);
     }
 
     void undoRedoRestoresSettingsAndViews() {

@@ -16,6 +16,7 @@
 #include "latency_plot.h"
 #include "message_bar.h"
 #include "session/session_file.h"
+#include "support/gui_fixtures.h"
 #include "support/tiny_model.h"
 #include "sweep_plot.h"
 #include "token_run_strip.h"
@@ -41,11 +42,7 @@ namespace {
 constexpr int kSteps = 4;
 constexpr int kWaitMs = 60000;
 
-bool allDecoded(const DecodeController* c) {
-    for (int i = 0; i < c->numSteps(); ++i)
-        if (!c->trace(i)) return false;
-    return c->numSteps() > 0;
-}
+using specvla::testing::allDecoded;
 } // namespace
 
 class TestWorkbench : public QObject {
@@ -58,13 +55,7 @@ private:
 
     // Opens the fixtures through the window's methods (no dialogs) and waits for the whole episode.
     void loadFixtures(MainWindow& window) {
-        DecodeController* c = window.decodeController();
-        c->views().controls->setUnnormKey(QStringLiteral("tiny_dataset"));
-        c->views().controls->setDtype(QStringLiteral("fp32"));
-        c->views().controls->deviceCombo()->setCurrentIndex(0); // cpu
-        window.openDraft(m_draft);
-        window.openModel(m_model);
-        window.openEpisode(m_episode);
+        specvla::testing::openTinyFixtures(window, m_model, m_draft, m_episode);
     }
 
 private Q_SLOTS:
@@ -72,13 +63,10 @@ private Q_SLOTS:
         QVERIFY(m_dir.isValid());
         QSettings::setDefaultFormat(QSettings::IniFormat);
         QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, m_settingsDir.path());
-        m_model = m_dir.filePath(QStringLiteral("model"));
-        m_draft = m_dir.filePath(QStringLiteral("draft"));
-        m_episode = m_dir.filePath(QStringLiteral("episode.hdf5"));
-        const auto config = specvla::testing::writeTinyModel(m_model.toStdString());
-        specvla::testing::writeTinyDraft(m_draft.toStdString(), config);
-        specvla::testing::writeSyntheticEpisode(m_episode.toStdString(),
-                                                specvla::testing::tinyInstructions().front(), kSteps);
+        const auto f = specvla::testing::writeTinyFixtures(m_dir.path().toStdString(), kSteps);
+        m_model = QString::fromStdString(f.model);
+        m_draft = QString::fromStdString(f.draft);
+        m_episode = QString::fromStdString(f.episode);
     }
 
     void dropKinds() {

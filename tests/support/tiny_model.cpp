@@ -153,4 +153,12 @@ void writeSyntheticEpisode(const std::string& path, const std::string& instructi
     data::writeLiberoFile(path, {ep}, {});
 }
 
+TinyFixtures writeTinyFixtures(const std::string& dir, int steps) {
+    TinyFixtures f{dir + "/model", dir + "/draft", dir + "/episode.hdf5"};
+    const model::VlaConfig config = writeTinyModel(f.model);
+    writeTinyDraft(f.draft, config);
+    writeSyntheticEpisode(f.episode, tinyInstructions().front(), steps);
+    return f;
+}
+
 } // namespace specvla::testing

@@ -38,4 +38,11 @@ std::vector<std::string> tinyInstructions();
 // frames; recorded action t is {0.1 t, 0, 0, 0, 0, 0, gripper} with the gripper alternating -1 / +1.
 void writeSyntheticEpisode(const std::string& path, const std::string& instruction, int steps, int size = 32);
 
+// The decode fixtures most app tests share: dir/model (tiny target), dir/draft (its draft head) and
+// dir/episode.hdf5 (`steps` synthetic frames with the first tiny instruction); statistics key "tiny_dataset".
+struct TinyFixtures {
+    std::string model, draft, episode;
+};
+TinyFixtures writeTinyFixtures(const std::string& dir, int steps);
+
 } // namespace specvla::testing
