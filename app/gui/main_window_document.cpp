@@ -11,6 +11,7 @@
 #include "gui/export_controller.h"
 #include "gui/main_window.h"
 #include "gui/preferences.h"
+#include "gui/recent_files.h"
 #include "gui/relocate_dialog.h"
 #include "gui/session_controller.h"
 #include "message_bar.h"
@@ -195,6 +196,9 @@ bool MainWindow::offerRecovery() {
         m_session->setSessionPath(newest.originalPath);
         m_session->markModified(); // the recovered state is not in any file yet
         m_autosave->setOriginalPath(newest.originalPath);
+        // The recent list got the autosave (gone once discarded below, so pruned); it should name the original.
+        if (!newest.originalPath.isEmpty() && QFileInfo::exists(newest.originalPath))
+            m_recentSessions->add(newest.originalPath);
         m_messageBar->showInfo(tr("Recovered the session autosaved at %1. Save it to keep it.")
                                    .arg(QLocale().toString(newest.savedAt, QLocale::ShortFormat)));
         updateWindowTitle();

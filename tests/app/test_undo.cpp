@@ -5,6 +5,7 @@
 // whose files moved is opened through the relocator instead of failing.
 #include "bin_distance_plot.h"
 #include "draft_tree_view.h"
+#include "gui/autosave.h"
 #include "gui/bookmarks_dock.h"
 #include "gui/decode_controller.h"
 #include "gui/decode_controls.h"
@@ -16,10 +17,13 @@
 #include "support/gui_fixtures.h"
 #include "support/tiny_model.h"
 
+#include <QAbstractButton>
+#include <QApplication>
 #include <QComboBox>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QSettings>
 #include <QSignalSpy>
@@ -27,6 +31,7 @@
 #include <QStandardPaths>
 #include <QTableWidget>
 #include <QTemporaryDir>
+#include <QTimer>
 #include <QUndoStack>
 #include <QtTest>
 
@@ -316,6 +321,56 @@ private Q_SLOTS:
         for (int i = 0; i < kSteps; ++i)
             QCOMPARE(steps[std::size_t(i)].at("modes").at("ar").at("tokens").get<std::vector<int>>(),
                      tokensOf(*c->arTrace(i)));
+    }
+
+    void crashRecoveryRestoresTheAutosave() {
+        // An autosave left behind (its writer gone without discarding it, as in a crash) is offered at the
+        // next start; Restore opens it, belonging to the original file, modified, with its unsaved edits.
+        const QString original = m_dir.filePath(QStringLiteral("recover.specvla.json"));
+        session::Session s;
+        s.model = m_model.toStdString();
+        s.draft = m_draft.toStdString();
+        s.episodes = m_episode.toStdString();
+        s.unnormKey = "tiny_dataset";
+        session::writeSession(original.toStdString(), s);
+        s.settings.margin = 4;
+        s.bookmarks = {{1, "not saved before the crash"}};
+        {
+            specvla::app::Autosave crashed(specvla::app::Autosave::defaultDir());
+            crashed.setSnapshotProvider([s] { return std::optional<session::Session>(s); });
+            crashed.setOriginalPath(original);
+            QVERIFY(crashed.saveNow());
+        } // destroyed without discard(): the files stay, the lock is free
+        QCOMPARE(specvla::app::Autosave::findRecoverable().size(), 1);
+
+        MainWindow window;
+        window.show();
+        QString question;
+        QTimer poll;
+        poll.setInterval(20);
+        connect(&poll, &QTimer::timeout, &window, [&] {
+            auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
+            if (!box) return;
+            poll.stop();
+            question = box->text();
+            for (QAbstractButton* b : box->buttons())
+                if (b->text() == QLatin1String("Restore")) b->click();
+        });
+        poll.start();
+        QVERIFY(window.offerRecovery());
+        QVERIFY2(question.contains(QDir::toNativeSeparators(original)), qPrintable(question));
+        SessionController* doc = window.sessionController();
+        QCOMPARE(doc->sessionPath(), original);
+        QVERIFY(doc->isModified());
+        QVERIFY(window.isWindowModified());
+        QCOMPARE(doc->bookmarks().size(), std::size_t(1));
+        QCOMPARE(window.decodeController()->settings().margin, 4);
+        QTRY_VERIFY_WITH_TIMEOUT(allDecoded(window.decodeController()), kWaitMs);
+        QVERIFY(specvla::app::Autosave::findRecoverable().isEmpty()); // taken over
+        // Saving writes the recovered state into the original file.
+        QVERIFY(window.saveSessionOrAsk());
+        QCOMPARE(session::readSession(original.toStdString()).settings.margin, 4);
+        QVERIFY(!window.offerRecovery()); // nothing left to offer, no dialog
     }
 
     void movedFilesAreRelocated() {
