@@ -109,7 +109,7 @@ ExportController::ExportController(DecodeController* decode, QWidget* dashboard,
         m_viewActions << action;
     }
     m_dashboardAction = new QAction(tr("Export &Dashboard\u2026"), this);
-    m_dashboardAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    m_dashboardAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
     m_dashboardAction->setStatusTip(tr("Save every view of the workbench as one PNG, PDF or SVG figure"));
     connect(m_dashboardAction, &QAction::triggered, this, &ExportController::showExportDashboardDialog);
     m_tracesAction = new QAction(tr("Export &Traces\u2026"), this);

@@ -77,7 +77,7 @@ public:
     // .csv / .json by extension. Fails when no sweep row has arrived yet.
     bool exportSweep(const QString& path, QString* error = nullptr);
 
-    // "Export View ▸" (one action per view), "Export Dashboard…" (Ctrl+E), "Export Traces…",
+    // "Export View ▸" (one action per view), "Export Dashboard…" (Ctrl+Shift+E), "Export Traces…",
     // "Export Sweep…". The trace and sweep actions are enabled while there is something to export.
     void populateMenu(QMenu* menu);
     QAction* dashboardAction() const { return m_dashboardAction; }

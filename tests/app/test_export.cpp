@@ -701,7 +701,7 @@ private:
         QVERIFY(viewMenu);
         QVERIFY(viewMenu->title().remove(QLatin1Char('&')).startsWith(QStringLiteral("Export View")));
         QCOMPARE(viewMenu->actions().size(), ExportController::views().size());
-        QCOMPARE(exporter.dashboardAction()->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_E));
+        QCOMPARE(exporter.dashboardAction()->shortcut(), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
         QVERIFY(menu.actions().contains(exporter.tracesAction()));
         QVERIFY(menu.actions().contains(exporter.sweepAction()));
         QVERIFY(exporter.tracesAction()->isEnabled());

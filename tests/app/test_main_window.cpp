@@ -23,6 +23,7 @@
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFile>
+#include <QHash>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMenu>
@@ -708,6 +709,17 @@ void TestMainWindow::shortcutsAreListed() {
     QVERIFY(has(QStringLiteral("Quit"), QKeySequence(Qt::CTRL | Qt::Key_Q)));
     QVERIFY(has(QStringLiteral("Keyboard Shortcuts"), QKeySequence(Qt::Key_F1)));
     QVERIFY(has(QStringLiteral("Filter Tensors"), QKeySequence(QKeySequence::Find)));
+    QVERIFY(has(QStringLiteral("Save Session"), QKeySequence(QKeySequence::Save)));
+    QVERIFY(has(QStringLiteral("Add Bookmark"), QKeySequence(Qt::CTRL | Qt::Key_B)));
+    QVERIFY(has(QStringLiteral("Export Dashboard"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E)));
+    // No key does two things (Qt would run neither: an ambiguous shortcut).
+    QHash<QString, QString> owner;
+    for (const auto& entry : list) {
+        const QString other = owner.value(entry.second, entry.first);
+        QVERIFY2(other == entry.first,
+                 qPrintable(QStringLiteral("%1: %2 and %3").arg(entry.second, other, entry.first)));
+        owner.insert(entry.second, entry.first);
+    }
 
     window.showShortcuts();
     auto* dialog = window.findChild<QDialog*>();
