@@ -190,7 +190,14 @@ void DecodeController::onModelLoaded(const QString& modelDir, bool hasDraft) {
     Q_EMIT modelReadyChanged(true);
     std::fill(m_traces.begin(), m_traces.end(), std::nullopt);
     std::fill(m_arTraces.begin(), m_arTraces.end(), std::nullopt);
+    clearSweep(); // measured with another model
     requestCurrentAndEpisode();
+}
+
+void DecodeController::clearSweep() {
+    m_sweepDoneMargins.clear();
+    m_sweepRows.clear();
+    updateSweepPlot();
 }
 
 void DecodeController::onEpisodeLoaded(const QString& path, int numSteps, const QString& instruction) {
@@ -198,6 +205,7 @@ void DecodeController::onEpisodeLoaded(const QString& path, int numSteps, const 
     m_traces.assign(static_cast<std::size_t>(numSteps), std::nullopt);
     m_arTraces.assign(static_cast<std::size_t>(numSteps), std::nullopt);
     m_currentStep = 0;
+    clearSweep(); // measured on another episode
     if (m_views.strip) m_views.strip->clear();
     if (m_views.tree) m_views.tree->clear();
     if (m_views.timeline) {

@@ -129,6 +129,7 @@ private:
     void redraw();
     void redrawCurrentStep();
     void updateSweepPlot();
+    void clearSweep(); // a sweep describes one model and episode: forgotten when either changes
     void setBusy(bool busy, const QString& message);
 
     DecodeViews m_views;

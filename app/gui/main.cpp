@@ -212,7 +212,10 @@ int main(int argc, char** argv) {
     // Unattended runs (benchmarks, screenshots, timed quits) never stop at a dialog: a session's missing
     // inputs are only named in the message bar, and crash recovery is left for the next interactive start.
     const bool interactive = !bench && screenshotFile.isEmpty() && quitAfterMs < 0;
-    if (!interactive) window.sessionController()->setRelocator({});
+    if (!interactive) {
+        window.sessionController()->setRelocator({});
+        window.setInteractive(false); // no Save / Discard question on close either
+    }
     // After a crash, the autosaved session is offered first; restoring it replaces what the command line
     // names.
     const bool recovered = interactive && window.offerRecovery();

@@ -7,6 +7,7 @@
 #include "gui/decode_controller.h"
 #include "gui/decode_docks.h"
 #include "gui/recent_files.h"
+#include "gui/session_controller.h"
 #include "message_bar.h"
 #include "session/session_file.h"
 
@@ -98,8 +99,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 }
 
 MainWindow::~MainWindow() {
-    // A clean exit: this window's autosave is not needed for recovery (a crash never gets here).
-    if (m_autosave) m_autosave->discard();
+    stopReport();
+    // A clean exit with nothing unsaved (or unsaved work the user chose to discard): the autosave is not
+    // needed for recovery. Unsaved work keeps its autosave, as after a crash.
+    if (m_autosave && (!m_session->isModified() || m_discardConfirmed)) m_autosave->discard();
 }
 
 QWidget* MainWindow::createCentralArea() {
@@ -328,6 +331,10 @@ void MainWindow::writeSettings() {
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
+    if (!maybeSave()) {
+        event->ignore();
+        return;
+    }
     writeSettings();
     event->accept();
 }

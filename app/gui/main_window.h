@@ -10,9 +10,12 @@
 #include <QStringList>
 #include <QUrl>
 
+#include <atomic>
+#include <memory>
 #include <optional>
 
 class QAction;
+class QFutureWatcherBase;
 class QActionGroup;
 class QDialog;
 class QDockWidget;
@@ -89,6 +92,13 @@ public:
     // Offers to restore sessions autosaved by instances that did not exit (a crash); interactive.
     // Returns true when a session was restored.
     bool offerRecovery();
+    // Interactive (the default): closing or replacing a modified session asks Save / Discard / Cancel.
+    // Unattended runs (benchmarks, screenshots) never ask; a modified session is autosaved on close instead.
+    void setInteractive(bool interactive) { m_interactive = interactive; }
+    bool isInteractive() const { return m_interactive; }
+    // Before a modified session is closed or replaced: true to go on (saved, discarded, or nothing to save),
+    // false when the user cancelled.
+    bool maybeSave();
     // Applies user preferences (theme, export size, default margin, autosave); persist stores them.
     void applyPreferences(bool persist);
     void clearRecentCheckpoints();
@@ -165,6 +175,11 @@ private:
     Autosave* m_autosave = nullptr;
     QMenu* m_editMenu = nullptr;
     bool m_reportRunning = false;
+    bool m_interactive = true;
+    bool m_discardConfirmed = false; // the user chose Discard for the modified session being closed
+    std::shared_ptr<std::atomic<bool>> m_reportCancel;
+    QFutureWatcherBase* m_reportWatcher = nullptr;
+    void stopReport(); // cancels a running report and waits for its worker (the window is going away)
     QList<QDockWidget*> m_decodeDocks;
     QStackedWidget* m_centralStack = nullptr;
     QToolButton* m_cancelButton = nullptr;

@@ -19,6 +19,7 @@
 #include "report/report_writer.h"
 
 #include <QAction>
+#include <QApplication>
 #include <QDateTime>
 #include <QDesktopServices>
 #include <QDir>
@@ -142,6 +143,36 @@ void MainWindow::updateWindowTitle() {
     setWindowModified(m_session && m_session->isModified());
 }
 
+bool MainWindow::maybeSave() {
+    m_discardConfirmed = false;
+    if (!m_session->isModified()) return true;
+    if (!m_interactive) {
+        m_autosave->saveNow(); // nobody to ask: keep the work recoverable
+        return true;
+    }
+    const QString name = m_session->sessionPath().isEmpty() ? tr("The session")
+                                                            : QFileInfo(m_session->sessionPath()).fileName();
+    QMessageBox box(QMessageBox::Warning, tr("Unsaved Changes"),
+                    tr("%1 has unsaved changes (settings, bookmarks or notes). Save them?").arg(name),
+                    QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, this);
+    box.setTextFormat(Qt::PlainText);
+    box.setDefaultButton(QMessageBox::Save);
+    box.exec();
+    const QAbstractButton* clicked = box.clickedButton();
+    if (clicked == box.button(QMessageBox::Save)) return saveSessionOrAsk();
+    if (clicked == box.button(QMessageBox::Discard)) {
+        m_discardConfirmed = true;
+        return true;
+    }
+    return false; // Cancel, Escape or the box closed
+}
+
+void MainWindow::stopReport() {
+    if (!m_reportWatcher) return;
+    if (m_reportCancel) *m_reportCancel = true;
+    m_reportWatcher->waitForFinished(); // bounded: the decoder checks the flag between rounds
+}
+
 bool MainWindow::saveSessionOrAsk() {
     if (m_session->sessionPath().isEmpty()) {
         showSaveSessionDialog();
@@ -183,6 +214,7 @@ bool MainWindow::offerRecovery() {
                     tr("SpecVLA Workbench did not exit cleanly. An autosave of %1 from %2 was found.")
                         .arg(of, QLocale().toString(newest.savedAt, QLocale::ShortFormat)),
                     QMessageBox::NoButton, this);
+    box.setTextFormat(Qt::PlainText); // the path comes from a file on disk
     QPushButton* restore = box.addButton(tr("Restore"), QMessageBox::AcceptRole);
     box.addButton(tr("Discard"), QMessageBox::DestructiveRole);
     QPushButton* later = box.addButton(tr("Not Now"), QMessageBox::RejectRole);
@@ -196,17 +228,20 @@ bool MainWindow::offerRecovery() {
         m_session->setSessionPath(newest.originalPath);
         m_session->markModified(); // the recovered state is not in any file yet
         m_autosave->setOriginalPath(newest.originalPath);
-        // The recent list got the autosave (gone once discarded below, so pruned); it should name the original.
+        // The recent list got the autosave (gone once discarded below, so pruned); it should name the
+        // original.
         if (!newest.originalPath.isEmpty() && QFileInfo::exists(newest.originalPath))
             m_recentSessions->add(newest.originalPath);
         m_messageBar->showInfo(tr("Recovered the session autosaved at %1. Save it to keep it.")
                                    .arg(QLocale().toString(newest.savedAt, QLocale::ShortFormat)));
         updateWindowTitle();
     }
-    // Older orphans go too: the newest is the state the user last saw, and a restored session is autosaved
-    // again by this window from now on.
+    // The offered autosave goes, with older ones of the same session file (superseded by it); autosaves of
+    // other sessions stay for the next start.
     for (const Autosave::Recoverable& r : found)
-        Autosave::discardRecoverable(r);
+        if (r.autosavePath == newest.autosavePath ||
+            (!newest.originalPath.isEmpty() && r.originalPath == newest.originalPath))
+            Autosave::discardRecoverable(r);
     return restored;
 }
 
@@ -216,7 +251,15 @@ void MainWindow::showExportReportDialog() {
     const QString dir = QFileDialog::getExistingDirectory(this, tr("Write the Session Report into"), start);
     if (dir.isEmpty()) return;
     settings.setValue(QStringLiteral("paths/lastReportDir"), dir);
-    exportReport(dir);
+    // A new folder per report: the report's fixed file names never overwrite an earlier report or other
+    // files.
+    const QString stem = m_session->sessionPath().isEmpty()
+                             ? QStringLiteral("session")
+                             : QFileInfo(m_session->sessionPath()).fileName().section(QLatin1Char('.'), 0, 0);
+    const QString name =
+        QStringLiteral("%1-report-%2")
+            .arg(stem, QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")));
+    exportReport(QDir(dir).filePath(name));
 }
 
 bool MainWindow::exportReport(const QString& dir) {
@@ -241,16 +284,20 @@ bool MainWindow::exportReport(const QString& dir) {
 
     m_reportRunning = true;
     auto cancel = std::make_shared<std::atomic<bool>>(false);
+    m_reportCancel = cancel;
     auto cancelConnection = std::make_shared<QMetaObject::Connection>(
         connect(m_cancelButton, &QToolButton::clicked, this, [cancel] { *cancel = true; }));
     m_statusLabel->setText(tr("Writing the session report…"));
     QPointer<MainWindow> self(this);
     auto* watcher = new QFutureWatcher<std::shared_ptr<ReportData>>(this);
+    m_reportWatcher = watcher;
     auto error = std::make_shared<QString>();
     connect(watcher, &QFutureWatcherBase::finished, this,
             [this, watcher, error, dir, writeOptions, cancelConnection] {
                 QObject::disconnect(*cancelConnection);
                 m_reportRunning = false;
+                m_reportWatcher = nullptr;
+                m_reportCancel.reset();
                 m_progress->reset();
                 const std::shared_ptr<ReportData> data = watcher->result();
                 watcher->deleteLater();
@@ -276,8 +323,10 @@ bool MainWindow::exportReport(const QString& dir) {
         QtConcurrent::run([s, sessionPath, options, cancel, error, self]() -> std::shared_ptr<ReportData> {
             try {
                 auto progress = [self](int done, int total, const std::string& what) {
+                    // Posted to the application object, not the window, which may be gone when this runs (the
+                    // QPointer tells).
                     QMetaObject::invokeMethod(
-                        self.data(),
+                        qApp,
                         [self, done, total, what] {
                             if (!self) return;
                             self->m_progress->setRange(0, total);

@@ -78,6 +78,7 @@ void MainWindow::addSessionMenus(QMenu* file) {
 }
 
 bool MainWindow::openSession(const QString& path, std::optional<int> stepOverride) {
+    if (!maybeSave()) return false; // the user cancelled to keep the current session
     return m_session->open(path, stepOverride);
 }
 

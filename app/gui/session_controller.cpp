@@ -15,6 +15,7 @@
 #include <QUndoStack>
 
 #include <exception>
+#include <tuple>
 
 namespace specvla::app {
 
@@ -184,7 +185,8 @@ bool SessionController::open(const QString& path, std::optional<int> stepOverrid
     }
     m_missing.clear();
     QObject::disconnect(m_pendingStep);
-    if (!relocate(s, path)) return true; // readable; its inputs are missing and were not relocated
+    m_pendingView.reset();
+    if (!relocate(s, path)) return false; // its inputs are missing and were not relocated: nothing opened
     const bool relocated = !m_missing.isEmpty();
     m_path = QFileInfo(path).absoluteFilePath();
 
@@ -216,6 +218,9 @@ bool SessionController::open(const QString& path, std::optional<int> stepOverrid
     if (auto* plot = m_decode->views().binDistance) plot->setDimension(s.dimension);
     const int step = stepOverride.value_or(s.step);
     const int round = s.round;
+    // Until the episode and the step's trace arrive, a save (or autosave, or report) stores these, not the
+    // cursor of whatever was shown before.
+    m_pendingView = std::make_pair(step, round);
     m_pendingStep = connect(m_decode, &DecodeController::episodeReady, this, [this, step, round](int) {
         QObject::disconnect(m_pendingStep);
         m_decode->setCurrentStep(step);
@@ -224,6 +229,7 @@ bool SessionController::open(const QString& path, std::optional<int> stepOverrid
         *once = connect(m_decode, &DecodeController::currentStepViewsUpdated, this, [this, once, round](int) {
             QObject::disconnect(*once);
             if (auto* tree = m_decode->views().tree) tree->setRound(round);
+            m_pendingView.reset();
         });
     });
     m_decode->openEpisode(QString::fromStdString(s.episodes));
@@ -245,6 +251,7 @@ session::Session SessionController::current() const {
     s.settings = m_decode->settings();
     s.step = m_decode->currentStep();
     if (const auto* tree = m_decode->views().tree) s.round = tree->round();
+    if (m_pendingView) std::tie(s.step, s.round) = *m_pendingView;
     if (const auto* plot = m_decode->views().binDistance) s.dimension = plot->dimension();
     s.bookmarks = m_bookmarks;
     s.notes = m_notes.toStdString();

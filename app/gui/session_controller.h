@@ -17,6 +17,7 @@
 
 #include <functional>
 #include <optional>
+#include <utility>
 #include <vector>
 
 class QUndoStack;
@@ -102,9 +103,10 @@ private:
     QString m_path;
     QStringList m_missing;
     QMetaObject::Connection m_pendingStep;
-    decode::DecodeSettings m_lastSettings; // what the controls showed before the latest edit
-    bool m_applying = false;               // settings set by undo/redo or a session, not by the user
-    int m_dragId = 0;                      // nonzero while the margin slider is held
+    std::optional<std::pair<int, int>> m_pendingView; // (step, round) of an opening session, until shown
+    decode::DecodeSettings m_lastSettings;            // what the controls showed before the latest edit
+    bool m_applying = false; // settings set by undo/redo or a session, not by the user
+    int m_dragId = 0;        // nonzero while the margin slider is held
     int m_dragCounter = 0;
     std::vector<session::Bookmark> m_bookmarks;
     QString m_notes;

@@ -32,7 +32,16 @@ std::uint64_t expectedBytes(const std::string& name, DType dtype, const std::vec
 class AtomicFile {
 public:
     explicit AtomicFile(const std::string& path) : m_path(path) {
-        const fs::path p(path);
+        // Saving through a symbolic link replaces the file it points at, not the link.
+        std::error_code ec;
+        if (fs::is_symlink(fs::path(path), ec)) {
+            const fs::path target = fs::weakly_canonical(fs::path(path), ec);
+            if (!ec) m_path = target.string();
+        }
+        // A file that exists keeps its permissions (a private session stays private).
+        struct stat st {};
+        if (::stat(m_path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) m_mode = st.st_mode & 07777;
+        const fs::path p(m_path);
         const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
         std::string tmpl = (dir / ("." + p.filename().string() + ".tmp-XXXXXX")).string();
         m_fd = ::mkstemp(tmpl.data());
@@ -63,8 +72,8 @@ public:
         if (end < 0 || ::ftruncate(m_fd, end) != 0)
             fail("cannot set the file size"); // materialise trailing holes
         if (::fsync(m_fd) != 0) fail("fsync failed");
-        // mkstemp creates 0600; give the file ordinary permissions.
-        ::fchmod(m_fd, 0644);
+        // mkstemp creates 0600: give the file the replaced file's permissions, or ordinary ones.
+        ::fchmod(m_fd, m_mode);
         ::close(m_fd);
         m_fd = -1;
         if (::rename(m_tmp.c_str(), m_path.c_str()) != 0) fail("cannot rename into place");
@@ -77,6 +86,7 @@ private:
     }
     std::string m_path, m_tmp;
     int m_fd = -1;
+    mode_t m_mode = 0644;
     bool m_committed = false;
 };
 

@@ -244,6 +244,7 @@ private:
 private Q_SLOTS:
     void initTestCase() {
         QVERIFY(m_dir.isValid());
+        QStandardPaths::setTestModeEnabled(true); // autosaves go to a test folder, not the user's
         QSettings::setDefaultFormat(QSettings::IniFormat);
         QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, m_settingsDir.path());
         const auto f = specvla::testing::writeTinyFixtures(m_dir.path().toStdString(), kSteps);

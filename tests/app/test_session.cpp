@@ -6,6 +6,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -278,7 +279,7 @@ private Q_SLOTS:
     }
 
     void corruptFilesLoseNothing() {
-        // A file that fails to read is left exactly as it was, and a later failed save does not touch it.
+        // A file that fails to read is left exactly as it was.
         const std::string file = path("keep.specvla.json");
         json j = validJson();
         j["version"] = 99;
@@ -299,6 +300,36 @@ private Q_SLOTS:
         QCOMPARE(session::readSession(good).bookmarks.size(), std::size_t(2));
         for (const QString& name : QDir(m_dir.path()).entryList(QDir::Files | QDir::Hidden))
             QVERIFY2(!name.contains(QLatin1String(".tmp")), qPrintable(name));
+    }
+
+    void savesKeepPermissionsAndLinks() {
+        // Saving over a private session keeps it private; saving through a link replaces the linked file.
+        session::Session s;
+        s.model = path("m");
+        s.episodes = path("e.hdf5");
+        s.notes = "private";
+        const std::string file = path("private.specvla.json");
+        session::writeSession(file, s);
+        QVERIFY(QFile::setPermissions(QString::fromStdString(file),
+                                      QFileDevice::ReadOwner | QFileDevice::WriteOwner));
+        s.notes = "still private";
+        session::writeSession(file, s);
+        const QFileDevice::Permissions perms = QFile::permissions(QString::fromStdString(file));
+        QVERIFY(perms & QFileDevice::ReadOwner);
+        QVERIFY(!(perms & (QFileDevice::ReadGroup | QFileDevice::ReadOther | QFileDevice::WriteGroup |
+                           QFileDevice::WriteOther)));
+        QCOMPARE(session::readSession(file).notes, std::string("still private"));
+        // A new file gets ordinary permissions.
+        session::writeSession(path("fresh.specvla.json"), s);
+        QVERIFY(QFile::permissions(QString::fromStdString(path("fresh.specvla.json"))) &
+                QFileDevice::ReadOther);
+
+        const std::string link = path("link.specvla.json");
+        QVERIFY(QFile::link(QString::fromStdString(file), QString::fromStdString(link)));
+        s.notes = "through the link";
+        session::writeSession(link, s);
+        QVERIFY(QFileInfo(QString::fromStdString(link)).isSymLink());
+        QCOMPARE(session::readSession(file).notes, std::string("through the link"));
     }
 
     void unreadableFilesFailClearly() {

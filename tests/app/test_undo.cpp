@@ -373,6 +373,76 @@ private Q_SLOTS:
         QVERIFY(!window.offerRecovery()); // nothing left to offer, no dialog
     }
 
+    void closingAModifiedSessionAsks() {
+        // Save / Discard / Cancel before a modified session is closed or replaced; unattended windows never
+        // ask and keep the work in an autosave instead.
+        const QString file = m_dir.filePath(QStringLiteral("ask.specvla.json"));
+        auto answer = [](QMessageBox::StandardButton which, QString* text) {
+            auto* poll = new QTimer;
+            poll->setInterval(20);
+            QObject::connect(poll, &QTimer::timeout, poll, [poll, which, text] {
+                auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
+                if (!box) return;
+                poll->stop(); // before the click: deleteLater may wait until an outer event loop runs
+                *text = box->text();
+                box->button(which)->click();
+                poll->deleteLater();
+            });
+            poll->start();
+        };
+        QString asked;
+        {
+            MainWindow window;
+            window.show();
+            openFixtures(window, file);
+            QVERIFY(window.close()); // nothing modified: no question
+            window.show();
+            window.decodeController()->views().controls->marginSlider()->setValue(2);
+            QVERIFY(window.sessionController()->isModified());
+
+            answer(QMessageBox::Cancel, &asked);
+            QVERIFY(!window.close());
+            QVERIFY(window.isVisible());
+            QVERIFY2(asked.contains(QLatin1String("ask.specvla.json")), qPrintable(asked));
+            asked.clear();
+            answer(QMessageBox::Cancel, &asked);
+            QVERIFY(!window.openSession(m_dir.filePath(QStringLiteral("undo.specvla.json"))));
+            QVERIFY(!asked.isEmpty());
+            QCOMPARE(window.sessionController()->sessionPath(), file); // still the same document
+            QCOMPARE(window.decodeController()->settings().margin, 2);
+
+            asked.clear();
+            answer(QMessageBox::Discard, &asked);
+            const bool closed = window.close();
+            QVERIFY2(closed, qPrintable(asked));
+            QCOMPARE(session::readSession(file.toStdString()).settings.margin, 9); // not saved
+        }
+        QVERIFY(specvla::app::Autosave::findRecoverable().isEmpty()); // discarded means discarded
+        {
+            MainWindow window;
+            window.show();
+            openFixtures(window, file);
+            window.decodeController()->views().controls->marginSlider()->setValue(3);
+            answer(QMessageBox::Save, &asked);
+            QVERIFY(window.close());
+            QCOMPARE(session::readSession(file.toStdString()).settings.margin, 3);
+        }
+        {
+            MainWindow window;
+            window.setInteractive(false);
+            window.show();
+            openFixtures(window, file);
+            window.decodeController()->views().controls->marginSlider()->setValue(5);
+            QVERIFY(window.close()); // no question
+            QVERIFY(QFileInfo::exists(window.autosave()->autosavePath()));
+        }
+        const auto orphans = specvla::app::Autosave::findRecoverable();
+        QCOMPARE(orphans.size(), 1);
+        QCOMPARE(orphans.front().originalPath, file);
+        QCOMPARE(session::readSession(orphans.front().autosavePath.toStdString()).settings.margin, 5);
+        specvla::app::Autosave::discardRecoverable(orphans.front());
+    }
+
     void movedFilesAreRelocated() {
         // A session whose inputs moved: the relocator is asked, the session opens with the new paths and is
         // marked modified; a cancelled relocation opens nothing and names the missing files.
@@ -397,7 +467,7 @@ private Q_SLOTS:
                 asked = missing;
                 return std::nullopt; // Cancel
             });
-        QVERIFY(window.openSession(file));
+        QVERIFY(!window.openSession(file)); // cancelled: nothing opened
         QCOMPARE(asked.size(), 2);
         QCOMPARE(asked[0].path, oldModel);
         QVERIFY(asked[0].isFolder);

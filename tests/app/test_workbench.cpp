@@ -27,6 +27,7 @@
 #include <QDir>
 #include <QFile>
 #include <QSettings>
+#include <QStandardPaths>
 #include <QSignalSpy>
 #include <QSlider>
 #include <QTableWidget>
@@ -61,6 +62,7 @@ private:
 private Q_SLOTS:
     void initTestCase() {
         QVERIFY(m_dir.isValid());
+        QStandardPaths::setTestModeEnabled(true); // autosaves go to a test folder, not the user's
         QSettings::setDefaultFormat(QSettings::IniFormat);
         QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, m_settingsDir.path());
         const auto f = specvla::testing::writeTinyFixtures(m_dir.path().toStdString(), kSteps);
@@ -274,7 +276,7 @@ private Q_SLOTS:
             [](const QString&, const QList<specvla::app::SessionInput>&) -> std::optional<QStringList> {
                 return std::nullopt;
             });
-        QVERIFY(window.openSession(file)); // readable, but its episode is gone
+        QVERIFY(!window.openSession(file)); // readable, but its episode is gone and was not relocated
         QVERIFY(window.messageBar()->isVisible());
         QCOMPARE(window.messageBar()->level(), specvla::widgets::MessageBar::Level::Error);
         QVERIFY(window.messageBar()->text().contains(
