@@ -6,6 +6,7 @@
 #include "gui/relocate_dialog.h"
 #include "session/session_file.h"
 
+#include <QApplication>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDialogButtonBox>
@@ -15,6 +16,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLabel>
+#include <QProcess>
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
@@ -24,13 +26,11 @@
 #include <QTemporaryDir>
 #include <QToolButton>
 #include <QtTest>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 #include <optional>
-
-#ifdef Q_OS_LINUX
-#include <sys/wait.h>
-#include <unistd.h>
-#endif
 
 using specvla::app::Autosave;
 using specvla::app::MissingInput;
@@ -608,36 +608,21 @@ private Q_SLOTS:
         QVERIFY(QDir(dir).entryList(QDir::Files).isEmpty()); // lock released on destruction
     }
 
-#ifdef Q_OS_LINUX
-    // A real crash: a child process autosaves and dies without running any destructor, leaving a stale lock.
+    // A real crash: a child process (this test binary in its --crash-autosave mode, see main() below)
+    // autosaves and dies without running any destructor, leaving a stale lock.
     void autosaveCrashedProcessIsRecoverable() {
         const QString dir = freshDir(QStringLiteral("autosave"));
         const session::Session s = makeSession(freshDir(QStringLiteral("inputs")));
         const QString original = path(QStringLiteral("crashed.specvla.json"));
-        int fds[2];
-        QCOMPARE(::pipe(fds), 0);
-        const pid_t child = ::fork();
-        QVERIFY(child >= 0);
-        if (child == 0) {
-            ::close(fds[0]);
-            auto* autosave = new Autosave(dir); // leaked on purpose: no destructor runs in a crash
-            autosave->setSnapshotProvider([&] { return std::optional<session::Session>(s); });
-            autosave->setOriginalPath(original);
-            const QByteArray name =
-                autosave->saveNow() ? autosave->autosavePath().toUtf8() : QByteArray("FAIL");
-            (void)!::write(fds[1], name.constData(), static_cast<size_t>(name.size()));
-            ::_exit(0);
-        }
-        ::close(fds[1]);
-        QByteArray name;
-        char buf[512];
-        for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
-            name.append(buf, n);
-        ::close(fds[0]);
-        int status = 0;
-        QCOMPARE(::waitpid(child, &status, 0), child);
-        const QString file = QString::fromUtf8(name);
-        QVERIFY2(QFileInfo::exists(file), qPrintable(file));
+        const QString snapshot = path(QStringLiteral("snapshot.specvla.json"));
+        session::writeSession(snapshot.toStdString(), s);
+        QProcess child;
+        child.start(QCoreApplication::applicationFilePath(),
+                    {QStringLiteral("--crash-autosave"), dir, snapshot, original});
+        QVERIFY(child.waitForFinished(60000));
+        QCOMPARE(child.exitCode(), 0);
+        const QString file = QString::fromUtf8(child.readAllStandardOutput()).trimmed();
+        QVERIFY2(QFileInfo::exists(file), qPrintable(file + QString::fromUtf8(child.readAllStandardError())));
         const QString lockFile =
             file.left(file.size() - int(qstrlen(".specvla.json"))) + QStringLiteral(".lock");
         QVERIFY(QFileInfo::exists(lockFile)); // stale: its owner is gone
@@ -645,12 +630,11 @@ private Q_SLOTS:
         const auto found = find(Autosave::findRecoverable(dir), file);
         QVERIFY(found);
         QCOMPARE(found->originalPath, original);
-        QVERIFY(session::readSession(file.toStdString()) == s);
+        QVERIFY(session::readSession(file.toStdString()) == session::readSession(snapshot.toStdString()));
         Autosave::discardRecoverable(*found);
         QVERIFY(!QFileInfo::exists(file));
         QVERIFY(QDir(dir).entryList(QDir::Files).isEmpty());
     }
-#endif
 
     void autosaveCorruptFilesDoNotBreakRecovery() {
         const QString dir = freshDir(QStringLiteral("autosave"));
@@ -693,5 +677,26 @@ private Q_SLOTS:
     }
 };
 
-QTEST_MAIN(TestDialogs)
+// The test binary doubles as the crashing process of autosaveCrashedProcessIsRecoverable:
+// `test_dialogs --crash-autosave DIR SNAPSHOT ORIGINAL` autosaves SNAPSHOT into DIR, prints the autosave's
+// path and exits at once, without destructors (the lock file stays behind as after a crash).
+int main(int argc, char** argv) {
+    if (argc == 5 && std::strcmp(argv[1], "--crash-autosave") == 0) {
+        QCoreApplication app(argc, argv);
+        const session::Session s = session::readSession(argv[3]);
+        auto* autosave = new Autosave(QString::fromLocal8Bit(argv[2])); // never destroyed: a crash
+        autosave->setSnapshotProvider([s] { return std::optional<session::Session>(s); });
+        autosave->setOriginalPath(QString::fromLocal8Bit(argv[4]));
+        if (!autosave->saveNow()) return 1;
+        std::printf("%s\n", autosave->autosavePath().toLocal8Bit().constData());
+        std::fflush(stdout);
+        std::_Exit(0);
+    }
+    QApplication app(argc, argv);
+    app.setAttribute(Qt::AA_Use96Dpi, true);
+    TestDialogs tc;
+    QTEST_SET_MAIN_SOURCE_PATH
+    return QTest::qExec(&tc, argc, argv);
+}
+
 #include "test_dialogs.moc"
