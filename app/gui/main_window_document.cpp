@@ -23,6 +23,7 @@
 #include <QDateTime>
 #include <QDesktopServices>
 #include <QDir>
+#include <QDockWidget>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFutureWatcher>
@@ -48,8 +49,9 @@ void MainWindow::createDocument() {
     m_bookmarksDock = new BookmarksDock(m_session, m_decode, this);
     addDockWidget(Qt::RightDockWidgetArea, m_bookmarksDock);
     tabifyDockWidget(m_checkpointDock, m_bookmarksDock);
-    m_decodeDocks.append(m_bookmarksDock);   // View menu toggle
-    addAction(m_bookmarksDock->addAction()); // Ctrl+B anywhere in the window
+    if (m_decodeDocks.size() > 1) m_decodeDocks.at(1)->raise(); // the draft tree stays the tab in front
+    m_decodeDocks.append(m_bookmarksDock);                      // View menu toggle
+    addAction(m_bookmarksDock->addAction());                    // Ctrl+B anywhere in the window
 
     m_session->setRelocator(
         [this](const QString& sessionPath, const QList<SessionInput>& missing) -> std::optional<QStringList> {
