@@ -115,7 +115,7 @@ RelocateDialog::RelocateDialog(const QString& sessionPath, const QList<MissingIn
         m_table->setItem(row, KindColumn, kind);
         auto* old = new QTableWidgetItem(QDir::toNativeSeparators(in.path));
         old->setFlags(Qt::ItemIsEnabled);
-        old->setToolTip(old->text());
+        old->setToolTip(QStringLiteral("<p>%1</p>").arg(old->text().toHtmlEscaped())); // a path is not markup
         m_table->setItem(row, OldPathColumn, old);
         // Editable, so a path can be pasted as well as browsed to.
         m_table->setItem(row, NewPathColumn, new QTableWidgetItem());
