@@ -236,13 +236,14 @@ int main(int argc, char** argv) {
         episode.clear();
     }
     if (!sessionFile.isEmpty()) {
-        if (!window.openSession(sessionFile, stepOverride) && bench) {
-            std::fprintf(stderr, "specvla-workbench: cannot open the session %s\n", qPrintable(sessionFile));
-            return 1;
-        }
+        const bool opened = window.openSession(sessionFile, stepOverride);
         if (!window.sessionController()->missingPaths().isEmpty() && bench) {
             std::fprintf(stderr, "specvla-workbench: the session names missing files: %s\n",
                          qPrintable(window.sessionController()->missingPaths().join(QStringLiteral(", "))));
+            return 1;
+        }
+        if (!opened && bench) {
+            std::fprintf(stderr, "specvla-workbench: cannot open the session %s\n", qPrintable(sessionFile));
             return 1;
         }
         model = decode->modelDir();

@@ -221,9 +221,11 @@ bool SessionController::open(const QString& path, std::optional<int> stepOverrid
     // Until the episode and the step's trace arrive, a save (or autosave, or report) stores these, not the
     // cursor of whatever was shown before.
     m_pendingView = std::make_pair(step, round);
+    m_pendingStepApplied = false;
     m_pendingStep = connect(m_decode, &DecodeController::episodeReady, this, [this, step, round](int) {
         QObject::disconnect(m_pendingStep);
         m_decode->setCurrentStep(step);
+        m_pendingStepApplied = true;
         // The tree's round exists once the step's trace has arrived.
         auto once = std::make_shared<QMetaObject::Connection>();
         *once = connect(m_decode, &DecodeController::currentStepViewsUpdated, this, [this, once, round](int) {
@@ -251,7 +253,14 @@ session::Session SessionController::current() const {
     s.settings = m_decode->settings();
     s.step = m_decode->currentStep();
     if (const auto* tree = m_decode->views().tree) s.round = tree->round();
-    if (m_pendingView) std::tie(s.step, s.round) = *m_pendingView;
+    if (m_pendingView) {
+        // Before the episode is ready the cursor is not the session's yet; after it, the round waits for the
+        // step's trace (unless the user has moved on to another step).
+        if (!m_pendingStepApplied)
+            std::tie(s.step, s.round) = *m_pendingView;
+        else if (s.step == m_pendingView->first)
+            s.round = m_pendingView->second;
+    }
     if (const auto* plot = m_decode->views().binDistance) s.dimension = plot->dimension();
     s.bookmarks = m_bookmarks;
     s.notes = m_notes.toStdString();

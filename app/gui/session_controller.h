@@ -104,6 +104,7 @@ private:
     QStringList m_missing;
     QMetaObject::Connection m_pendingStep;
     std::optional<std::pair<int, int>> m_pendingView; // (step, round) of an opening session, until shown
+    bool m_pendingStepApplied = false;                // the episode is ready and the step set
     decode::DecodeSettings m_lastSettings;            // what the controls showed before the latest edit
     bool m_applying = false; // settings set by undo/redo or a session, not by the user
     int m_dragId = 0;        // nonzero while the margin slider is held
