@@ -35,6 +35,8 @@
 #include <QUndoStack>
 #include <QtTest>
 
+#include <tuple>
+
 #include <nlohmann/json.hpp>
 
 using specvla::app::DecodeController;
@@ -79,13 +81,8 @@ private:
 private Q_SLOTS:
     void initTestCase() {
         QVERIFY(m_dir.isValid());
-        QStandardPaths::setTestModeEnabled(true);
-        QSettings::setDefaultFormat(QSettings::IniFormat);
-        QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, m_settingsDir.path());
-        const auto f = specvla::testing::writeTinyFixtures(m_dir.path().toStdString(), kSteps);
-        m_model = QString::fromStdString(f.model);
-        m_draft = QString::fromStdString(f.draft);
-        m_episode = QString::fromStdString(f.episode);
+        const auto f = specvla::testing::prepareGuiSuite(m_dir.path(), m_settingsDir.path(), kSteps);
+        std::tie(m_model, m_draft, m_episode) = std::tie(f.model, f.draft, f.episode);
     }
 
     void undoRedoRestoresSettingsAndViews() {

@@ -27,12 +27,14 @@
 #include <QDir>
 #include <QFile>
 #include <QSettings>
-#include <QStandardPaths>
 #include <QSignalSpy>
 #include <QSlider>
+#include <QStandardPaths>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QtTest>
+
+#include <tuple>
 
 using specvla::app::DecodeController;
 using specvla::app::DecoderWorker;
@@ -62,13 +64,8 @@ private:
 private Q_SLOTS:
     void initTestCase() {
         QVERIFY(m_dir.isValid());
-        QStandardPaths::setTestModeEnabled(true); // autosaves go to a test folder, not the user's
-        QSettings::setDefaultFormat(QSettings::IniFormat);
-        QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, m_settingsDir.path());
-        const auto f = specvla::testing::writeTinyFixtures(m_dir.path().toStdString(), kSteps);
-        m_model = QString::fromStdString(f.model);
-        m_draft = QString::fromStdString(f.draft);
-        m_episode = QString::fromStdString(f.episode);
+        const auto f = specvla::testing::prepareGuiSuite(m_dir.path(), m_settingsDir.path(), kSteps);
+        std::tie(m_model, m_draft, m_episode) = std::tie(f.model, f.draft, f.episode);
     }
 
     void dropKinds() {

@@ -7,11 +7,30 @@
 #include "gui/decode_controller.h"
 #include "gui/decode_controls.h"
 #include "gui/main_window.h"
+#include "support/tiny_model.h"
 
 #include <QComboBox>
+#include <QSettings>
+#include <QStandardPaths>
 #include <QString>
 
 namespace specvla::testing {
+
+// The tiny fixtures' paths, as the GUI suites keep them.
+struct GuiFixtures {
+    QString model, draft, episode;
+};
+
+// A GUI suite's set-up: the user's settings and autosaves are never touched (QSettings in settingsDir,
+// QStandardPaths in test mode), and the tiny fixtures are written under dir.
+inline GuiFixtures prepareGuiSuite(const QString& dir, const QString& settingsDir, int steps) {
+    QStandardPaths::setTestModeEnabled(true);
+    QSettings::setDefaultFormat(QSettings::IniFormat);
+    QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, settingsDir);
+    const TinyFixtures f = writeTinyFixtures(dir.toStdString(), steps);
+    return {QString::fromStdString(f.model), QString::fromStdString(f.draft),
+            QString::fromStdString(f.episode)};
+}
 
 inline void openTinyFixtures(app::MainWindow& window, const QString& model, const QString& draft,
                              const QString& episode) {
