@@ -229,8 +229,7 @@ bool DecodeController::matchesSettings(const decode::ActionTrace& t) const {
     if (s.mode == decode::DecodeMode::Relaxed &&
         (t.settings.margin != s.margin || t.settings.marginPerDim != s.marginPerDim))
         return false;
-    return t.settings.tree.topK == s.tree.topK && t.settings.tree.depth == s.tree.depth &&
-           t.settings.tree.totalTokens == s.tree.totalTokens;
+    return t.settings.tree == s.tree;
 }
 
 void DecodeController::setSettings(const decode::DecodeSettings& settings) {

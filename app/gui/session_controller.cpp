@@ -2,7 +2,6 @@
 #include "gui/session_controller.h"
 
 #include "bin_distance_plot.h"
-#include "decode/trace_io.h"
 #include "draft_tree_view.h"
 #include "gui/decode_controller.h"
 #include "gui/decode_controls.h"
@@ -20,10 +19,6 @@
 namespace specvla::app {
 
 namespace {
-
-bool sameSettings(const decode::DecodeSettings& a, const decode::DecodeSettings& b) {
-    return decode::toJson(a) == decode::toJson(b);
-}
 
 // What the controls could not show of a session's settings (their ranges are narrower than the file's).
 QStringList clampedFields(const decode::DecodeSettings& wanted, const decode::DecodeSettings& shown) {
@@ -56,7 +51,7 @@ SessionController::SessionController(DecodeController* decode, widgets::MessageB
 }
 
 void SessionController::onSettingsEdited(const decode::DecodeSettings& settings) {
-    if (m_applying || sameSettings(settings, m_lastSettings)) {
+    if (m_applying || settings == m_lastSettings) {
         m_lastSettings = settings;
         return;
     }

@@ -1,18 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "gui/undo_commands.h"
 
-#include "decode/trace_io.h"
-
 #include <QCoreApplication>
 #include <QStringList>
 
 namespace specvla::app {
 
 namespace {
-
-bool sameSettings(const decode::DecodeSettings& a, const decode::DecodeSettings& b) {
-    return decode::toJson(a) == decode::toJson(b);
-}
 
 QString marginsText(const decode::DecodeSettings& s) {
     if (!s.marginPerDim) return QString::number(s.margin);
@@ -47,7 +41,7 @@ bool SettingsCommand::mergeWith(const QUndoCommand* other) {
     if (!o || m_dragId == 0 || o->m_dragId != m_dragId) return false;
     m_after = o->m_after;
     setText(describe(m_before, m_after));
-    setObsolete(sameSettings(m_before, m_after)); // a drag that ends where it began leaves no step
+    setObsolete(m_before == m_after); // a drag that ends where it began leaves no step
     return true;
 }
 
@@ -59,8 +53,7 @@ QString SettingsCommand::describe(const decode::DecodeSettings& b, const decode:
     if (b.margin != a.margin || b.marginPerDim != a.marginPerDim)
         parts << QCoreApplication::translate("SettingsCommand", "margin %1 → %2")
                      .arg(marginsText(b), marginsText(a));
-    if (b.tree.topK != a.tree.topK || b.tree.depth != a.tree.depth ||
-        b.tree.totalTokens != a.tree.totalTokens)
+    if (b.tree != a.tree)
         parts << QCoreApplication::translate("SettingsCommand", "tree %1/%2/%3 → %4/%5/%6")
                      .arg(b.tree.topK)
                      .arg(b.tree.depth)

@@ -2,7 +2,6 @@
 #include "session/session_file.h"
 
 #include "common/error.h"
-#include "decode/trace_io.h"       // decode::toJson(DecodeSettings)
 #include "io/safetensors_writer.h" // io::writeFileAtomically
 
 #include <algorithm>
@@ -220,8 +219,8 @@ void writeSession(const std::string& path, const Session& session) {
 
 bool Session::operator==(const Session& o) const {
     return model == o.model && draft == o.draft && episodes == o.episodes && unnormKey == o.unnormKey &&
-           decode::toJson(settings) == decode::toJson(o.settings) && step == o.step && round == o.round &&
-           dimension == o.dimension && bookmarks == o.bookmarks && notes == o.notes;
+           settings == o.settings && step == o.step && round == o.round && dimension == o.dimension &&
+           bookmarks == o.bookmarks && notes == o.notes;
 }
 
 std::size_t setBookmark(std::vector<Bookmark>& bookmarks, const Bookmark& b) {

@@ -21,6 +21,11 @@ struct TreeShape {
     int topK = 8;         // children per expanded node and frontier width (the reference's top_k)
     int depth = 4;        // expansion steps; draft tokens reach depth + 1 below the root
     int totalTokens = 50; // tree size including the root
+
+    bool operator==(const TreeShape& o) const {
+        return topK == o.topK && depth == o.depth && totalTokens == o.totalTokens;
+    }
+    bool operator!=(const TreeShape& o) const { return !(*this == o); }
 };
 
 struct DecodeSettings {
@@ -44,6 +49,15 @@ struct DecodeSettings {
         if (marginPerDim && dim >= 0 && dim < 7) return (*marginPerDim)[dim];
         return margin;
     }
+
+    // Every field equal (the undo stack and session files compare settings this way).
+    bool operator==(const DecodeSettings& o) const {
+        return mode == o.mode && margin == o.margin && marginPerDim == o.marginPerDim &&
+               relaxOnlyActionTokens == o.relaxOnlyActionTokens && tree == o.tree &&
+               pathChoice == o.pathChoice && referencePositionQuirk == o.referencePositionQuirk &&
+               maxTokens == o.maxTokens;
+    }
+    bool operator!=(const DecodeSettings& o) const { return !(*this == o); }
 };
 
 const char* modeName(DecodeMode mode);                        // "ar", "strict", "relaxed"
