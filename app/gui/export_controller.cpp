@@ -85,10 +85,6 @@ json orNull(const std::optional<double>& value) {
     return value ? json(*value) : json(nullptr);
 }
 
-std::string csvNumber(const std::optional<double>& value) {
-    return value ? decode::formatNumber(*value) : std::string();
-}
-
 QString joinInts(const std::array<int, 7>& values) {
     QStringList parts;
     for (int v : values)
@@ -397,32 +393,10 @@ bool ExportController::exportSweep(const QString& path, QString* error) {
         }
 
         if (suffix == QLatin1String("csv")) {
-            std::string out =
-                "margin,acceptance_length,mean_acceptance_length,passes_per_action,speedup_vs_ar,"
-                "acceptance_rate,exact_per_action,relaxed_per_action,mean_abs_dev_from_ar,"
-                "mean_bin_dev_from_ar,exact_match_with_ar,mean_abs_dev_from_recorded,median_ms,"
-                "actions\n";
-            for (const Row& r : table) {
-                const decode::RunMetrics& m = *r.m;
-                const std::vector<std::string> fields = {std::to_string(r.margin),
-                                                         decode::formatNumber(m.acceptanceLength),
-                                                         decode::formatNumber(m.meanAcceptanceLength),
-                                                         decode::formatNumber(m.passesPerAction),
-                                                         csvNumber(r.speedup),
-                                                         decode::formatNumber(m.acceptanceRate),
-                                                         decode::formatNumber(m.exactPerAction),
-                                                         decode::formatNumber(m.relaxedPerAction),
-                                                         csvNumber(r.devAr),
-                                                         csvNumber(r.binDevAr),
-                                                         csvNumber(r.matchAr),
-                                                         csvNumber(r.devRecorded),
-                                                         decode::formatNumber(m.latency.medianMs),
-                                                         std::to_string(m.actions)};
-                for (std::size_t f = 0; f < fields.size(); ++f)
-                    out += (f ? "," : "") + decode::csvField(fields[f]);
-                out += '\n';
-            }
-            bytes = textBytes(out);
+            std::vector<decode::SweepCsvRow> csvRows;
+            for (const Row& r : table)
+                csvRows.push_back({r.margin, r.m, r.speedup});
+            bytes = textBytes(decode::sweepCsv(csvRows));
         } else {
             json list = json::array();
             for (const Row& r : table) {

@@ -189,19 +189,10 @@ std::string actionsAllModes(const ReportData& d) {
 }
 
 std::string sweepCsv(const ReportData& d) {
-    std::string csv = "margin,acceptance_length,passes_per_action,speedup,mean_abs_dev_from_ar,"
-                      "mean_bin_dev_from_ar,exact_match_with_ar,mean_abs_dev_from_recorded,exact_per_action,"
-                      "relaxed_per_action,median_ms,p90_ms\n";
-    for (const SweepRow& r : d.sweep) {
-        const decode::RunMetrics& m = r.metrics;
-        csv += std::to_string(r.margin);
-        for (double v : {m.acceptanceLength, m.passesPerAction, r.speedup, m.meanAbsDevFromAr,
-                         m.meanBinDevFromAr, m.exactMatchWithAr, m.meanAbsDevFromRecorded, m.exactPerAction,
-                         m.relaxedPerAction, m.latency.medianMs, m.latency.p90Ms})
-            csv += "," + decode::formatNumber(v);
-        csv += "\n";
-    }
-    return csv;
+    std::vector<decode::SweepCsvRow> rows;
+    for (const SweepRow& r : d.sweep)
+        rows.push_back({r.margin, &r.metrics, r.speedup});
+    return decode::sweepCsv(rows);
 }
 
 bool writeData(const ReportData& d, const QString& dir, QStringList* written, QString* error) {

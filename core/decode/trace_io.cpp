@@ -457,6 +457,27 @@ std::string nodesCsv(const std::vector<ActionTrace>& traces, int firstStep) {
     return out;
 }
 
+std::string sweepCsv(const std::vector<SweepCsvRow>& rows) {
+    std::string out = "margin,acceptance_length,mean_acceptance_length,passes_per_action,speedup_vs_ar,"
+                      "acceptance_rate,exact_per_action,relaxed_per_action,mean_abs_dev_from_ar,"
+                      "mean_bin_dev_from_ar,exact_match_with_ar,mean_abs_dev_from_recorded,median_ms,p90_ms,"
+                      "actions\n";
+    auto optional = [](bool present, double value) { return present ? formatNumber(value) : std::string(); };
+    for (const SweepCsvRow& r : rows) {
+        const RunMetrics& m = *r.metrics;
+        out += std::to_string(r.margin) + "," + formatNumber(m.acceptanceLength) + "," +
+               formatNumber(m.meanAcceptanceLength) + "," + formatNumber(m.passesPerAction) + "," +
+               optional(r.speedup.has_value(), r.speedup.value_or(0)) + "," + formatNumber(m.acceptanceRate) +
+               "," + formatNumber(m.exactPerAction) + "," + formatNumber(m.relaxedPerAction) + "," +
+               optional(m.hasArReference, m.meanAbsDevFromAr) + "," +
+               optional(m.hasArReference, m.meanBinDevFromAr) + "," +
+               optional(m.hasArReference, m.exactMatchWithAr) + "," +
+               optional(m.hasRecorded, m.meanAbsDevFromRecorded) + "," + formatNumber(m.latency.medianMs) +
+               "," + formatNumber(m.latency.p90Ms) + "," + std::to_string(m.actions) + "\n";
+    }
+    return out;
+}
+
 std::string actionsCsv(const std::vector<ActionTrace>& traces, int firstStep) {
     std::string out =
         "step,mode,tokens,bins,normalized,action,target_passes,draft_passes,rounds,acceptance_length,"

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,19 @@ std::string nodesCsv(const std::vector<ActionTrace>& traces, int firstStep = 0);
 // target_passes, draft_passes, rounds, acceptance_length, exact, relaxed, from_cache, ms_vision, ms_prefill,
 // ms_draft, ms_verify, ms_other, ms_total.
 std::string actionsCsv(const std::vector<ActionTrace>& traces, int firstStep = 0);
+
+// One row of a margin sweep: relaxed decoding at `margin`, with its speedup against AR when one was measured.
+struct SweepCsvRow {
+    int margin = 0;
+    const RunMetrics* metrics = nullptr;
+    std::optional<double> speedup;
+};
+// sweepCsv: one row per margin: margin, acceptance_length, mean_acceptance_length, passes_per_action,
+// speedup_vs_ar, acceptance_rate, exact_per_action, relaxed_per_action, mean_abs_dev_from_ar,
+// mean_bin_dev_from_ar, exact_match_with_ar, mean_abs_dev_from_recorded, median_ms, p90_ms, actions. The
+// deviations from AR are empty without an AR reference, the one from the recording without recorded actions,
+// the speedup when none was measured.
+std::string sweepCsv(const std::vector<SweepCsvRow>& rows);
 
 // One CSV field, quoted when needed.
 std::string csvField(const std::string& text);
