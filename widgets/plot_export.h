@@ -2,8 +2,8 @@
 #pragma once
 
 // Plot export to PNG, PDF or SVG (chosen by the file extension), with the plot's title and legend, at a set
-// size and resolution. Files are written atomically through QSaveFile: a failed export leaves no partial file
-// and keeps an existing file untouched.
+// size and resolution: a thin layer over widget_export.h, which exports every view. Files are written
+// atomically through QSaveFile: a failed export leaves no partial file and keeps an existing file untouched.
 #include <QString>
 
 class QCustomPlot;
