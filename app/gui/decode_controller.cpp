@@ -255,13 +255,17 @@ void DecodeController::continueBackground() {
     if (!canDecode()) return;
     decode::DecodeSettings ar = m_settings;
     ar.mode = decode::DecodeMode::Ar;
-    // Speculative steps first (they are what the user is looking at), then the AR baseline.
-    if (!allPresent(m_traces) && !m_currentRunRequested) {
+    // Speculative steps first (they are what the user is looking at), then the AR baseline, asked for only
+    // once the current settings' episode is complete: a finished() of a superseded run may arrive while the
+    // current run is still queued, and must not start the baseline ahead of it.
+    const bool currentComplete = allPresent(m_traces);
+    if (!currentComplete && !m_currentRunRequested) {
         m_currentRunRequested = true;
         m_thread->worker()->runEpisode(m_settings);
         setBusy(true,
                 tr("Decoding the episode (%1)…").arg(QString::fromLatin1(decode::modeName(m_settings.mode))));
-    } else if (!allPresent(m_arTraces) && !m_arRunRequested && m_settings.mode != decode::DecodeMode::Ar) {
+    } else if (currentComplete && !allPresent(m_arTraces) && !m_arRunRequested &&
+               m_settings.mode != decode::DecodeMode::Ar) {
         m_arRunRequested = true;
         m_thread->worker()->runEpisode(ar);
         setBusy(true, tr("Decoding the AR baseline…"));

@@ -97,9 +97,16 @@ void DecoderWorker::enqueue(Request request) {
     {
         std::lock_guard<std::mutex> lock(m_mutex);
         // The latest request of a kind wins: the older pending one goes, the new one queues behind the
-        // requests made before it (so a step decode never overtakes the episode it was asked for).
+        // requests made before it (so a step decode never overtakes the episode it was asked for). A run of
+        // the AR baseline and a run of speculative settings are different jobs: neither replaces the other.
+        const auto sameJob = [&request](const Request& pending) {
+            if (pending.kind != request.kind) return false;
+            if (pending.kind != Kind::Run) return true;
+            return (pending.settings.mode == decode::DecodeMode::Ar) ==
+                   (request.settings.mode == decode::DecodeMode::Ar);
+        };
         for (auto it = m_pending.begin(); it != m_pending.end(); ++it) {
-            if (it->kind == request.kind) {
+            if (sameJob(*it)) {
                 m_pending.erase(it);
                 break;
             }

@@ -3,9 +3,10 @@
 
 // The one decoder worker (DESIGN.md, Threading). DecoderWorker lives on its own QThread and owns the Engine,
 // so libtorch only runs there. Requests are thread-safe and coalesced: a pending request of a kind is
-// replaced by a newer one of that kind (the latest wins), and requests run in the order they were last
-// made. cancel() stops the running job between verify rounds and between steps, and drops pending decodes,
-// runs and sweeps. Results travel as value snapshots over queued signals; every exception becomes failed().
+// replaced by a newer one of that kind (the latest wins; a run of the AR baseline and a run of speculative
+// settings count as two kinds), and requests run in the order they were last made. cancel() stops the running
+// job between verify rounds and between steps, and drops pending decodes, runs and sweeps. Results travel as
+// value snapshots over queued signals; every exception becomes failed().
 #include "decode/metrics.h"
 #include "decode/settings.h"
 #include "decode/trace.h"

@@ -6,6 +6,7 @@
 #include "support/tiny_model.h"
 
 #include <QElapsedTimer>
+#include <QSemaphore>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -198,6 +199,33 @@ private Q_SLOTS:
         }
         QCOMPARE(m_rec->progress.size(), kSteps);
         QCOMPARE(m_rec->progress.back(), qMakePair(kSteps, kSteps));
+    }
+
+    // Requests made while the worker is busy coalesce per kind, but a run of the AR baseline and a run of
+    // speculative settings are two jobs: the baseline asked for after the speculative run does not drop it.
+    void arBaselineRunDoesNotReplaceSpeculativeRun() {
+        m_rec->clear();
+        QSemaphore gate;
+        // Holds the worker's thread, so every request below is pending when it looks at its queue.
+        QMetaObject::invokeMethod(
+            m_thread->worker(), [&gate] { gate.acquire(); }, Qt::QueuedConnection);
+        decode::DecodeSettings ar;
+        ar.mode = decode::DecodeMode::Ar;
+        m_thread->worker()->runEpisode(relaxed(3));
+        m_thread->worker()->runEpisode(relaxed(5)); // replaces the run at margin 3
+        m_thread->worker()->runEpisode(ar);         // queues behind it
+        QCOMPARE(m_thread->worker()->pendingRequests(), 2);
+        gate.release();
+        QTRY_COMPARE_WITH_TIMEOUT(m_rec->finished.size(), 2, kWaitMs);
+        QTest::qWait(100); // nothing else may arrive
+        QCOMPARE(m_rec->finished, QStringList({"run", "run"}));
+        QVERIFY(m_rec->failed.isEmpty());
+        QCOMPARE(m_rec->steps.size(), 2 * kSteps);
+        for (int i = 0; i < kSteps; ++i) {
+            QCOMPARE(m_rec->steps[i].second.settings.mode, decode::DecodeMode::Relaxed);
+            QCOMPARE(m_rec->steps[i].second.settings.margin, 5);
+            QCOMPARE(m_rec->steps[kSteps + i].second.settings.mode, decode::DecodeMode::Ar);
+        }
     }
 
     void sweepEmitsRows() {

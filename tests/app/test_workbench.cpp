@@ -26,6 +26,8 @@
 #include <QComboBox>
 #include <QDir>
 #include <QFile>
+#include <QScopeGuard>
+#include <QSemaphore>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSlider>
@@ -162,6 +164,48 @@ private Q_SLOTS:
     // The per-dimension table: enabling it and editing a cell emits settings with marginPerDim, the worker
     // decodes with them (all zeros give the AR tokens: the lossless invariant), and the slider path works
     // again once it is off.
+    // A finished() of a superseded run can arrive while the run of the current settings is still queued.
+    // It must not start the AR baseline ahead of that run: the baseline once replaced it in the worker's
+    // queue, and the episode was never decoded at the current settings.
+    void staleRunFinishedKeepsTheCurrentRun() {
+        QSemaphore gate; // outlives the window, whose worker may wait on it
+        bool held = false, released = false;
+        MainWindow window;
+        const auto releaseGate = qScopeGuard([&] {
+            if (held && !released) gate.release();
+        });
+        window.show();
+        DecodeController* c = window.decodeController();
+        loadFixtures(window);
+        QTRY_VERIFY_WITH_TIMEOUT(allDecoded(c), kWaitMs);
+        QTRY_VERIFY_WITH_TIMEOUT(c->arTrace(kSteps - 1) != nullptr, kWaitMs);
+
+        // Hold the worker's thread as the model reloads, before it takes the step and run requests that
+        // the reload makes; then deliver a stale finished("run") while they are queued.
+        connect(c, &DecodeController::modelReadyChanged, this, [&](bool ready) {
+            if (!ready || held) return;
+            held = true;
+            QMetaObject::invokeMethod(
+                c->worker(), [&gate] { gate.acquire(); }, Qt::QueuedConnection);
+        });
+        c->reloadModel();
+        QTRY_VERIFY_WITH_TIMEOUT(held && c->modelReady(), kWaitMs);
+        QCOMPARE(c->trace(0), nullptr);
+        QCOMPARE(c->arTrace(0), nullptr);
+        const int pending = c->worker()->pendingRequests(); // the current step and its episode
+        QCOMPARE(pending, 2);
+        Q_EMIT c->worker()->finished(QStringLiteral("run")); // direct: emitted on the controller's thread
+        QCOMPARE(c->worker()->pendingRequests(), pending);   // the baseline waits for the current run
+        released = true;
+        gate.release();
+        QTRY_VERIFY_WITH_TIMEOUT(allDecoded(c), kWaitMs);
+        QTRY_VERIFY_WITH_TIMEOUT(c->arTrace(kSteps - 1) != nullptr, kWaitMs); // and then the baseline
+        for (int i = 0; i < kSteps; ++i) {
+            QCOMPARE(c->trace(i)->settings.mode, decode::DecodeMode::Relaxed);
+            QVERIFY(c->arTrace(i) != nullptr);
+        }
+    }
+
     void perDimensionMargins() {
         MainWindow window;
         window.show();
