@@ -30,8 +30,8 @@ namespace specvla::cli {
 
 std::string demoUsage() {
     return "usage: specvla demo train --out DIR [--episodes N] [--steps N] [--draft-steps N] [--batch N]\n"
-           "                          [--seed S] [--eval N] [--heldout N] [--perturb A] [--lr LR] [--tiny] "
-           "[--bf16]\n"
+           "                          [--seed S] [--eval N] [--heldout N] [--perturb A] [--lr LR] [--aux W] "
+           "[--tiny] [--bf16]\n"
            "       specvla demo eval --json OUT [--model DIR] [--draft DIR] [--margins A:B[:S]] [--episodes "
            "N]\n"
            "                         [--first K] [--max-steps N] [decode options]\n"
@@ -50,6 +50,10 @@ std::string demoUsage() {
            "  --tiny           the seconds-long test geometry instead of the laptop model\n"
            "  --perturb A      DART perturbation of the executed expert actions (default 0.3)\n"
            "  --lr LR          target learning rate (default 1e-3)\n"
+           "  --aux W          weight of the auxiliary state loss (read-outs of the simulator's state from "
+           "the\n"
+           "                   patches and the last prompt position, used in training only; default 1, 0: "
+           "none)\n"
            "  --heldout N      expert episodes on held-out layouts written to DIR/episodes (default 20)\n"
            "  --bf16           save BF16 tensors (F32 otherwise)\n"
            "\n"
@@ -119,10 +123,10 @@ std::vector<std::string> writeHeldOutEpisodes(const std::string& dir, int count,
 }
 
 int runTrain(const std::vector<std::string>& argv) {
-    const Args args(
-        argv,
-        {"out", "episodes", "steps", "draft-steps", "batch", "seed", "eval", "perturb", "lr", "heldout"},
-        {"tiny", "bf16"});
+    const Args args(argv,
+                    {"out", "episodes", "steps", "draft-steps", "batch", "seed", "eval", "perturb", "lr",
+                     "heldout", "aux"},
+                    {"tiny", "bf16"});
     if (!args.positionals().empty())
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");
     if (!args.has("out")) throw UsageError("--out DIR is required");
@@ -162,9 +166,11 @@ int runTrain(const std::vector<std::string>& argv) {
     const model::VlaConfig config = demo::demoVlaConfig(spec, vocab);
     std::printf("tokenizer: %d pieces; action tokens %d..%d\n", vocab, config.actionVocabBase() - 256,
                 config.actionVocabBase() - 1);
-    const demo::DemoDataset data =
-        demo::buildDataset(demo::expertEpisodes(episodes, seed * 100000, spec.imageSize, perturb),
-                           decode::ActionTokenizer(config.actionVocabBase()));
+    std::vector<std::vector<demo::StateFeatures>> states;
+    std::vector<data::Episode> demonstrations =
+        demo::expertEpisodes(episodes, seed * 100000, spec.imageSize, perturb, &states);
+    const demo::DemoDataset data = demo::buildDataset(
+        std::move(demonstrations), decode::ActionTokenizer(config.actionVocabBase()), states);
     int expertSuccess = 0;
     for (const auto& e : data.episodes)
         expertSuccess += e.success() ? 1 : 0;
@@ -178,6 +184,8 @@ int runTrain(const std::vector<std::string>& argv) {
     to.batchSize = batch;
     to.seed = seed;
     if (args.value("lr")) to.lr = parseDouble("lr", *args.value("lr"));
+    to.auxWeight = args.value("aux") ? parseDouble("aux", *args.value("aux")) : 1.0;
+    if (!(to.auxWeight >= 0)) throw Error("--aux: the weight must not be negative");
     double window = 0;
     int inWindow = 0;
     auto report = [&](const char* what, int total) {
@@ -242,8 +250,10 @@ int runTrain(const std::vector<std::string>& argv) {
     provenance["target"] = {{"steps", steps},
                             {"batch", batch},
                             {"lr", to.lr},
+                            {"aux_weight", to.auxWeight},
                             {"seconds", target.seconds},
-                            {"loss", curve(target.losses)}};
+                            {"loss", curve(target.losses)},
+                            {"aux_loss", curve(target.auxLosses)}};
     provenance["draft"] = {{"steps", draftSteps},
                            {"seconds", draft.seconds},
                            {"greedy_equals_expert", draft.greedyMatch},

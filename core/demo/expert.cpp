@@ -157,13 +157,18 @@ data::Action Expert::act(const WorldState& w) {
 }
 
 data::Episode rollout(TaskKind task, std::uint64_t seed, int imageSize, const ExpertOptions& options,
-                      int maxSteps) {
+                      int maxSteps, std::vector<WorldState>* states) {
     const WorldState start = sampleLayout(task, seed);
     Expert expert(seed ^ 0x5DEECE66DA3B9F21ull, options);
+    if (states) states->clear();
     if (options.perturbation <= 0) {
         RolloutResult r = runEpisode(
-            start, [&](const vision::RgbImage&, const WorldState& s) { return expert.act(s); }, imageSize,
-            maxSteps);
+            start,
+            [&](const vision::RgbImage&, const WorldState& s) {
+                if (states) states->push_back(s);
+                return expert.act(s);
+            },
+            imageSize, maxSteps);
         return std::move(r.episode);
     }
     // Records the expert's action, executes it perturbed.
@@ -175,6 +180,7 @@ data::Episode rollout(TaskKind task, std::uint64_t seed, int imageSize, const Ex
     ep.imageHeight = imageSize;
     for (int t = 0; t < maxSteps; ++t) {
         const vision::RgbImage frame = render(s, imageSize);
+        if (states) states->push_back(s);
         const data::Action a = expert.act(s);
         ep.images.insert(ep.images.end(), frame.pixels.begin(), frame.pixels.end());
         ep.actions.push_back(a);

@@ -8,16 +8,18 @@
 #include "demo/world.h"
 
 #include <cstdint>
+#include <vector>
 
 namespace specvla::demo {
 
 struct ExpertOptions {
     double noise = 0.01;    // uniform noise amplitude on the motion components (action units)
     double maxChange = 0.5; // largest change of a motion component between consecutive steps, before noise
-    // Proportional gain from remaining distance (in action units) to velocity. 1 is dead-beat: full speed
-    // beyond one step's reach, then exactly onto the goal, so most actions are saturated (+-1 or 0) and only
-    // the last step of an approach is fractional, which keeps the policy's classification problem small.
-    double gain = 1.0;
+    // Proportional gain from remaining distance (in action units) to velocity. 1 is dead-beat (full speed
+    // beyond one step's reach, then exactly onto the goal: nearly every label saturated at +-1 or 0). Below 1
+    // the approach slows down smoothly, so the labels spread over the bins near the target's and the policy's
+    // small errors shrink step by step instead of overshooting.
+    double gain = 0.5;
     // DART-style perturbation for training data: the simulator executes the action plus uniform noise of this
     // amplitude on dx, dy, dz and dyaw while the episode records the expert's own action, so the
     // demonstrations show how to recover from the small errors a learned policy makes. 0: none.
@@ -39,8 +41,8 @@ private:
 
 // An expert demonstration of the task on sampleLayout(task, seed): frames of imageSize x imageSize, the
 // expert's actions (noise seeded from seed), rewards and dones. demoName is left empty (the writer numbers
-// demos); firstStep is 0.
+// demos); firstStep is 0. states, when given, receives the world state each frame shows (one per step).
 data::Episode rollout(TaskKind task, std::uint64_t seed, int imageSize, const ExpertOptions& options = {},
-                      int maxSteps = kMaxEpisodeSteps);
+                      int maxSteps = kMaxEpisodeSteps, std::vector<WorldState>* states = nullptr);
 
 } // namespace specvla::demo

@@ -150,10 +150,12 @@ Batch makeBatch(const model::VlaModel& m, const DemoDataset& data, const std::ve
 }
 
 // Input embeddings of a batch: token embeddings with the projected patches in the patch slots.
-at::Tensor embedBatch(const model::VlaModel& m, const Batch& b) {
+// patchesOut, when given, receives the projected patches [B, P, D].
+at::Tensor embedBatch(const model::VlaModel& m, const Batch& b, at::Tensor* patchesOut = nullptr) {
     const int P = m.config().numPatches();
     const at::Tensor tok = m.llm().embed(b.ids);
     const at::Tensor patches = m.vision().forward(b.pixels.to(m.dtype()));
+    if (patchesOut) *patchesOut = patches;
     return at::cat({tok.narrow(1, 0, 1), patches, tok.narrow(1, 1 + P, b.length - 1 - P)}, 1);
 }
 
@@ -381,19 +383,83 @@ std::string trainDemoTokenizer(const std::string& modelPrefix, int vocabSize) {
     return text::trainInstructionTokenizer(modelPrefix, tokenizerCorpus(), vocabSize);
 }
 
+StateFeatures stateFeatures(const WorldState& w) {
+    constexpr double kPi = 3.14159265358979323846;
+    if (w.target < 0 || w.target >= static_cast<int>(w.blocks.size()))
+        throw Error("demo: task names no block");
+    const Gripper& g = w.gripper;
+    const Block& b = w.blocks[static_cast<std::size_t>(w.target)];
+    double gx = b.x, gy = b.y; // the goal in the table plane
+    auto reference = [&w]() -> const Block& {
+        if (w.reference < 0 || w.reference >= static_cast<int>(w.blocks.size()))
+            throw Error("demo: task names no reference block");
+        return w.blocks[static_cast<std::size_t>(w.reference)];
+    };
+    auto receptacle = [&w]() -> const Receptacle& {
+        if (w.receptacle < 0 || w.receptacle >= static_cast<int>(w.receptacles.size()))
+            throw Error("demo: task names no receptacle");
+        return w.receptacles[static_cast<std::size_t>(w.receptacle)];
+    };
+    switch (w.task) {
+    case TaskKind::PutIn:
+        gx = receptacle().x, gy = receptacle().y;
+        break;
+    case TaskKind::PushToFront:
+        gx = receptacle().x, gy = receptacle().y - receptacle().radius - 0.05;
+        break;
+    case TaskKind::PickUp:
+        break;
+    case TaskKind::PlaceBeside:
+        gx = reference().x + w.side * 0.1, gy = reference().y;
+        break;
+    case TaskKind::Stack:
+        gx = reference().x, gy = reference().y;
+        break;
+    }
+    // The yaw error modulo a quarter turn (a cube grasps the same four ways), in [-pi/4, pi/4].
+    const double q = kPi / 2;
+    double d = std::fmod(b.yaw - g.yaw, q);
+    if (d > q / 2) d -= q;
+    if (d < -q / 2) d += q;
+    const double reach = std::hypot(b.x - g.x, b.y - g.y);
+    const StateFeatures f{static_cast<float>(g.x / 0.3),
+                          static_cast<float>(g.y / 0.3),
+                          static_cast<float>((g.z - 0.15) / 0.15),
+                          static_cast<float>(2 * g.opening - 1),
+                          w.held == w.target ? 1.0f : -1.0f,
+                          static_cast<float>(b.x / 0.3),
+                          static_cast<float>(b.y / 0.3),
+                          static_cast<float>((b.z - 0.15) / 0.15),
+                          static_cast<float>(gx / 0.3),
+                          static_cast<float>(gy / 0.3),
+                          static_cast<float>(d / (q / 2)),
+                          static_cast<float>(std::min(reach / 0.15, 3.0) - 1)};
+    return f;
+}
+
 std::vector<data::Episode> expertEpisodes(int count, std::uint64_t firstSeed, int imageSize,
-                                          double perturbation) {
+                                          double perturbation,
+                                          std::vector<std::vector<StateFeatures>>* states) {
     std::vector<data::Episode> out;
     ExpertOptions options;
     options.perturbation = perturbation;
+    if (states) states->clear();
     constexpr std::uint64_t kRetryStride = 7919; // a different layout for each retry
     for (int e = 0; e < count; ++e) {
         const TaskKind kind = allTaskKinds()[static_cast<std::size_t>(e % kNumTaskKinds)];
         for (std::uint64_t retry = 0;; ++retry) {
+            std::vector<WorldState> seen;
             data::Episode ep = rollout(kind, firstSeed + static_cast<std::uint64_t>(e) + retry * kRetryStride,
-                                       imageSize, options);
+                                       imageSize, options, kMaxEpisodeSteps, states ? &seen : nullptr);
             if (ep.success() || retry >= 20) {
                 out.push_back(std::move(ep));
+                if (states) {
+                    std::vector<StateFeatures> f;
+                    f.reserve(seen.size());
+                    for (const WorldState& w : seen)
+                        f.push_back(stateFeatures(w));
+                    states->push_back(std::move(f));
+                }
                 break;
             }
         }
@@ -476,7 +542,18 @@ std::array<int, 7> actionTokenIds(const data::Action& a, const decode::NormStats
     return out;
 }
 
-DemoDataset buildDataset(std::vector<data::Episode> episodes, const decode::ActionTokenizer& tokenizer) {
+DemoDataset buildDataset(std::vector<data::Episode> episodes, const decode::ActionTokenizer& tokenizer,
+                         const std::vector<std::vector<StateFeatures>>& states) {
+    if (!states.empty()) {
+        if (states.size() != episodes.size())
+            throw Error("demo trainer: " + std::to_string(states.size()) + " state lists for " +
+                        std::to_string(episodes.size()) + " episodes");
+        for (std::size_t e = 0; e < episodes.size(); ++e)
+            if (static_cast<int>(states[e].size()) != episodes[e].numSteps)
+                throw Error("demo trainer: episode " + std::to_string(e) + " has " +
+                            std::to_string(episodes[e].numSteps) + " steps but " +
+                            std::to_string(states[e].size()) + " states");
+    }
     DemoDataset data;
     data.episodes = std::move(episodes);
     std::vector<data::Action> all;
@@ -488,6 +565,7 @@ DemoDataset buildDataset(std::vector<data::Episode> episodes, const decode::Acti
     for (std::size_t e = 0; e < data.episodes.size(); ++e)
         for (int t = 0; t < data.episodes[e].numSteps; ++t) {
             data.inputs.push_back(policyInput(frameOf(data.episodes[e], t)));
+            if (!states.empty()) data.states.push_back(states[e][static_cast<std::size_t>(t)]);
             data.samples.push_back(
                 {static_cast<int>(e), t,
                  actionTokenIds(toOpenVlaAction(data.episodes[e].actions[static_cast<std::size_t>(t)]),
@@ -519,6 +597,25 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
         if (s.used) used.insert(s.name);
     for (auto& [name, t] : out.weights->tensors)
         if (used.count(name)) params.push_back(t.requires_grad_(true));
+    // The auxiliary read-outs (trained, never saved).
+    const bool aux = o.auxWeight > 0 && !data.states.empty();
+    if (aux && data.states.size() != data.samples.size())
+        throw Error("demo trainer: " + std::to_string(data.states.size()) + " state features for " +
+                    std::to_string(data.samples.size()) + " samples");
+    at::Tensor auxPatchW, auxPatchB, auxLlmW, auxLlmB;
+    if (aux) {
+        const std::int64_t flat =
+            static_cast<std::int64_t>(out.config.numPatches()) * out.config.text.hiddenSize;
+        auxPatchW =
+            (at::randn({flat, kStateFeatures}) / std::sqrt(static_cast<double>(flat))).requires_grad_(true);
+        auxPatchB = at::zeros({kStateFeatures}).requires_grad_(true);
+        auxLlmW = (at::randn({out.config.text.hiddenSize, kStateFeatures}) /
+                   std::sqrt(static_cast<double>(out.config.text.hiddenSize)))
+                      .requires_grad_(true);
+        auxLlmB = at::zeros({kStateFeatures}).requires_grad_(true);
+        for (const at::Tensor& t : {auxPatchW, auxPatchB, auxLlmW, auxLlmB})
+            params.push_back(t);
+    }
     torch::optim::AdamW opt(params,
                             torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(o.weightDecay));
 
@@ -538,7 +635,8 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             extra.push_back(l);
         }
         const Batch b = makeBatch(*m, data, pixels, idx, extra);
-        const at::Tensor x = embedBatch(*m, b);
+        at::Tensor patches;
+        const at::Tensor x = embedBatch(*m, b, aux ? &patches : nullptr);
         const auto fwd = m->llm().forward(x, at::arange(b.length, at::kLong), nullptr, {}, true);
         std::vector<std::int64_t> rows, cols, targets;
         for (std::size_t k = 0; k < idx.size(); ++k)
@@ -548,12 +646,32 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
                 targets.push_back(labels[k][static_cast<std::size_t>(j)]);
             }
         const at::Tensor logits = fwd.logits.index({at::tensor(rows), at::tensor(cols)});
-        const at::Tensor loss = at::cross_entropy_loss(logits, at::tensor(targets));
+        const at::Tensor ce = at::cross_entropy_loss(logits, at::tensor(targets));
+        at::Tensor loss = ce;
+        if (aux) {
+            std::vector<float> wanted;
+            std::vector<std::int64_t> lastRows, lastCols;
+            for (std::size_t k = 0; k < idx.size(); ++k) {
+                const StateFeatures& f = data.states[static_cast<std::size_t>(idx[k])];
+                wanted.insert(wanted.end(), f.begin(), f.end());
+                lastRows.push_back(static_cast<std::int64_t>(k));
+                lastCols.push_back(b.promptLength[k] - 1);
+            }
+            const at::Tensor y =
+                at::tensor(wanted).view({static_cast<std::int64_t>(idx.size()), kStateFeatures});
+            const at::Tensor fromPatches = at::addmm(auxPatchB, patches.to(at::kFloat).flatten(1), auxPatchW);
+            const at::Tensor last =
+                fwd.hidden.index({at::tensor(lastRows), at::tensor(lastCols)}).to(at::kFloat);
+            const at::Tensor fromLlm = at::addmm(auxLlmB, last, auxLlmW);
+            const at::Tensor auxLoss = at::mse_loss(fromPatches, y) + at::mse_loss(fromLlm, y);
+            loss = ce + o.auxWeight * auxLoss;
+            out.auxLosses.push_back(auxLoss.item<double>());
+        }
         opt.zero_grad();
         loss.backward();
         clipGradNorm(params, o.clipNorm);
         opt.step();
-        out.losses.push_back(loss.item<double>());
+        out.losses.push_back(ce.item<double>());
         if (progress) progress(step, out.losses.back());
     }
     for (auto& t : params)

@@ -9,6 +9,7 @@
 #include "data/episode.h"
 #include "decode/action_tokenizer.h"
 #include "decode/norm_stats.h"
+#include "demo/world.h"
 #include "model/config.h"
 #include "vision/image.h"
 
@@ -55,10 +56,21 @@ std::vector<std::string> tokenizerCorpus();
 // Trains tokenizer.model on tokenizerCorpus() (text::trainInstructionTokenizer) and returns its path.
 std::string trainDemoTokenizer(const std::string& modelPrefix, int vocabSize);
 
+// What the simulator knows about a frame and the policy must read off its pixels, for the auxiliary loss of
+// trainTarget only (never saved, never a model input), each scaled to about [-1, 1]: the gripper's x, y, z
+// and opening; whether it holds the named block; the named block's x, y and z; the task's goal x and y (the
+// receptacle, the spot in front of it, the side of or the top of the reference block; the block itself for
+// pick up); the yaw error to the block's nearest grasp yaw; the gripper-to-block distance.
+constexpr int kStateFeatures = 12;
+using StateFeatures = std::array<float, kStateFeatures>;
+StateFeatures stateFeatures(const WorldState& state);
+
 // Expert demonstrations: episode e is task allTaskKinds()[e % 5] on layout seed firstSeed + e (+ a retry
 // offset: a perturbed rollout that fails is replaced by the next seed, so every returned episode succeeds).
+// states, when given, receives stateFeatures of every frame, per episode.
 std::vector<data::Episode> expertEpisodes(int count, std::uint64_t firstSeed, int imageSize,
-                                          double perturbation = 0.0);
+                                          double perturbation = 0.0,
+                                          std::vector<std::vector<StateFeatures>>* states = nullptr);
 
 // The gripper in OpenVLA's convention, as its RLDS transform for LIBERO makes it: clip to [0, 1] and invert,
 // so LIBERO's -1 (open) becomes 1 (open) and +1 (close) becomes 0. decode::liberoGripperPostprocess is the
@@ -100,8 +112,11 @@ struct DemoDataset {
     std::vector<vision::RgbImage> inputs; // policyInput of each sample's frame
     nlohmann::json actionStats;           // actionStatistics() of all steps
     decode::NormStats stats;              // key kDemoStatsKey
+    std::vector<StateFeatures> states;    // per sample, for the auxiliary loss; empty when not known
 };
-DemoDataset buildDataset(std::vector<data::Episode> episodes, const decode::ActionTokenizer& tokenizer);
+// states: per episode and step (as expertEpisodes gives them), or empty.
+DemoDataset buildDataset(std::vector<data::Episode> episodes, const decode::ActionTokenizer& tokenizer,
+                         const std::vector<std::vector<StateFeatures>>& states = {});
 
 // name -> tensor in the Hugging Face key layout; defined in trainer.cpp (libtorch).
 struct WeightSet;
@@ -119,6 +134,12 @@ struct TargetTrainOptions {
     double initStd = 0.02;
     std::uint64_t seed = 1;
     int threads = 0; // 0: leave libtorch's setting
+    // Weight of the auxiliary state loss (needs DemoDataset::states; 0 or no states: none). Two linear
+    // read-outs that exist only during training predict stateFeatures with a mean squared error: one from the
+    // projected patch embeddings (where things are), one from the language model's last prompt position (what
+    // the instruction asks about them). They shape the vision tower and the LLM; the saved checkpoint is the
+    // plain OpenVLA layout.
+    double auxWeight = 0.0;
 };
 
 struct TrainedTarget {
@@ -126,7 +147,8 @@ struct TrainedTarget {
     std::string tokenizerPath;
     nlohmann::json actionStats;
     std::shared_ptr<WeightSet> weights;
-    std::vector<double> losses; // per step (cross entropy per supervised token)
+    std::vector<double> losses;    // per step (cross entropy per supervised token)
+    std::vector<double> auxLosses; // per step (the auxiliary loss, both read-outs), empty without it
     double seconds = 0;
 };
 

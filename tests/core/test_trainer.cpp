@@ -9,6 +9,7 @@
 #include "demo/expert.h"
 #include "demo/trainer.h"
 #include "model/draft_head.h"
+#include "model/tensor_specs.h"
 #include "model/vla_model.h"
 #include "support/test_support.h"
 #include "text/tokenizer.h"
@@ -18,6 +19,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <cmath>
 #include <filesystem>
 #include <numeric>
 
@@ -230,6 +232,92 @@ private Q_SLOTS:
         QCOMPARE(ev.modes[1].metrics.relaxedPerAction, 0.0);
 
         QVERIFY_THROWS_EXCEPTION(Error, demo::evaluateClosedLoop(*m, nullptr, eo));
+    }
+
+    void stateFeaturesFollowTheWorld() {
+        // One feature vector per recorded frame, describing the state that frame shows.
+        std::vector<demo::WorldState> states;
+        const data::Episode ep =
+            demo::rollout(demo::TaskKind::PickUp, 11, 32, {}, demo::kMaxEpisodeSteps, &states);
+        QVERIFY(ep.success());
+        QCOMPARE(static_cast<int>(states.size()), ep.numSteps);
+        QCOMPARE(states.front().step, 0);
+        QCOMPARE(states.back().step, ep.numSteps - 1);
+        bool heldSeen = false;
+        for (const demo::WorldState& w : states) {
+            const demo::StateFeatures f = demo::stateFeatures(w);
+            for (float v : f)
+                QVERIFY(std::isfinite(v) && std::abs(v) <= 4.0f);
+            QCOMPARE(f[0], static_cast<float>(w.gripper.x / 0.3));
+            QCOMPARE(f[3], static_cast<float>(2 * w.gripper.opening - 1));
+            QCOMPARE(f[4], w.held == w.target ? 1.0f : -1.0f);
+            heldSeen |= f[4] > 0;
+            QVERIFY(std::abs(f[10]) <= 1.0f + 1e-6f); // the yaw error modulo a quarter turn
+        }
+        QVERIFY(heldSeen); // the pick-up grasps the block before it succeeds
+        QCOMPARE(demo::stateFeatures(states.front())[4], -1.0f);
+
+        // The goal features name the task's goal: the receptacle's centre for put in.
+        const demo::WorldState put = demo::sampleLayout(demo::TaskKind::PutIn, 3);
+        const auto& r = put.receptacles[static_cast<std::size_t>(put.receptacle)];
+        QCOMPARE(demo::stateFeatures(put)[8], static_cast<float>(r.x / 0.3));
+        QCOMPARE(demo::stateFeatures(put)[9], static_cast<float>(r.y / 0.3));
+        demo::WorldState broken = put;
+        broken.receptacle = 7;
+        QVERIFY(testing::errorOf([&] { demo::stateFeatures(broken); }).find("receptacle") !=
+                std::string::npos);
+    }
+
+    void auxiliaryLossLowersAndIsNotSaved() {
+        const auto spec = demo::DemoModelSpec::tiny();
+        std::vector<std::vector<demo::StateFeatures>> states;
+        auto episodes = demo::expertEpisodes(3, 7, spec.imageSize, 0.0, &states);
+        QCOMPARE(states.size(), episodes.size());
+        const decode::ActionTokenizer tok(m_config.actionVocabBase());
+        // States that do not match the episodes are refused with the counts.
+        auto wrong = states;
+        wrong[1].pop_back();
+        const std::string e = testing::errorOf([&] { demo::buildDataset(episodes, tok, wrong); });
+        QVERIFY2(e.find("episode 1") != std::string::npos && e.find("states") != std::string::npos,
+                 e.c_str());
+
+        const demo::DemoDataset data = demo::buildDataset(std::move(episodes), tok, states);
+        QCOMPARE(data.states.size(), data.samples.size());
+        // The same demonstrations as without states: the same tokens.
+        QCOMPARE(data.samples.size(), m_data.samples.size());
+        for (std::size_t i = 0; i < data.samples.size(); ++i)
+            QCOMPARE(data.samples[i].tokens, m_data.samples[i].tokens);
+
+        demo::TargetTrainOptions o;
+        o.steps = 80;
+        o.batchSize = 8;
+        o.warmupSteps = 5;
+        o.lr = 2e-3;
+        o.auxWeight = 1.0;
+        const auto withAux = demo::trainTarget(m_config, m_tokenizer, data, o);
+        QCOMPARE(withAux.auxLosses.size(), std::size_t(80));
+        QCOMPARE(withAux.losses.size(), std::size_t(80));
+        const double first = mean(withAux.auxLosses, 0, 10), last = mean(withAux.auxLosses, 70, 10);
+        qInfo("auxiliary loss %.3f -> %.3f", first, last);
+        QVERIFY2(last < 0.7 * first, qPrintable(QString("%1 -> %2").arg(first).arg(last)));
+
+        o.steps = 3;
+        o.auxWeight = 0;
+        QVERIFY(demo::trainTarget(m_config, m_tokenizer, data, o).auxLosses.empty());
+        o.auxWeight = 1;
+        QVERIFY(demo::trainTarget(m_config, m_tokenizer, m_data, o).auxLosses.empty()); // no states: none
+
+        // The read-outs are not part of the checkpoint: the same tensors as the plain layout.
+        const std::string dir = m_dir.filePath("aux-model").toStdString();
+        demo::saveDemoModel(dir, withAux, {});
+        model::LoadOptions lo;
+        lo.dtype = at::kFloat;
+        model::LoadReport report;
+        model::VlaModel::load(dir, lo, &report);
+        for (const std::string& k : report.unusedKeys)
+            QVERIFY2(k.find("aux") == std::string::npos, k.c_str());
+        QCOMPARE(report.tensorsLoaded + report.unusedKeys.size(),
+                 model::vlaTensorSpecs(withAux.config).size());
     }
 
     void marginRanges() {
