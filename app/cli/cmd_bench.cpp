@@ -125,13 +125,16 @@ int runBench(const std::vector<std::string>& argv) {
     const std::size_t frameCount = in.images.size();
 
     const decode::DecodeSettings* modes[] = {&arSettings, &strictSettings, &relaxedSettings};
+    // Each action from the pixels on, as a deployed policy would run it: AR is plain OpenVLA, so it neither
+    // loads nor prefills the draft head (the draft's prompt pass is part of the speculative modes' cost).
     auto once = [&](const decode::DecodeSettings& s, std::size_t frame) {
+        const model::DraftHead* draft = s.mode == decode::DecodeMode::Ar ? nullptr : m.draft.get();
         decode::FrameContext f;
         if (in.promptIds.empty())
-            f = decode::prepareFrame(*m.target, m.draft.get(), in.images[frame], in.instruction, s.tree);
+            f = decode::prepareFrame(*m.target, draft, in.images[frame], in.instruction, s.tree);
         else
-            f = decode::prepareFrame(*m.target, m.draft.get(), in.images[frame], in.promptIds[frame], s.tree);
-        return decode::decodeFrame(*m.target, m.draft.get(), f, s);
+            f = decode::prepareFrame(*m.target, draft, in.images[frame], in.promptIds[frame], s.tree);
+        return decode::decodeFrame(*m.target, draft, f, s);
     };
     for (int w = 0; w < warmup; ++w)
         for (const auto* s : modes)
