@@ -50,6 +50,8 @@ std::string demoUsage() {
            "  --tiny           the seconds-long test geometry instead of the laptop model\n"
            "  --perturb A      DART perturbation of the executed expert actions (default 0.3)\n"
            "  --lr LR          target learning rate (default 1e-3)\n"
+           "  --frame-stride K train on every K-th step of each episode (more layouts in the same memory;\n"
+           "                   default 1)\n"
            "  --aux W          weight of the auxiliary state loss (read-outs of the simulator's state from "
            "the\n"
            "                   patches and the last prompt position, used in training only; default 1, 0: "
@@ -125,7 +127,7 @@ std::vector<std::string> writeHeldOutEpisodes(const std::string& dir, int count,
 int runTrain(const std::vector<std::string>& argv) {
     const Args args(argv,
                     {"out", "episodes", "steps", "draft-steps", "batch", "seed", "eval", "perturb", "lr",
-                     "heldout", "aux"},
+                     "heldout", "aux", "frame-stride"},
                     {"tiny", "bf16"});
     if (!args.positionals().empty())
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");
@@ -145,6 +147,8 @@ int runTrain(const std::vector<std::string>& argv) {
     const int evalEpisodes = intOpt("eval", 10);
     const int heldOut = intOpt("heldout", 20);
     const double perturb = args.value("perturb") ? parseDouble("perturb", *args.value("perturb")) : 0.3;
+    const int frameStride = intOpt("frame-stride", 1);
+    if (frameStride < 1) throw UsageError("--frame-stride must be at least 1");
     if (episodes < 1 || batch < 1) throw UsageError("--episodes and --batch must be positive");
     // Training layouts (seed * 100000 + episode + retries of 7919) must stay below the held-out seeds.
     if (seed * 100000 + static_cast<std::uint64_t>(episodes) + 20 * 7919 >= demo::kHeldOutSeedBase)
@@ -170,7 +174,7 @@ int runTrain(const std::vector<std::string>& argv) {
     std::vector<data::Episode> demonstrations =
         demo::expertEpisodes(episodes, seed * 100000, spec.imageSize, perturb, &states);
     const demo::DemoDataset data = demo::buildDataset(
-        std::move(demonstrations), decode::ActionTokenizer(config.actionVocabBase()), states);
+        std::move(demonstrations), decode::ActionTokenizer(config.actionVocabBase()), states, frameStride);
     int expertSuccess = 0;
     for (const auto& e : data.episodes)
         expertSuccess += e.success() ? 1 : 0;
@@ -245,6 +249,7 @@ int runTrain(const std::vector<std::string>& argv) {
     provenance["episodes"] = episodes;
     provenance["samples"] = data.samples.size();
     provenance["perturbation"] = perturb;
+    provenance["frame_stride"] = frameStride;
     provenance["seed"] = seed;
     provenance["tokenizer_pieces"] = vocab;
     provenance["target"] = {{"steps", steps},

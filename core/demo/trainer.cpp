@@ -543,7 +543,7 @@ std::array<int, 7> actionTokenIds(const data::Action& a, const decode::NormStats
 }
 
 DemoDataset buildDataset(std::vector<data::Episode> episodes, const decode::ActionTokenizer& tokenizer,
-                         const std::vector<std::vector<StateFeatures>>& states) {
+                         const std::vector<std::vector<StateFeatures>>& states, int frameStride) {
     if (!states.empty()) {
         if (states.size() != episodes.size())
             throw Error("demo trainer: " + std::to_string(states.size()) + " state lists for " +
@@ -562,8 +562,11 @@ DemoDataset buildDataset(std::vector<data::Episode> episodes, const decode::Acti
             all.push_back(toOpenVlaAction(a));
     data.actionStats = actionStatistics(all);
     data.stats = normStatsFromStatistics(data.actionStats, kDemoStatsKey);
+    if (frameStride < 1) throw Error("demo trainer: the frame stride must be at least 1");
     for (std::size_t e = 0; e < data.episodes.size(); ++e)
         for (int t = 0; t < data.episodes[e].numSteps; ++t) {
+            if ((t + static_cast<int>(e % static_cast<std::size_t>(frameStride))) % frameStride != 0)
+                continue;
             data.inputs.push_back(policyInput(frameOf(data.episodes[e], t)));
             if (!states.empty()) data.states.push_back(states[e][static_cast<std::size_t>(t)]);
             data.samples.push_back(

@@ -114,9 +114,11 @@ struct DemoDataset {
     decode::NormStats stats;              // key kDemoStatsKey
     std::vector<StateFeatures> states;    // per sample, for the auxiliary loss; empty when not known
 };
-// states: per episode and step (as expertEpisodes gives them), or empty.
+// states: per episode and step (as expertEpisodes gives them), or empty. frameStride k > 1 keeps every k-th
+// step of each episode as a sample (offset by the episode's index), so many layouts fit in memory; the action
+// statistics still cover every step.
 DemoDataset buildDataset(std::vector<data::Episode> episodes, const decode::ActionTokenizer& tokenizer,
-                         const std::vector<std::vector<StateFeatures>>& states = {});
+                         const std::vector<std::vector<StateFeatures>>& states = {}, int frameStride = 1);
 
 // name -> tensor in the Hugging Face key layout; defined in trainer.cpp (libtorch).
 struct WeightSet;

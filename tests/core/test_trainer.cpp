@@ -281,6 +281,25 @@ private Q_SLOTS:
         QVERIFY2(e.find("episode 1") != std::string::npos && e.find("states") != std::string::npos,
                  e.c_str());
 
+        // A frame stride keeps every k-th step of each episode (offset per episode) with its state, and the
+        // statistics of all steps.
+        const demo::DemoDataset thin = demo::buildDataset(episodes, tok, states, 3);
+        QCOMPARE(thin.states.size(), thin.samples.size());
+        QCOMPARE(thin.inputs.size(), thin.samples.size());
+        std::size_t expected = 0;
+        for (std::size_t e = 0; e < episodes.size(); ++e)
+            for (int t = 0; t < episodes[e].numSteps; ++t)
+                expected += (t + static_cast<int>(e % 3)) % 3 == 0 ? 1 : 0;
+        QCOMPARE(thin.samples.size(), expected);
+        for (const demo::DemoSample& x : thin.samples) {
+            QCOMPARE((x.step + x.episode % 3) % 3, 0);
+            QCOMPARE(thin.states[static_cast<std::size_t>(&x - thin.samples.data())],
+                     states[static_cast<std::size_t>(x.episode)][static_cast<std::size_t>(x.step)]);
+        }
+        QCOMPARE(thin.actionStats, m_data.actionStats);
+        QVERIFY(testing::errorOf([&] { demo::buildDataset(episodes, tok, states, 0); }).find("stride") !=
+                std::string::npos);
+
         const demo::DemoDataset data = demo::buildDataset(std::move(episodes), tok, states);
         QCOMPARE(data.states.size(), data.samples.size());
         // The same demonstrations as without states: the same tokens.
