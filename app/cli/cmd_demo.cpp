@@ -52,10 +52,8 @@ std::string demoUsage() {
            "  --lr LR          target learning rate (default 1e-3)\n"
            "  --frame-stride K train on every K-th step of each episode (more layouts in the same memory;\n"
            "                   default 1)\n"
-           "  --aux W          weight of the auxiliary state loss (read-outs of the simulator's state from "
-           "the\n"
-           "                   patches and the last prompt position, used in training only; default 1, 0: "
-           "none)\n"
+           "  --aux W          weight of an auxiliary state loss: read-outs of the simulator's state from\n"
+           "                   the patches and the last prompt position, in training only (default 0: none)\n"
            "  --heldout N      expert episodes on held-out layouts written to DIR/episodes (default 20)\n"
            "  --bf16           save BF16 tensors (F32 otherwise)\n"
            "\n"
@@ -188,7 +186,7 @@ int runTrain(const std::vector<std::string>& argv) {
     to.batchSize = batch;
     to.seed = seed;
     if (args.value("lr")) to.lr = parseDouble("lr", *args.value("lr"));
-    to.auxWeight = args.value("aux") ? parseDouble("aux", *args.value("aux")) : 1.0;
+    to.auxWeight = args.value("aux") ? parseDouble("aux", *args.value("aux")) : 0.0;
     if (!(to.auxWeight >= 0)) throw Error("--aux: the weight must not be negative");
     double window = 0;
     int inWindow = 0;

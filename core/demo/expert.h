@@ -16,10 +16,10 @@ struct ExpertOptions {
     double noise = 0.01;    // uniform noise amplitude on the motion components (action units)
     double maxChange = 0.5; // largest change of a motion component between consecutive steps, before noise
     // Proportional gain from remaining distance (in action units) to velocity. 1 is dead-beat (full speed
-    // beyond one step's reach, then exactly onto the goal: nearly every label saturated at +-1 or 0). Below 1
-    // the approach slows down smoothly, so the labels spread over the bins near the target's and the policy's
-    // small errors shrink step by step instead of overshooting.
-    double gain = 0.5;
+    // beyond one step's reach, then exactly onto the goal: nearly every label saturated at +-1 or 0), which
+    // the shipped demo assets were built with. Below 1 the approach slows down smoothly and the labels spread
+    // over neighbouring bins.
+    double gain = 1.0;
     // DART-style perturbation for training data: the simulator executes the action plus uniform noise of this
     // amplitude on dx, dy, dz and dyaw while the episode records the expert's own action, so the
     // demonstrations show how to recover from the small errors a learned policy makes. 0: none.
