@@ -47,34 +47,11 @@ Goal pickPlaceGoal(const WorldState& w) {
             return {b.x, b.y, b.z, yaw, true, true};
         return {b.x, b.y, d > 0.03 ? std::max(kHoverZ, b.z + 0.08) : b.z + 0.003, yaw, false};
     }
-    double px = g.x, py = g.y, bottom = 0.2;
-    switch (w.task) {
-    case TaskKind::PickUp:
-        return {g.x, g.y, 0.2 - w.heldDz, g.yaw, true};
-    case TaskKind::PutIn: {
-        const auto& r = w.receptacles[static_cast<std::size_t>(w.receptacle)];
-        px = r.x;
-        py = r.y;
-        bottom = 0.004;
-        break;
-    }
-    case TaskKind::PlaceBeside: {
-        const auto& ref = w.blocks[static_cast<std::size_t>(w.reference)];
-        px = ref.x + w.side * 0.1;
-        py = ref.y;
-        bottom = 0.004;
-        break;
-    }
-    case TaskKind::Stack: {
-        const auto& ref = w.blocks[static_cast<std::size_t>(w.reference)];
-        px = ref.x;
-        py = ref.y;
-        bottom = ref.z + kBlockSize + 0.004;
-        break;
-    }
-    case TaskKind::PushToFront:
-        break;
-    }
+    if (w.task == TaskKind::PickUp) return {g.x, g.y, 0.2 - w.heldDz, g.yaw, true};
+    const auto [px, py] = taskGoal(w);
+    const double bottom = w.task == TaskKind::Stack
+                              ? w.blocks[static_cast<std::size_t>(w.reference)].z + kBlockSize + 0.004
+                              : 0.004;
     const double d = std::hypot(px - g.x, py - g.y);
     const double bz = g.z + w.heldDz;
     if (d > 0.012) return {px, py, std::max(kCarryZ, bottom + 0.06) - w.heldDz, g.yaw, true};
@@ -85,8 +62,7 @@ Goal pickPlaceGoal(const WorldState& w) {
 Goal pushGoal(const WorldState& w) {
     const Gripper& g = w.gripper;
     const Block& b = w.blocks[static_cast<std::size_t>(w.target)];
-    const auto& r = w.receptacles[static_cast<std::size_t>(w.receptacle)];
-    const double tx = r.x, ty = r.y - r.radius - 0.05;
+    const auto [tx, ty] = taskGoal(w);
     const double len = std::hypot(tx - b.x, ty - b.y);
     if (len < 0.01) return {g.x, g.y, g.z, g.yaw, true, true};
     const double ux = (tx - b.x) / len, uy = (ty - b.y) / len;
@@ -110,6 +86,28 @@ Goal pushGoal(const WorldState& w) {
 }
 
 } // namespace
+
+std::array<double, 2> taskGoal(const WorldState& w) {
+    auto block = [&w](int i, const char* what) -> const Block& {
+        if (i < 0 || i >= static_cast<int>(w.blocks.size()))
+            throw Error(std::string("demo: task names no ") + what);
+        return w.blocks[static_cast<std::size_t>(i)];
+    };
+    if (w.task == TaskKind::PutIn || w.task == TaskKind::PushToFront) {
+        if (w.receptacle < 0 || w.receptacle >= static_cast<int>(w.receptacles.size()))
+            throw Error("demo: task names no receptacle");
+        const Receptacle& r = w.receptacles[static_cast<std::size_t>(w.receptacle)];
+        if (w.task == TaskKind::PutIn) return {r.x, r.y};
+        return {r.x, r.y - r.radius - 0.05};
+    }
+    if (w.task == TaskKind::PlaceBeside || w.task == TaskKind::Stack) {
+        const Block& ref = block(w.reference, "reference block");
+        if (w.task == TaskKind::Stack) return {ref.x, ref.y};
+        return {ref.x + w.side * 0.1, ref.y};
+    }
+    const Block& b = block(w.target, "block"); // pick up: where it is
+    return {b.x, b.y};
+}
 
 Expert::Expert(std::uint64_t seed, ExpertOptions options) : m_rng(seed), m_options(options) {}
 

@@ -7,6 +7,7 @@
 #include "demo/sim.h"
 #include "demo/world.h"
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -25,6 +26,11 @@ struct ExpertOptions {
     // demonstrations show how to recover from the small errors a learned policy makes. 0: none.
     double perturbation = 0.0;
 };
+
+// Where the task wants the named block, in the table plane: the receptacle's centre (put in), the spot in
+// front of it (push to front), beside or on the reference block, or the block's own place (pick up). Throws
+// Error when the task names no such receptacle or block.
+std::array<double, 2> taskGoal(const WorldState& state);
 
 class Expert {
 public:

@@ -389,33 +389,7 @@ StateFeatures stateFeatures(const WorldState& w) {
         throw Error("demo: task names no block");
     const Gripper& g = w.gripper;
     const Block& b = w.blocks[static_cast<std::size_t>(w.target)];
-    double gx = b.x, gy = b.y; // the goal in the table plane
-    auto reference = [&w]() -> const Block& {
-        if (w.reference < 0 || w.reference >= static_cast<int>(w.blocks.size()))
-            throw Error("demo: task names no reference block");
-        return w.blocks[static_cast<std::size_t>(w.reference)];
-    };
-    auto receptacle = [&w]() -> const Receptacle& {
-        if (w.receptacle < 0 || w.receptacle >= static_cast<int>(w.receptacles.size()))
-            throw Error("demo: task names no receptacle");
-        return w.receptacles[static_cast<std::size_t>(w.receptacle)];
-    };
-    switch (w.task) {
-    case TaskKind::PutIn:
-        gx = receptacle().x, gy = receptacle().y;
-        break;
-    case TaskKind::PushToFront:
-        gx = receptacle().x, gy = receptacle().y - receptacle().radius - 0.05;
-        break;
-    case TaskKind::PickUp:
-        break;
-    case TaskKind::PlaceBeside:
-        gx = reference().x + w.side * 0.1, gy = reference().y;
-        break;
-    case TaskKind::Stack:
-        gx = reference().x, gy = reference().y;
-        break;
-    }
+    const auto [gx, gy] = taskGoal(w); // the goal in the table plane
     // The yaw error modulo a quarter turn (a cube grasps the same four ways), in [-pi/4, pi/4].
     const double q = kPi / 2;
     double d = std::fmod(b.yaw - g.yaw, q);
