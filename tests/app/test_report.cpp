@@ -10,6 +10,7 @@
 #include "session/session_file.h"
 #include "support/test_support.h"
 #include "support/tiny_model.h"
+#include "support/tiny_session.h"
 
 #include <nlohmann/json.hpp>
 
@@ -113,11 +114,7 @@ private:
     QString path(const QString& name) const { return m_dir.filePath(name); }
 
     session::Session makeSession() const {
-        session::Session s;
-        s.model = m_model.toStdString();
-        s.draft = m_draft.toStdString();
-        s.episodes = m_episode.toStdString();
-        s.unnormKey = "tiny_dataset";
+        session::Session s = specvla::testing::tinySession(m_model, m_draft, m_episode);
         s.settings.mode = decode::DecodeMode::Relaxed;
         s.settings.margin = kMargin;
         s.step = 1;

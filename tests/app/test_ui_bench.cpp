@@ -5,6 +5,7 @@
 // No timing thresholds: speed targets belong to benchmark records, not tests.
 #include "session/session_file.h"
 #include "support/tiny_model.h"
+#include "support/tiny_session.h"
 
 #include <QDir>
 #include <QFile>
@@ -116,11 +117,7 @@ private Q_SLOTS:
     }
 
     void benchFromSession() {
-        specvla::session::Session s;
-        s.model = m_model.toStdString();
-        s.draft = m_draft.toStdString();
-        s.episodes = m_episode.toStdString();
-        s.unnormKey = "tiny_dataset";
+        specvla::session::Session s = specvla::testing::tinySession(m_model, m_draft, m_episode);
         s.settings.margin = 4;
         s.step = 1;
         const QString file = m_dir.filePath(QStringLiteral("bench.specvla.json"));

@@ -16,6 +16,7 @@
 #include "session/session_file.h"
 #include "support/gui_fixtures.h"
 #include "support/tiny_model.h"
+#include "support/tiny_session.h"
 
 #include <QAbstractButton>
 #include <QApplication>
@@ -66,11 +67,7 @@ private:
 
     // Writes a session naming the fixtures and opens it in window; waits until the episode is decoded.
     void openFixtures(MainWindow& window, const QString& file) {
-        session::Session s;
-        s.model = m_model.toStdString();
-        s.draft = m_draft.toStdString();
-        s.episodes = m_episode.toStdString();
-        s.unnormKey = "tiny_dataset";
+        session::Session s = specvla::testing::tinySession(m_model, m_draft, m_episode);
         s.settings.mode = decode::DecodeMode::Relaxed;
         s.settings.margin = 9;
         session::writeSession(file.toStdString(), s);
@@ -324,11 +321,7 @@ private Q_SLOTS:
         // An autosave left behind (its writer gone without discarding it, as in a crash) is offered at the
         // next start; Restore opens it, belonging to the original file, modified, with its unsaved edits.
         const QString original = m_dir.filePath(QStringLiteral("recover.specvla.json"));
-        session::Session s;
-        s.model = m_model.toStdString();
-        s.draft = m_draft.toStdString();
-        s.episodes = m_episode.toStdString();
-        s.unnormKey = "tiny_dataset";
+        session::Session s = specvla::testing::tinySession(m_model, m_draft, m_episode);
         session::writeSession(original.toStdString(), s);
         s.settings.margin = 4;
         s.bookmarks = {{1, "not saved before the crash"}};
@@ -445,11 +438,8 @@ private Q_SLOTS:
         // marked modified; a cancelled relocation opens nothing and names the missing files.
         QTemporaryDir moved;
         const QString oldModel = m_dir.filePath(QStringLiteral("gone/model"));
-        session::Session s;
-        s.model = oldModel.toStdString();
-        s.draft = m_draft.toStdString();
-        s.episodes = m_dir.filePath(QStringLiteral("gone/episode.hdf5")).toStdString();
-        s.unnormKey = "tiny_dataset";
+        const session::Session s = specvla::testing::tinySession(
+            oldModel, m_draft, m_dir.filePath(QStringLiteral("gone/episode.hdf5")));
         const QString file = m_dir.filePath(QStringLiteral("moved.specvla.json"));
         session::writeSession(file.toStdString(), s);
 

@@ -18,6 +18,7 @@
 #include "session/session_file.h"
 #include "support/gui_fixtures.h"
 #include "support/tiny_model.h"
+#include "support/tiny_session.h"
 #include "sweep_plot.h"
 #include "token_run_strip.h"
 
@@ -300,11 +301,8 @@ private Q_SLOTS:
         c->views().controls->setDtype(QStringLiteral("fp32"));
         QVERIFY(c->views().controls->setDevice(QStringLiteral("cpu")));
 
-        specvla::session::Session s;
-        s.model = m_model.toStdString();
-        s.draft = m_draft.toStdString();
-        s.episodes = m_dir.filePath(QStringLiteral("missing.hdf5")).toStdString();
-        s.unnormKey = "tiny_dataset";
+        specvla::session::Session s =
+            specvla::testing::tinySession(m_model, m_draft, m_dir.filePath(QStringLiteral("missing.hdf5")));
         s.settings.mode = decode::DecodeMode::Relaxed;
         s.settings.margin = 5;
         s.settings.tree.topK = 4;
