@@ -31,7 +31,10 @@ namespace specvla::cli {
 std::string demoUsage() {
     return "usage: specvla demo train --out DIR [--episodes N] [--steps N] [--draft-steps N] [--batch N]\n"
            "                          [--seed S] [--eval N] [--heldout N] [--perturb A] [--lr LR] [--aux W] "
-           "[--tiny] [--bf16]\n"
+           "[--vision-steps N]\n"
+           "                          [--text-layers N] [--text-hidden N] [--text-heads N] "
+           "[--text-intermediate N]\n"
+           "                          [--freeze-vision] [--draft-samples N] [--tiny] [--bf16]\n"
            "       specvla demo eval --json OUT [--model DIR] [--draft DIR] [--margins A:B[:S]] [--episodes "
            "N]\n"
            "                         [--first K] [--max-steps N] [decode options]\n"
@@ -48,12 +51,19 @@ std::string demoUsage() {
            "  --seed S         seed of the layouts, the initialisation and the minibatches (default 1)\n"
            "  --eval N         closed-loop check on N held-out layouts after training (default 10; 0: none)\n"
            "  --tiny           the seconds-long test geometry instead of the laptop model\n"
+           "  --text-layers N, --text-hidden N, --text-heads N, --text-intermediate N\n"
+           "                   the language model's geometry (default 4, 160, 4, 432)\n"
            "  --perturb A      DART perturbation of the executed expert actions (default 0.3)\n"
            "  --lr LR          target learning rate (default 1e-3)\n"
            "  --frame-stride K train on every K-th step of each episode (more layouts in the same memory;\n"
            "                   default 1)\n"
            "  --aux W          weight of an auxiliary state loss: read-outs of the simulator's state from\n"
            "                   the patches and the last prompt position, in training only (default 0: none)\n"
+           "  --vision-steps N pretrain the vision tower for N steps to read the scene (gripper, blocks,\n"
+           "                   receptacles) off the pixels before behaviour cloning (default 0: none)\n"
+           "  --freeze-vision  behaviour cloning trains the language model only, on patch embeddings\n"
+           "                   computed once (much cheaper steps)\n"
+           "  --draft-samples N the draft learns on at most N samples, evenly spread (default: all)\n"
            "  --heldout N      expert episodes on held-out layouts written to DIR/episodes (default 20)\n"
            "  --bf16           save BF16 tensors (F32 otherwise)\n"
            "\n"
@@ -125,8 +135,9 @@ std::vector<std::string> writeHeldOutEpisodes(const std::string& dir, int count,
 int runTrain(const std::vector<std::string>& argv) {
     const Args args(argv,
                     {"out", "episodes", "steps", "draft-steps", "batch", "seed", "eval", "perturb", "lr",
-                     "heldout", "aux", "frame-stride"},
-                    {"tiny", "bf16"});
+                     "heldout", "aux", "frame-stride", "vision-steps", "draft-samples", "text-layers",
+                     "text-hidden", "text-heads", "text-intermediate"},
+                    {"tiny", "bf16", "freeze-vision"});
     if (!args.positionals().empty())
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");
     if (!args.has("out")) throw UsageError("--out DIR is required");
@@ -154,8 +165,17 @@ int runTrain(const std::vector<std::string>& argv) {
             "--seed and --episodes would reach the held-out layouts (seed * 100000 + episodes must "
             "stay below " +
             std::to_string(demo::kHeldOutSeedBase - 20 * 7919) + ")");
-    const demo::DemoModelSpec spec =
-        args.has("tiny") ? demo::DemoModelSpec::tiny() : demo::DemoModelSpec::laptop();
+    demo::DemoModelSpec spec = args.has("tiny") ? demo::DemoModelSpec::tiny() : demo::DemoModelSpec::laptop();
+    // The language model's geometry (the draft head follows its width).
+    spec.textLayers = intOpt("text-layers", spec.textLayers);
+    spec.textHidden = intOpt("text-hidden", spec.textHidden);
+    spec.textHeads = spec.textKvHeads = intOpt("text-heads", spec.textHeads);
+    spec.textIntermediate = intOpt("text-intermediate", spec.textIntermediate);
+    if (spec.textLayers < 1 || spec.textHeads < 1 || spec.textIntermediate < 1 ||
+        spec.textHidden % (2 * spec.textHeads) != 0)
+        throw UsageError(
+            "--text-layers, --text-heads and --text-intermediate must be positive, and --text-hidden "
+            "a multiple of twice the heads (an even head size)");
 
     const auto t0 = std::chrono::steady_clock::now();
     auto elapsed = [&] {
@@ -188,6 +208,8 @@ int runTrain(const std::vector<std::string>& argv) {
     if (args.value("lr")) to.lr = parseDouble("lr", *args.value("lr"));
     to.auxWeight = args.value("aux") ? parseDouble("aux", *args.value("aux")) : 0.0;
     if (!(to.auxWeight >= 0)) throw Error("--aux: the weight must not be negative");
+    to.visionSteps = intOpt("vision-steps", 0);
+    to.freezeVision = args.has("freeze-vision");
     double window = 0;
     int inWindow = 0;
     auto report = [&](const char* what, int total) {
@@ -203,7 +225,11 @@ int runTrain(const std::vector<std::string>& argv) {
             }
         };
     };
-    const demo::TrainedTarget target = demo::trainTarget(config, tok, data, to, report("target", steps));
+    const demo::TrainedTarget target =
+        demo::trainTarget(config, tok, data, to, report("target", steps), report("vision", to.visionSteps));
+    if (to.visionSteps > 0 || to.freezeVision)
+        std::printf("vision: %.1f s (pretraining %d steps%s)\n", target.visionSeconds, to.visionSteps,
+                    to.freezeVision ? ", then frozen patch embeddings" : "");
     demo::SaveOptions so;
     so.bf16 = args.has("bf16");
     const std::string modelDir = (fs::path(out) / "model").string(),
@@ -215,6 +241,7 @@ int runTrain(const std::vector<std::string>& argv) {
     dopt.steps = draftSteps;
     dopt.batchSize = batch;
     dopt.seed = seed + 1;
+    dopt.maxSamples = intOpt("draft-samples", 0);
     window = 0;
     inWindow = 0;
     const demo::TrainedDraft draft = demo::trainDraft(target, data, demo::demoDraftConfig(target.config),
@@ -250,14 +277,22 @@ int runTrain(const std::vector<std::string>& argv) {
     provenance["frame_stride"] = frameStride;
     provenance["seed"] = seed;
     provenance["tokenizer_pieces"] = vocab;
+    provenance["text_geometry"] = {{"layers", spec.textLayers},
+                                   {"hidden", spec.textHidden},
+                                   {"heads", spec.textHeads},
+                                   {"intermediate", spec.textIntermediate}};
     provenance["target"] = {{"steps", steps},
                             {"batch", batch},
                             {"lr", to.lr},
                             {"aux_weight", to.auxWeight},
+                            {"vision_steps", to.visionSteps},
+                            {"vision_loss", curve(target.visionLosses)},
+                            {"freeze_vision", to.freezeVision},
                             {"seconds", target.seconds},
                             {"loss", curve(target.losses)},
                             {"aux_loss", curve(target.auxLosses)}};
     provenance["draft"] = {{"steps", draftSteps},
+                           {"max_samples", dopt.maxSamples},
                            {"seconds", draft.seconds},
                            {"greedy_equals_expert", draft.greedyMatch},
                            {"draft_top1_equals_target", draft.draftTop1},

@@ -129,7 +129,7 @@ Batch makeBatch(const model::VlaModel& m, const DemoDataset& data, const std::ve
     for (std::size_t k = 0; k < indices.size(); ++k) {
         const DemoSample& s = data.samples[static_cast<std::size_t>(indices[k])];
         const data::Episode& e = data.episodes[static_cast<std::size_t>(s.episode)];
-        pixels.push_back(pixelsOf[static_cast<std::size_t>(indices[k])]);
+        if (!pixelsOf.empty()) pixels.push_back(pixelsOf[static_cast<std::size_t>(indices[k])]);
         const std::vector<int> prompt = m.promptIds(e.instruction);
         std::vector<int> row{prompt[0]};
         row.insert(row.end(), static_cast<std::size_t>(P), cfg.padTokenId);
@@ -145,16 +145,36 @@ Batch makeBatch(const model::VlaModel& m, const DemoDataset& data, const std::ve
         flat.insert(flat.end(), row.begin(), row.end());
     }
     b.ids = at::tensor(flat, at::kLong).view({static_cast<std::int64_t>(rows.size()), b.length});
-    b.pixels = at::cat(pixels, 0);
+    if (!pixels.empty()) b.pixels = at::cat(pixels, 0);
     return b;
+}
+
+// The processor's pixel tensors of the given samples, [B, 6, S, S] (for runs that cache no pixels).
+at::Tensor pixelsOfSamples(const model::VlaModel& m, const DemoDataset& data,
+                           const std::vector<int>& indices) {
+    const auto& a = m.config().featurizer;
+    const auto& f = m.config().fusedFeaturizer;
+    std::vector<at::Tensor> out;
+    out.reserve(indices.size());
+    for (int i : indices)
+        out.push_back(vision::pixelValues(data.inputs[static_cast<std::size_t>(i)], a.mean, a.std, f.mean,
+                                          f.std, a.imageSize));
+    return at::cat(out, 0);
+}
+
+bool isVisionTensor(const std::string& name) {
+    return name.rfind("vision_backbone.", 0) == 0 || name.rfind("projector.", 0) == 0;
 }
 
 // Input embeddings of a batch: token embeddings with the projected patches in the patch slots.
 // patchesOut, when given, receives the projected patches [B, P, D].
-at::Tensor embedBatch(const model::VlaModel& m, const Batch& b, at::Tensor* patchesOut = nullptr) {
+// frozenPatches: the samples' patch embeddings computed beforehand (b.pixels is then unused).
+at::Tensor embedBatch(const model::VlaModel& m, const Batch& b, at::Tensor* patchesOut = nullptr,
+                      const at::Tensor& frozenPatches = {}) {
     const int P = m.config().numPatches();
     const at::Tensor tok = m.llm().embed(b.ids);
-    const at::Tensor patches = m.vision().forward(b.pixels.to(m.dtype()));
+    const at::Tensor patches =
+        frozenPatches.defined() ? frozenPatches : m.vision().forward(b.pixels.to(m.dtype()));
     if (patchesOut) *patchesOut = patches;
     return at::cat({tok.narrow(1, 0, 1), patches, tok.narrow(1, 1 + P, b.length - 1 - P)}, 1);
 }
@@ -190,6 +210,20 @@ void writeSet(io::SafetensorsWriter& w, const std::vector<model::TensorSpec>& sp
 }
 
 } // namespace
+
+std::vector<std::string> weightNames(const WeightSet& set) {
+    std::vector<std::string> out;
+    for (const auto& [name, t] : set.tensors)
+        out.push_back(name);
+    return out;
+}
+
+std::vector<float> weightValues(const WeightSet& set, const std::string& name) {
+    const auto it = set.tensors.find(name);
+    if (it == set.tensors.end()) throw Error("demo trainer: no tensor " + name);
+    const at::Tensor t = it->second.detach().to(at::kFloat).contiguous();
+    return {t.data_ptr<float>(), t.data_ptr<float>() + t.numel()};
+}
 
 DemoModelSpec DemoModelSpec::laptop() {
     return {};
@@ -396,18 +430,53 @@ StateFeatures stateFeatures(const WorldState& w) {
     if (d > q / 2) d -= q;
     if (d < -q / 2) d += q;
     const double reach = std::hypot(b.x - g.x, b.y - g.y);
-    const StateFeatures f{static_cast<float>(g.x / 0.3),
-                          static_cast<float>(g.y / 0.3),
-                          static_cast<float>((g.z - 0.15) / 0.15),
-                          static_cast<float>(2 * g.opening - 1),
-                          w.held == w.target ? 1.0f : -1.0f,
-                          static_cast<float>(b.x / 0.3),
-                          static_cast<float>(b.y / 0.3),
-                          static_cast<float>((b.z - 0.15) / 0.15),
-                          static_cast<float>(gx / 0.3),
-                          static_cast<float>(gy / 0.3),
-                          static_cast<float>(d / (q / 2)),
-                          static_cast<float>(std::min(reach / 0.15, 3.0) - 1)};
+    StateFeatures f{static_cast<float>(g.x / 0.3),
+                    static_cast<float>(g.y / 0.3),
+                    static_cast<float>((g.z - 0.15) / 0.15),
+                    static_cast<float>(2 * g.opening - 1),
+                    w.held == w.target ? 1.0f : -1.0f,
+                    static_cast<float>(b.x / 0.3),
+                    static_cast<float>(b.y / 0.3),
+                    static_cast<float>((b.z - 0.15) / 0.15),
+                    static_cast<float>(gx / 0.3),
+                    static_cast<float>(gy / 0.3),
+                    static_cast<float>(d / (q / 2)),
+                    static_cast<float>(std::min(reach / 0.15, 3.0) - 1)};
+    // The scene, whatever the instruction names.
+    float* scene = f.data() + kSceneFeatureOffset;
+    scene[0] = static_cast<float>(g.x / 0.3);
+    scene[1] = static_cast<float>(g.y / 0.3);
+    scene[2] = static_cast<float>((g.z - 0.15) / 0.15);
+    scene[3] = static_cast<float>(2 * g.opening - 1);
+    scene[4] = static_cast<float>(std::cos(4 * g.yaw));
+    scene[5] = static_cast<float>(std::sin(4 * g.yaw));
+    constexpr int kColors = 6;
+    if (static_cast<int>(colorNames().size()) != kColors)
+        throw Error("demo: scene features expect 6 colours");
+    for (int c = 0; c < kColors; ++c) {
+        float* slot = scene + 6 + 4 * c;
+        slot[0] = -1;
+        for (const Block& x : w.blocks)
+            if (x.color == c) {
+                slot[0] = 1;
+                slot[1] = static_cast<float>(x.x / 0.3);
+                slot[2] = static_cast<float>(x.y / 0.3);
+                slot[3] = static_cast<float>((x.z - 0.15) / 0.15);
+                break;
+            }
+    }
+    for (int k = 0; k < 2; ++k) {
+        float* slot = scene + 6 + 4 * kColors + 3 * k;
+        slot[0] = -1;
+        const ReceptacleKind kind = k == 0 ? ReceptacleKind::Plate : ReceptacleKind::Bowl;
+        for (const Receptacle& r : w.receptacles)
+            if (r.kind == kind) {
+                slot[0] = 1;
+                slot[1] = static_cast<float>(r.x / 0.3);
+                slot[2] = static_cast<float>(r.y / 0.3);
+                break;
+            }
+    }
     return f;
 }
 
@@ -552,8 +621,8 @@ DemoDataset buildDataset(std::vector<data::Episode> episodes, const decode::Acti
 }
 
 TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tokenizerPath,
-                          const DemoDataset& data, const TargetTrainOptions& o,
-                          const TrainProgress& progress) {
+                          const DemoDataset& data, const TargetTrainOptions& o, const TrainProgress& progress,
+                          const TrainProgress& visionProgress) {
     if (data.samples.empty()) throw Error("demo trainer: no samples");
     const auto t0 = std::chrono::steady_clock::now();
     if (o.threads > 0) at::set_num_threads(o.threads);
@@ -566,32 +635,89 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
     const auto specs = model::vlaTensorSpecs(out.config);
     out.weights = initWeights(specs, o.seed, o.initStd);
     const auto m = buildTarget(out);
-    const std::vector<at::Tensor> pixels = pixelCache(*m, data);
-
-    std::vector<at::Tensor> params;
     std::set<std::string> used;
     for (const auto& s : specs)
         if (s.used) used.insert(s.name);
-    for (auto& [name, t] : out.weights->tensors)
-        if (used.count(name)) params.push_back(t.requires_grad_(true));
-    // The auxiliary read-outs (trained, never saved).
     const bool aux = o.auxWeight > 0 && !data.states.empty();
-    if (aux && data.states.size() != data.samples.size())
+    if ((aux || o.visionSteps > 0) && data.states.size() != data.samples.size())
         throw Error("demo trainer: " + std::to_string(data.states.size()) + " state features for " +
-                    std::to_string(data.samples.size()) + " samples");
+                    std::to_string(data.samples.size()) + " samples" +
+                    (o.visionSteps > 0 ? " (vision pretraining needs every sample's)" : ""));
+    const std::int64_t flat = static_cast<std::int64_t>(out.config.numPatches()) * out.config.text.hiddenSize;
+    const auto n = static_cast<int>(data.samples.size());
+
+    if (o.visionSteps > 0) {
+        // The vision tower and projector, with a linear read-out of the scene features (never saved).
+        std::vector<at::Tensor> vparams;
+        for (auto& [name, t] : out.weights->tensors)
+            if (used.count(name) && isVisionTensor(name)) vparams.push_back(t.requires_grad_(true));
+        const at::Tensor readW =
+            (at::randn({flat, kSceneFeatures}) / std::sqrt(static_cast<double>(flat))).requires_grad_(true);
+        const at::Tensor readB = at::zeros({kSceneFeatures}).requires_grad_(true);
+        vparams.push_back(readW);
+        vparams.push_back(readB);
+        torch::optim::AdamW vopt(
+            vparams, torch::optim::AdamWOptions(o.visionLr).betas({0.9, 0.95}).weight_decay(o.weightDecay));
+        std::mt19937_64 vrng(o.seed + 17);
+        for (int step = 0; step < o.visionSteps; ++step) {
+            setLr(vopt, learningRate(o.visionLr, step, o.warmupSteps, o.visionSteps));
+            const auto idx = drawBatch(vrng, n, o.visionBatch);
+            std::vector<float> wanted;
+            for (int i : idx) {
+                const StateFeatures& f = data.states[static_cast<std::size_t>(i)];
+                wanted.insert(wanted.end(), f.begin() + kSceneFeatureOffset, f.end());
+            }
+            const at::Tensor y =
+                at::tensor(wanted).view({static_cast<std::int64_t>(idx.size()), kSceneFeatures});
+            const at::Tensor patches = m->vision().forward(pixelsOfSamples(*m, data, idx).to(m->dtype()));
+            const at::Tensor loss =
+                at::mse_loss(at::addmm(readB, patches.to(at::kFloat).flatten(1), readW), y);
+            vopt.zero_grad();
+            loss.backward();
+            clipGradNorm(vparams, o.clipNorm);
+            vopt.step();
+            out.visionLosses.push_back(loss.item<double>());
+            if (visionProgress) visionProgress(step, out.visionLosses.back());
+        }
+        for (auto& t : vparams)
+            t.requires_grad_(false);
+    }
+    // Frozen vision: every sample's patch embeddings once, [N, P, D].
+    at::Tensor frozen;
+    if (o.freezeVision) {
+        at::NoGradGuard noGrad;
+        std::vector<at::Tensor> parts;
+        for (int first = 0; first < n; first += 64) {
+            std::vector<int> idx;
+            for (int i = first; i < std::min(n, first + 64); ++i)
+                idx.push_back(i);
+            parts.push_back(m->vision().forward(pixelsOfSamples(*m, data, idx).to(m->dtype())));
+        }
+        frozen = at::cat(parts, 0);
+    }
+    out.visionSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const std::vector<at::Tensor> pixels = o.freezeVision ? std::vector<at::Tensor>{} : pixelCache(*m, data);
+
+    std::vector<at::Tensor> params;
+    for (auto& [name, t] : out.weights->tensors)
+        if (used.count(name) && !(o.freezeVision && isVisionTensor(name)))
+            params.push_back(t.requires_grad_(true));
+    // The auxiliary read-outs (trained, never saved); with a frozen tower only the language model's.
     at::Tensor auxPatchW, auxPatchB, auxLlmW, auxLlmB;
     if (aux) {
-        const std::int64_t flat =
-            static_cast<std::int64_t>(out.config.numPatches()) * out.config.text.hiddenSize;
-        auxPatchW =
-            (at::randn({flat, kStateFeatures}) / std::sqrt(static_cast<double>(flat))).requires_grad_(true);
-        auxPatchB = at::zeros({kStateFeatures}).requires_grad_(true);
+        if (!o.freezeVision) {
+            auxPatchW = (at::randn({flat, kStateFeatures}) / std::sqrt(static_cast<double>(flat)))
+                            .requires_grad_(true);
+            auxPatchB = at::zeros({kStateFeatures}).requires_grad_(true);
+            params.push_back(auxPatchW);
+            params.push_back(auxPatchB);
+        }
         auxLlmW = (at::randn({out.config.text.hiddenSize, kStateFeatures}) /
                    std::sqrt(static_cast<double>(out.config.text.hiddenSize)))
                       .requires_grad_(true);
         auxLlmB = at::zeros({kStateFeatures}).requires_grad_(true);
-        for (const at::Tensor& t : {auxPatchW, auxPatchB, auxLlmW, auxLlmB})
-            params.push_back(t);
+        params.push_back(auxLlmW);
+        params.push_back(auxLlmB);
     }
     torch::optim::AdamW opt(params,
                             torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(o.weightDecay));
@@ -601,7 +727,7 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
     std::mt19937_64 rng(o.seed);
     for (int step = 0; step < o.steps; ++step) {
         setLr(opt, learningRate(o.lr, step, o.warmupSteps, o.steps));
-        const auto idx = drawBatch(rng, static_cast<int>(data.samples.size()), o.batchSize);
+        const auto idx = drawBatch(rng, n, o.batchSize);
         std::vector<std::vector<int>> extra, labels;
         for (int i : idx) {
             const auto& tok = data.samples[static_cast<std::size_t>(i)].tokens;
@@ -613,7 +739,11 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
         }
         const Batch b = makeBatch(*m, data, pixels, idx, extra);
         at::Tensor patches;
-        const at::Tensor x = embedBatch(*m, b, aux ? &patches : nullptr);
+        const at::Tensor x = embedBatch(
+            *m, b, aux ? &patches : nullptr,
+            frozen.defined()
+                ? frozen.index_select(0, at::tensor(std::vector<std::int64_t>(idx.begin(), idx.end())))
+                : at::Tensor());
         const auto fwd = m->llm().forward(x, at::arange(b.length, at::kLong), nullptr, {}, true);
         std::vector<std::int64_t> rows, cols, targets;
         for (std::size_t k = 0; k < idx.size(); ++k)
@@ -636,11 +766,12 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             }
             const at::Tensor y =
                 at::tensor(wanted).view({static_cast<std::int64_t>(idx.size()), kStateFeatures});
-            const at::Tensor fromPatches = at::addmm(auxPatchB, patches.to(at::kFloat).flatten(1), auxPatchW);
             const at::Tensor last =
                 fwd.hidden.index({at::tensor(lastRows), at::tensor(lastCols)}).to(at::kFloat);
-            const at::Tensor fromLlm = at::addmm(auxLlmB, last, auxLlmW);
-            const at::Tensor auxLoss = at::mse_loss(fromPatches, y) + at::mse_loss(fromLlm, y);
+            at::Tensor auxLoss = at::mse_loss(at::addmm(auxLlmB, last, auxLlmW), y);
+            if (auxPatchW.defined())
+                auxLoss = auxLoss +
+                          at::mse_loss(at::addmm(auxPatchB, patches.to(at::kFloat).flatten(1), auxPatchW), y);
             loss = ce + o.auxWeight * auxLoss;
             out.auxLosses.push_back(auxLoss.item<double>());
         }
@@ -669,12 +800,19 @@ TrainedDraft trainDraft(const TrainedTarget& target, const DemoDataset& data,
     out.config = config;
     out.vocabSize = target.config.text.vocabSize;
 
-    // The target's own greedy action tokens for every sample (prompt-only contexts, no ground truth).
+    // The samples the draft learns on: all, or maxSamples evenly spread.
+    std::vector<int> chosen;
+    const auto total = static_cast<std::int64_t>(data.samples.size());
+    const std::int64_t keep = o.maxSamples > 0 ? std::min<std::int64_t>(o.maxSamples, total) : total;
+    for (std::int64_t k = 0; k < keep; ++k)
+        chosen.push_back(static_cast<int>(k * total / keep));
+    // The target's own greedy action tokens for those samples (prompt-only contexts, no ground truth).
     std::vector<std::vector<int>> greedy(data.samples.size());
     std::size_t matches = 0;
     // Through the inference path (KV cache, one token at a time), so the contexts are exactly the ones the
     // draft sees when decoding.
-    for (std::size_t i = 0; i < data.samples.size(); ++i) {
+    for (const int c : chosen) {
+        const auto i = static_cast<std::size_t>(c);
         const DemoSample& s = data.samples[i];
         const data::Episode& e = data.episodes[static_cast<std::size_t>(s.episode)];
         decode::FrameContext ctx = decode::prepareFrame(*m, nullptr, data.inputs[i], e.instruction);
@@ -685,7 +823,7 @@ TrainedDraft trainDraft(const TrainedTarget& target, const DemoDataset& data,
         for (std::size_t j = 0; j < 7; ++j)
             matches += greedy[i][j] == s.tokens[j];
     }
-    out.greedyMatch = static_cast<double>(matches) / (7.0 * static_cast<double>(data.samples.size()));
+    out.greedyMatch = static_cast<double>(matches) / (7.0 * static_cast<double>(chosen.size()));
 
     const auto specs = model::draftTensorSpecs(config, out.vocabSize, /*withEmbedding=*/false);
     out.weights = initWeights(specs, o.seed, o.initStd);
@@ -698,17 +836,19 @@ TrainedDraft trainDraft(const TrainedTarget& target, const DemoDataset& data,
     out.weights->tensors["embed_tokens.weight"] = m->llm().embedWeight().detach().clone();
     torch::optim::AdamW opt(params, torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(0.0));
 
-    const std::vector<at::Tensor> pixels = pixelCache(*m, data);
     const at::Tensor lmHead = m->llm().lmHeadWeight().detach();
     std::mt19937_64 rng(o.seed);
     const int kPositions = 6;
     for (int step = 0; step < o.steps; ++step) {
         setLr(opt, learningRate(o.lr, step, o.warmupSteps, o.steps));
-        const auto idx = drawBatch(rng, static_cast<int>(data.samples.size()), o.batchSize);
+        std::vector<int> idx = drawBatch(rng, static_cast<int>(chosen.size()), o.batchSize);
+        for (int& i : idx)
+            i = chosen[static_cast<std::size_t>(i)];
         std::vector<std::vector<int>> extra;
         for (int i : idx)
             extra.push_back(greedy[static_cast<std::size_t>(i)]);
-        const Batch b = makeBatch(*m, data, pixels, idx, extra);
+        Batch b = makeBatch(*m, data, {}, idx, extra);
+        b.pixels = pixelsOfSamples(*m, data, idx);
         at::Tensor x, h;
         {
             at::NoGradGuard noGrad;

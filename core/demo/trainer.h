@@ -60,8 +60,15 @@ std::string trainDemoTokenizer(const std::string& modelPrefix, int vocabSize);
 // trainTarget only (never saved, never a model input), each scaled to about [-1, 1]: the gripper's x, y, z
 // and opening; whether it holds the named block; the named block's x, y and z; the task's goal x and y (the
 // receptacle, the spot in front of it, the side of or the top of the reference block; the block itself for
-// pick up); the yaw error to the block's nearest grasp yaw; the gripper-to-block distance.
-constexpr int kStateFeatures = 12;
+// pick up); the yaw error to the block's nearest grasp yaw; the gripper-to-block distance. Then, from index
+// kSceneFeatureOffset, what the frame shows whatever the instruction (for pretraining the vision tower): the
+// gripper's x, y, z, opening and yaw (as cos 4 yaw, sin 4 yaw); for each block colour of colorNames() whether
+// such a block is on the table and its x, y, z (0 when absent); for the plate and the bowl whether one is on
+// the table and its x, y.
+constexpr int kTaskFeatures = 12;
+constexpr int kSceneFeatureOffset = kTaskFeatures;
+constexpr int kSceneFeatures = 6 + 6 * 4 + 2 * 3;
+constexpr int kStateFeatures = kTaskFeatures + kSceneFeatures;
 using StateFeatures = std::array<float, kStateFeatures>;
 StateFeatures stateFeatures(const WorldState& state);
 
@@ -122,6 +129,10 @@ DemoDataset buildDataset(std::vector<data::Episode> episodes, const decode::Acti
 
 // name -> tensor in the Hugging Face key layout; defined in trainer.cpp (libtorch).
 struct WeightSet;
+// The names of a set's tensors, and one tensor's values as float32 in row-major order (Error naming an
+// unknown tensor), for inspecting what a training stage changed.
+std::vector<std::string> weightNames(const WeightSet& set);
+std::vector<float> weightValues(const WeightSet& set, const std::string& name);
 
 using TrainProgress = std::function<void(int step, double loss)>;
 
@@ -142,6 +153,17 @@ struct TargetTrainOptions {
     // the instruction asks about them). They shape the vision tower and the LLM; the saved checkpoint is the
     // plain OpenVLA layout.
     double auxWeight = 0.0;
+    // Vision pretraining (needs DemoDataset::states): before behaviour cloning, the vision tower and the
+    // projector learn to read the scene features (kSceneFeatureOffset on) off the pixels through a linear
+    // read-out of the projected patches (training only, never saved). Cheap steps (no language model), so
+    // the tower sees many frames before it has to serve the policy. 0: none.
+    int visionSteps = 0;
+    int visionBatch = 32;
+    double visionLr = 1e-3;
+    // Behaviour cloning trains the language model only: the (pretrained) vision tower and projector stay as
+    // they are, and every sample's patch embeddings are computed once, so a step costs the language model's
+    // forward and backward alone.
+    bool freezeVision = false;
 };
 
 struct TrainedTarget {
@@ -149,16 +171,19 @@ struct TrainedTarget {
     std::string tokenizerPath;
     nlohmann::json actionStats;
     std::shared_ptr<WeightSet> weights;
-    std::vector<double> losses;    // per step (cross entropy per supervised token)
-    std::vector<double> auxLosses; // per step (the auxiliary loss, both read-outs), empty without it
+    std::vector<double> losses;       // per step (cross entropy per supervised token)
+    std::vector<double> auxLosses;    // per step (the auxiliary loss, both read-outs), empty without it
+    std::vector<double> visionLosses; // per vision pretraining step (mean squared error of the read-out)
+    double visionSeconds = 0;         // of the pretraining and the frozen patch embeddings
     double seconds = 0;
 };
 
 // Behaviour cloning with teacher forcing: [BOS, patches, prompt[1:] incl. the space token, 7 action tokens]
-// in, cross entropy on the 7 action tokens (and EOS), AdamW, seeded init and minibatches.
+// in, cross entropy on the 7 action tokens (and EOS), AdamW, seeded init and minibatches. visionProgress
+// reports the vision pretraining steps (TargetTrainOptions::visionSteps).
 TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tokenizerPath,
                           const DemoDataset& data, const TargetTrainOptions& options,
-                          const TrainProgress& progress = {});
+                          const TrainProgress& progress = {}, const TrainProgress& visionProgress = {});
 
 struct DraftTrainOptions {
     int steps = 400;
@@ -172,6 +197,9 @@ struct DraftTrainOptions {
     double initStd = 0.02;
     std::uint64_t seed = 2;
     int threads = 0;
+    // The target's greedy tokens (one decode per sample) and the draft's minibatches use at most this many
+    // samples, evenly spread over the dataset. 0: all.
+    int maxSamples = 0;
 };
 
 struct TrainedDraft {

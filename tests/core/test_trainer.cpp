@@ -19,6 +19,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <numeric>
@@ -257,6 +258,50 @@ private Q_SLOTS:
         QVERIFY(heldSeen); // the pick-up grasps the block before it succeeds
         QCOMPARE(demo::stateFeatures(states.front())[4], -1.0f);
 
+        // The scene features, whatever the instruction: the gripper, every colour's block, the receptacles.
+        const int o = demo::kSceneFeatureOffset;
+        for (const demo::WorldState& w : {states.front(), states.back()}) {
+            const demo::StateFeatures f = demo::stateFeatures(w);
+            QCOMPARE(f[o + 0], static_cast<float>(w.gripper.x / 0.3));
+            QCOMPARE(f[o + 2], static_cast<float>((w.gripper.z - 0.15) / 0.15));
+            QCOMPARE(f[o + 4], static_cast<float>(std::cos(4 * w.gripper.yaw)));
+            int present = 0;
+            for (int c = 0; c < 6; ++c) {
+                const float* slot = f.data() + o + 6 + 4 * c;
+                const auto it = std::find_if(w.blocks.begin(), w.blocks.end(),
+                                             [&](const demo::Block& b) { return b.color == c; });
+                if (it == w.blocks.end()) {
+                    QCOMPARE(slot[0], -1.0f);
+                    QCOMPARE(slot[1], 0.0f);
+                    continue;
+                }
+                ++present;
+                QCOMPARE(slot[0], 1.0f);
+                QCOMPARE(slot[1], static_cast<float>(it->x / 0.3));
+                QCOMPARE(slot[2], static_cast<float>(it->y / 0.3));
+                QCOMPARE(slot[3], static_cast<float>((it->z - 0.15) / 0.15));
+            }
+            QCOMPARE(present, static_cast<int>(w.blocks.size())); // one block per colour
+        }
+        // The held block rises with the gripper: its z feature is higher at the end than at the start.
+        const int target = states.back().target,
+                  color = states.back().blocks[static_cast<std::size_t>(target)].color;
+        QVERIFY(demo::stateFeatures(states.back())[o + 6 + 4 * color + 3] >
+                demo::stateFeatures(states.front())[o + 6 + 4 * color + 3]);
+        // A layout with both receptacles names each where it is.
+        for (std::uint64_t seed = 0; seed < 40; ++seed) {
+            const demo::WorldState w = demo::sampleLayout(demo::TaskKind::PutIn, seed);
+            const demo::StateFeatures f = demo::stateFeatures(w);
+            for (int k = 0; k < 2; ++k) {
+                const auto kind = k == 0 ? demo::ReceptacleKind::Plate : demo::ReceptacleKind::Bowl;
+                const float* slot = f.data() + o + 6 + 24 + 3 * k;
+                const auto it = std::find_if(w.receptacles.begin(), w.receptacles.end(),
+                                             [&](const demo::Receptacle& r) { return r.kind == kind; });
+                QCOMPARE(slot[0], it == w.receptacles.end() ? -1.0f : 1.0f);
+                if (it != w.receptacles.end()) QCOMPARE(slot[2], static_cast<float>(it->y / 0.3));
+            }
+        }
+
         // The goal features name the task's goal: the receptacle's centre for put in.
         const demo::WorldState put = demo::sampleLayout(demo::TaskKind::PutIn, 3);
         const auto& r = put.receptacles[static_cast<std::size_t>(put.receptacle)];
@@ -337,6 +382,92 @@ private Q_SLOTS:
             QVERIFY2(k.find("aux") == std::string::npos, k.c_str());
         QCOMPARE(report.tensorsLoaded + report.unusedKeys.size(),
                  model::vlaTensorSpecs(withAux.config).size());
+    }
+
+    void visionPretrainingAndFrozenTower() {
+        const auto spec = demo::DemoModelSpec::tiny();
+        std::vector<std::vector<demo::StateFeatures>> states;
+        auto episodes = demo::expertEpisodes(4, 21, spec.imageSize, 0.0, &states);
+        const demo::DemoDataset data = demo::buildDataset(
+            std::move(episodes), decode::ActionTokenizer(m_config.actionVocabBase()), states);
+
+        // Pretraining reads the scene off the pixels: its loss falls, and it reports every step.
+        demo::TargetTrainOptions o;
+        o.steps = 0;
+        o.visionSteps = 60;
+        o.visionBatch = 8;
+        o.warmupSteps = 5;
+        o.lr = 2e-3;
+        o.visionLr = 2e-3;
+        int reported = 0;
+        const auto pre =
+            demo::trainTarget(m_config, m_tokenizer, data, o, {}, [&](int, double) { ++reported; });
+        QCOMPARE(reported, 60);
+        QCOMPARE(pre.visionLosses.size(), std::size_t(60));
+        const double first = mean(pre.visionLosses, 0, 8), last = mean(pre.visionLosses, 52, 8);
+        qInfo("vision read-out loss %.3f -> %.3f", first, last);
+        QVERIFY2(last < 0.7 * first, qPrintable(QString("%1 -> %2").arg(first).arg(last)));
+        // It changed the vision tower and left the language model as initialised.
+        o.visionSteps = 0;
+        const auto plain = demo::trainTarget(m_config, m_tokenizer, data, o);
+        auto values = [](const demo::TrainedTarget& t, const std::string& name) {
+            return demo::weightValues(*t.weights, name);
+        };
+        QVERIFY(values(pre, "projector.fc1.weight") != values(plain, "projector.fc1.weight"));
+        QVERIFY(values(pre, "language_model.lm_head.weight") ==
+                values(plain, "language_model.lm_head.weight"));
+
+        // Frozen vision: behaviour cloning (with the language model's auxiliary read-out) lowers the loss and
+        // changes the language model only.
+        o.visionSteps = 20;
+        o.steps = 60;
+        o.freezeVision = true;
+        o.auxWeight = 1.0;
+        const auto frozen = demo::trainTarget(m_config, m_tokenizer, data, o);
+        QCOMPARE(frozen.losses.size(), std::size_t(60));
+        QVERIFY(mean(frozen.losses, 52, 8) < 0.8 * mean(frozen.losses, 0, 8));
+        QCOMPARE(frozen.auxLosses.size(), std::size_t(60));
+        o.steps = 0;
+        o.auxWeight = 0;
+        o.freezeVision = false;
+        const auto pretrainedOnly =
+            demo::trainTarget(m_config, m_tokenizer, data, o); // same seed, same 20 steps
+        int visionTensors = 0;
+        for (const std::string& name : demo::weightNames(*frozen.weights)) {
+            const bool vision = name.rfind("vision_backbone.", 0) == 0 || name.rfind("projector.", 0) == 0;
+            visionTensors += vision ? 1 : 0;
+            if (vision) QVERIFY2(values(frozen, name) == values(pretrainedOnly, name), name.c_str());
+        }
+        QVERIFY(visionTensors > 10);
+        QVERIFY(values(frozen, "language_model.lm_head.weight") !=
+                values(pretrainedOnly, "language_model.lm_head.weight"));
+        QVERIFY(testing::errorOf([&] { values(frozen, "no.such.tensor"); }).find("no.such.tensor") !=
+                std::string::npos);
+        // The saved checkpoint is the plain layout.
+        const std::string dir = m_dir.filePath("frozen-model").toStdString();
+        demo::saveDemoModel(dir, frozen, {});
+        model::LoadOptions lo;
+        lo.dtype = at::kFloat;
+        model::LoadReport report;
+        QVERIFY(model::VlaModel::load(dir, lo, &report) != nullptr);
+        QCOMPARE(report.tensorsLoaded + report.unusedKeys.size(),
+                 model::vlaTensorSpecs(frozen.config).size());
+
+        // Pretraining needs the scene of every sample.
+        o.visionSteps = 5;
+        QVERIFY(testing::errorOf([&] {
+                    demo::trainTarget(m_config, m_tokenizer, m_data, o);
+                }).find("vision") != std::string::npos);
+
+        // The draft on a subset of the samples: trains, and its greedy match is over that subset.
+        demo::DraftTrainOptions d;
+        d.steps = 10;
+        d.batchSize = 4;
+        d.maxSamples = 9;
+        const auto draft = demo::trainDraft(frozen, data, demo::demoDraftConfig(frozen.config), d);
+        QCOMPARE(draft.losses.size(), std::size_t(10));
+        const double perToken = draft.greedyMatch * 7 * 9;
+        QVERIFY(std::abs(perToken - std::round(perToken)) < 1e-6); // a count out of 63 tokens
     }
 
     void marginRanges() {
