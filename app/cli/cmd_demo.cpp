@@ -54,6 +54,8 @@ std::string demoUsage() {
            "  --text-layers N, --text-hidden N, --text-heads N, --text-intermediate N\n"
            "                   the language model's geometry (default 4, 160, 4, 432)\n"
            "  --perturb A      DART perturbation of the executed expert actions (default 0.3)\n"
+           "  --gripper-flip P the perturbed demonstrations execute the opposite gripper command with\n"
+           "                   probability P per step (recoveries from wrong grasps; default 0)\n"
            "  --lr LR          target learning rate (default 1e-3)\n"
            "  --frame-stride K train on every K-th step of each episode (more layouts in the same memory;\n"
            "                   default 1)\n"
@@ -63,6 +65,7 @@ std::string demoUsage() {
            "                   receptacles) off the pixels before behaviour cloning (default 0: none)\n"
            "  --freeze-vision  behaviour cloning trains the language model only, on patch embeddings\n"
            "                   computed once (much cheaper steps)\n"
+           "  --sincos-positions  the vision towers' position embeddings start as 2-D sine-cosine tables\n"
            "  --draft-samples N the draft learns on at most N samples, evenly spread (default: all)\n"
            "  --heldout N      expert episodes on held-out layouts written to DIR/episodes (default 20)\n"
            "  --bf16           save BF16 tensors (F32 otherwise)\n"
@@ -136,8 +139,8 @@ int runTrain(const std::vector<std::string>& argv) {
     const Args args(argv,
                     {"out", "episodes", "steps", "draft-steps", "batch", "seed", "eval", "perturb", "lr",
                      "heldout", "aux", "frame-stride", "vision-steps", "draft-samples", "text-layers",
-                     "text-hidden", "text-heads", "text-intermediate"},
-                    {"tiny", "bf16", "freeze-vision"});
+                     "text-hidden", "text-heads", "text-intermediate", "gripper-flip"},
+                    {"tiny", "bf16", "freeze-vision", "sincos-positions"});
     if (!args.positionals().empty())
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");
     if (!args.has("out")) throw UsageError("--out DIR is required");
@@ -157,6 +160,9 @@ int runTrain(const std::vector<std::string>& argv) {
     const int heldOut = intOpt("heldout", 20);
     const double perturb = args.value("perturb") ? parseDouble("perturb", *args.value("perturb")) : 0.3;
     const int frameStride = intOpt("frame-stride", 1);
+    const double gripperFlip =
+        args.value("gripper-flip") ? parseDouble("gripper-flip", *args.value("gripper-flip")) : 0.0;
+    if (!(gripperFlip >= 0 && gripperFlip <= 1)) throw UsageError("--gripper-flip must be a probability");
     if (frameStride < 1) throw UsageError("--frame-stride must be at least 1");
     if (episodes < 1 || batch < 1) throw UsageError("--episodes and --batch must be positive");
     // Training layouts (seed * 100000 + episode + retries of 7919) must stay below the held-out seeds.
@@ -190,7 +196,7 @@ int runTrain(const std::vector<std::string>& argv) {
                 config.actionVocabBase() - 1);
     std::vector<std::vector<demo::StateFeatures>> states;
     std::vector<data::Episode> demonstrations =
-        demo::expertEpisodes(episodes, seed * 100000, spec.imageSize, perturb, &states);
+        demo::expertEpisodes(episodes, seed * 100000, spec.imageSize, perturb, &states, gripperFlip);
     const demo::DemoDataset data = demo::buildDataset(
         std::move(demonstrations), decode::ActionTokenizer(config.actionVocabBase()), states, frameStride);
     int expertSuccess = 0;
@@ -210,6 +216,7 @@ int runTrain(const std::vector<std::string>& argv) {
     if (!(to.auxWeight >= 0)) throw Error("--aux: the weight must not be negative");
     to.visionSteps = intOpt("vision-steps", 0);
     to.freezeVision = args.has("freeze-vision");
+    to.sincosPositions = args.has("sincos-positions");
     double window = 0;
     int inWindow = 0;
     auto report = [&](const char* what, int total) {
@@ -274,6 +281,7 @@ int runTrain(const std::vector<std::string>& argv) {
     provenance["episodes"] = episodes;
     provenance["samples"] = data.samples.size();
     provenance["perturbation"] = perturb;
+    provenance["gripper_flip"] = gripperFlip;
     provenance["frame_stride"] = frameStride;
     provenance["seed"] = seed;
     provenance["tokenizer_pieces"] = vocab;
@@ -288,6 +296,7 @@ int runTrain(const std::vector<std::string>& argv) {
                             {"vision_steps", to.visionSteps},
                             {"vision_loss", curve(target.visionLosses)},
                             {"freeze_vision", to.freezeVision},
+                            {"sincos_positions", to.sincosPositions},
                             {"seconds", target.seconds},
                             {"loss", curve(target.losses)},
                             {"aux_loss", curve(target.auxLosses)}};

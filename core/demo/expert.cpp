@@ -171,6 +171,9 @@ data::Episode rollout(TaskKind task, std::uint64_t seed, int imageSize, const Ex
     }
     // Records the expert's action, executes it perturbed.
     Rng perturb(seed ^ 0x9E3779B97F4A7C15ull);
+    Rng flips(seed ^
+              0xC2B2AE3D27D4EB4Full); // its own stream: the motion perturbation is the same with or without
+
     WorldState s = start;
     data::Episode ep;
     ep.instruction = instruction(s);
@@ -186,6 +189,7 @@ data::Episode rollout(TaskKind task, std::uint64_t seed, int imageSize, const Ex
         for (std::size_t i : {0u, 1u, 2u, 5u})
             executed[i] =
                 std::clamp(a[i] + perturb.uniform(-options.perturbation, options.perturbation), -1.0, 1.0);
+        if (options.gripperFlip > 0 && flips.uniform() < options.gripperFlip) executed[6] = -a[6];
         step(s, executed);
         const bool ok = success(s);
         ep.rewards.push_back(ok ? 1 : 0);

@@ -25,6 +25,10 @@ struct ExpertOptions {
     // amplitude on dx, dy, dz and dyaw while the episode records the expert's own action, so the
     // demonstrations show how to recover from the small errors a learned policy makes. 0: none.
     double perturbation = 0.0;
+    // With this probability per step of a perturbed rollout (perturbation > 0), the simulator executes the
+    // opposite gripper command, so the demonstrations also show how to recover from a grasp closed on nothing
+    // or a block dropped early. 0: never.
+    double gripperFlip = 0.0;
 };
 
 // Where the task wants the named block, in the table plane: the receptacle's centre (put in), the spot in

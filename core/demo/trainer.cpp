@@ -162,8 +162,58 @@ at::Tensor pixelsOfSamples(const model::VlaModel& m, const DemoDataset& data,
     return at::cat(out, 0);
 }
 
+// Fixed 2-D sine-cosine position embeddings of a square patch grid, [1, patches, width] (as MAE initialises
+// ViTs): the first half of the width encodes the row, the second the column, each as sin and cos of the
+// position at width / 4 geometric frequencies.
+at::Tensor sincosTable(std::int64_t patches, std::int64_t width) {
+    const auto side = static_cast<std::int64_t>(std::llround(std::sqrt(static_cast<double>(patches))));
+    if (side * side != patches || width % 4 != 0)
+        throw Error("demo trainer: sine-cosine positions need a square grid and a width divisible by 4");
+    const std::int64_t quarter = width / 4;
+    at::Tensor table = at::zeros({1, patches, width});
+    auto acc = table.accessor<float, 3>();
+    for (std::int64_t p = 0; p < patches; ++p)
+        for (std::int64_t k = 0; k < quarter; ++k) {
+            const double omega = std::pow(10000.0, -static_cast<double>(k) / static_cast<double>(quarter));
+            const double row = static_cast<double>(p / side) * omega,
+                         col = static_cast<double>(p % side) * omega;
+            acc[0][p][k] = static_cast<float>(std::sin(row));
+            acc[0][p][quarter + k] = static_cast<float>(std::cos(row));
+            acc[0][p][2 * quarter + k] = static_cast<float>(std::sin(col));
+            acc[0][p][3 * quarter + k] = static_cast<float>(std::cos(col));
+        }
+    return table;
+}
+
 bool isVisionTensor(const std::string& name) {
     return name.rfind("vision_backbone.", 0) == 0 || name.rfind("projector.", 0) == 0;
+}
+
+// The scene features by thing for the vision read-out: the gripper (6 features), each block colour (4) and
+// the plate and the bowl (3 each), each group padded to kGroupWidth.
+constexpr int kSceneGroups = 1 + 6 + 2;
+constexpr int kGroupWidth = 6;
+struct GroupSpan {
+    int first, count;
+};
+constexpr std::array<GroupSpan, kSceneGroups> kGroupSpans{
+    {{0, 6}, {6, 4}, {10, 4}, {14, 4}, {18, 4}, {22, 4}, {26, 4}, {30, 3}, {33, 3}}};
+static_assert(6 + 6 * 4 + 2 * 3 == kSceneFeatures, "scene feature groups");
+
+std::array<float, kSceneGroups * kGroupWidth> sceneGroups(const StateFeatures& f) {
+    std::array<float, kSceneGroups * kGroupWidth> out{};
+    for (int g = 0; g < kSceneGroups; ++g)
+        for (int k = 0; k < kGroupSpans[static_cast<std::size_t>(g)].count; ++k)
+            out[static_cast<std::size_t>(g * kGroupWidth + k)] = f[static_cast<std::size_t>(
+                kSceneFeatureOffset + kGroupSpans[static_cast<std::size_t>(g)].first + k)];
+    return out;
+}
+
+at::Tensor sceneGroupMask() {
+    at::Tensor mask = at::zeros({kSceneGroups, kGroupWidth});
+    for (int g = 0; g < kSceneGroups; ++g)
+        mask[g].narrow(0, 0, kGroupSpans[static_cast<std::size_t>(g)].count).fill_(1.0);
+    return mask;
 }
 
 // Input embeddings of a batch: token embeddings with the projected patches in the patch slots.
@@ -482,10 +532,12 @@ StateFeatures stateFeatures(const WorldState& w) {
 
 std::vector<data::Episode> expertEpisodes(int count, std::uint64_t firstSeed, int imageSize,
                                           double perturbation,
-                                          std::vector<std::vector<StateFeatures>>* states) {
+                                          std::vector<std::vector<StateFeatures>>* states,
+                                          double gripperFlip) {
     std::vector<data::Episode> out;
     ExpertOptions options;
     options.perturbation = perturbation;
+    options.gripperFlip = gripperFlip;
     if (states) states->clear();
     constexpr std::uint64_t kRetryStride = 7919; // a different layout for each retry
     for (int e = 0; e < count; ++e) {
@@ -634,6 +686,12 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
     out.actionStats = data.actionStats;
     const auto specs = model::vlaTensorSpecs(out.config);
     out.weights = initWeights(specs, o.seed, o.initStd);
+    if (o.sincosPositions)
+        for (const char* tower : {"vision_backbone.featurizer.", "vision_backbone.fused_featurizer."}) {
+            const auto it = out.weights->tensors.find(std::string(tower) + "pos_embed");
+            if (it != out.weights->tensors.end())
+                it->second.copy_(sincosTable(it->second.size(1), it->second.size(2)));
+        }
     const auto m = buildTarget(out);
     std::set<std::string> used;
     for (const auto& s : specs)
@@ -651,9 +709,18 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
         std::vector<at::Tensor> vparams;
         for (auto& [name, t] : out.weights->tensors)
             if (used.count(name) && isVisionTensor(name)) vparams.push_back(t.requires_grad_(true));
-        const at::Tensor readW =
-            (at::randn({flat, kSceneFeatures}) / std::sqrt(static_cast<double>(flat))).requires_grad_(true);
-        const at::Tensor readB = at::zeros({kSceneFeatures}).requires_grad_(true);
+        // The read-out attends over the patches as the language model does: one learnt query per thing
+        // (the gripper, each block colour, the plate, the bowl) pools the patches by content, and a linear
+        // map of the pooled features gives that thing's features. Where a thing is must therefore be in the
+        // features of the patches that show it, not in which patch slot they fill: attention values carry
+        // no position, so that is what the language model can retrieve.
+        const std::int64_t width = out.config.text.hiddenSize;
+        const double scale = 1.0 / std::sqrt(static_cast<double>(width));
+        const at::Tensor queries = (at::randn({kSceneGroups, width}) * scale).requires_grad_(true);
+        const at::Tensor readW = (at::randn({kSceneGroups, width, kGroupWidth}) * scale).requires_grad_(true);
+        const at::Tensor readB = at::zeros({kSceneGroups, kGroupWidth}).requires_grad_(true);
+        const at::Tensor mask = sceneGroupMask();
+        vparams.push_back(queries);
         vparams.push_back(readW);
         vparams.push_back(readB);
         torch::optim::AdamW vopt(
@@ -664,14 +731,18 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             const auto idx = drawBatch(vrng, n, o.visionBatch);
             std::vector<float> wanted;
             for (int i : idx) {
-                const StateFeatures& f = data.states[static_cast<std::size_t>(i)];
-                wanted.insert(wanted.end(), f.begin() + kSceneFeatureOffset, f.end());
+                const auto g = sceneGroups(data.states[static_cast<std::size_t>(i)]);
+                wanted.insert(wanted.end(), g.begin(), g.end());
             }
-            const at::Tensor y =
-                at::tensor(wanted).view({static_cast<std::int64_t>(idx.size()), kSceneFeatures});
-            const at::Tensor patches = m->vision().forward(pixelsOfSamples(*m, data, idx).to(m->dtype()));
-            const at::Tensor loss =
-                at::mse_loss(at::addmm(readB, patches.to(at::kFloat).flatten(1), readW), y);
+            const auto b = static_cast<std::int64_t>(idx.size());
+            const at::Tensor y = at::tensor(wanted).view({b, kSceneGroups, kGroupWidth});
+            const at::Tensor f = m->vision()
+                                     .forward(pixelsOfSamples(*m, data, idx).to(m->dtype()))
+                                     .to(at::kFloat);                                          // [B, P, D]
+            const at::Tensor attn = at::softmax(at::matmul(f, queries.t()) * scale, 1);        // [B, P, G]
+            const at::Tensor pooled = at::matmul(attn.transpose(1, 2), f);                     // [B, G, D]
+            const at::Tensor pred = at::matmul(pooled.unsqueeze(2), readW).squeeze(2) + readB; // [B, G, W]
+            const at::Tensor loss = ((pred - y).pow(2) * mask).sum() / (mask.sum() * static_cast<double>(b));
             vopt.zero_grad();
             loss.backward();
             clipGradNorm(vparams, o.clipNorm);

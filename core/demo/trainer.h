@@ -77,7 +77,8 @@ StateFeatures stateFeatures(const WorldState& state);
 // states, when given, receives stateFeatures of every frame, per episode.
 std::vector<data::Episode> expertEpisodes(int count, std::uint64_t firstSeed, int imageSize,
                                           double perturbation = 0.0,
-                                          std::vector<std::vector<StateFeatures>>* states = nullptr);
+                                          std::vector<std::vector<StateFeatures>>* states = nullptr,
+                                          double gripperFlip = 0.0);
 
 // The gripper in OpenVLA's convention, as its RLDS transform for LIBERO makes it: clip to [0, 1] and invert,
 // so LIBERO's -1 (open) becomes 1 (open) and +1 (close) becomes 0. decode::liberoGripperPostprocess is the
@@ -154,9 +155,12 @@ struct TargetTrainOptions {
     // plain OpenVLA layout.
     double auxWeight = 0.0;
     // Vision pretraining (needs DemoDataset::states): before behaviour cloning, the vision tower and the
-    // projector learn to read the scene features (kSceneFeatureOffset on) off the pixels through a linear
-    // read-out of the projected patches (training only, never saved). Cheap steps (no language model), so
-    // the tower sees many frames before it has to serve the policy. 0: none.
+    // projector learn to read the scene features (kSceneFeatureOffset on) off the pixels. The read-out
+    // (training only, never saved) works as the language model's attention does: one learnt query per thing
+    // (gripper, each block colour, plate, bowl) pools the projected patches by content and a linear map of
+    // the pooled features gives the thing's features, so each patch's features must say what it shows and
+    // where. Cheap steps (no language model), so the tower sees many frames before it serves the policy.
+    // 0: none.
     int visionSteps = 0;
     int visionBatch = 32;
     double visionLr = 1e-3;
@@ -164,6 +168,9 @@ struct TargetTrainOptions {
     // they are, and every sample's patch embeddings are computed once, so a step costs the language model's
     // forward and backward alone.
     bool freezeVision = false;
+    // The vision towers' position embeddings start as fixed 2-D sine-cosine tables (then train) instead of
+    // small random values, so every patch's features say where it is from the first step.
+    bool sincosPositions = false;
 };
 
 struct TrainedTarget {

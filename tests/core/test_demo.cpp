@@ -57,6 +57,7 @@ private Q_SLOTS:
     void expertSucceedsOnEveryTaskKind();
     void expertActionsAreBoundedAndSmooth();
     void rolloutIsDeterministic();
+    void perturbedRolloutsRecover();
     void doNothingPolicyFails();
     void simGraspsCarriesAndReleases();
     void episodeRoundTripsThroughLibero();
@@ -209,6 +210,48 @@ void TestDemo::rolloutIsDeterministic() {
         QCOMPARE(a.instruction, b.instruction);
         const data::Episode c = rollout(k, 8, 48);
         QVERIFY(c.actions != a.actions);
+    }
+}
+
+void TestDemo::perturbedRolloutsRecover() {
+    // DART perturbation with gripper flips: the recorded actions stay the expert's, the executed gripper
+    // command is sometimes the opposite one, and the expert recovers from it.
+    ExpertOptions o;
+    o.perturbation = 0.3;
+    o.gripperFlip = 0.1;
+    int successes = 0, episodes = 0, flipped = 0;
+    for (TaskKind k : allTaskKinds())
+        for (std::uint64_t seed = 300; seed < 304; ++seed) {
+            std::vector<WorldState> states;
+            const data::Episode ep = rollout(k, seed, 32, o, kMaxEpisodeSteps, &states);
+            const data::Episode again = rollout(k, seed, 32, o);
+            QVERIFY(ep.actions == again.actions); // deterministic per seed
+            QVERIFY(ep.images == again.images);
+            ++episodes;
+            successes += ep.success() ? 1 : 0;
+            for (int t = 0; t + 1 < ep.numSteps; ++t) {
+                const double a = ep.actions[static_cast<std::size_t>(t)][6];
+                QVERIFY(a == 1.0 || a == -1.0);
+                const double before = states[static_cast<std::size_t>(t)].gripper.opening,
+                             after = states[static_cast<std::size_t>(t + 1)].gripper.opening;
+                // The opening moved against the recorded command: the simulator executed a flip.
+                if ((a > 0 && after > before + 1e-9) || (a < 0 && after < before - 1e-9)) ++flipped;
+            }
+        }
+    qInfo("%d of %d perturbed episodes succeed, %d flipped steps", successes, episodes, flipped);
+    QVERIFY(flipped > 5);
+    QVERIFY(successes >= episodes * 3 / 4);
+    // Without flips the executed gripper command is always the recorded one.
+    o.gripperFlip = 0;
+    for (TaskKind k : allTaskKinds()) {
+        std::vector<WorldState> states;
+        const data::Episode ep = rollout(k, 300, 32, o, kMaxEpisodeSteps, &states);
+        for (int t = 0; t + 1 < ep.numSteps; ++t) {
+            const double a = ep.actions[static_cast<std::size_t>(t)][6];
+            const double before = states[static_cast<std::size_t>(t)].gripper.opening,
+                         after = states[static_cast<std::size_t>(t + 1)].gripper.opening;
+            QVERIFY(!((a > 0 && after > before + 1e-9) || (a < 0 && after < before - 1e-9)));
+        }
     }
 }
 

@@ -453,6 +453,32 @@ private Q_SLOTS:
         QCOMPARE(report.tensorsLoaded + report.unusedKeys.size(),
                  model::vlaTensorSpecs(frozen.config).size());
 
+        // Sine-cosine position embeddings: patch 0 (row 0, column 0) is sin 0 = 0 then cos 0 = 1 in each
+        // half; patch 1 (column 1) differs from it in the column half only.
+        o.steps = 0;
+        o.visionSteps = 0;
+        o.sincosPositions = true;
+        const auto sincos = demo::trainTarget(m_config, m_tokenizer, data, o);
+        for (const char* tower :
+             {"vision_backbone.featurizer.pos_embed", "vision_backbone.fused_featurizer.pos_embed"}) {
+            const std::vector<float> pos = values(sincos, tower);
+            const auto width = static_cast<std::size_t>(std::string(tower).find("fused") == std::string::npos
+                                                            ? m_config.featurizer.hiddenSize
+                                                            : m_config.fusedFeaturizer.hiddenSize);
+            const std::size_t q = width / 4;
+            QCOMPARE(pos.size(), width * static_cast<std::size_t>(m_config.featurizer.numPatches()));
+            for (std::size_t k = 0; k < q; ++k) {
+                QCOMPARE(pos[k], 0.0f);
+                QCOMPARE(pos[q + k], 1.0f);
+                QCOMPARE(pos[width + k], pos[k]);         // same row
+                QCOMPARE(pos[width + q + k], pos[q + k]); // same row
+            }
+            QVERIFY(std::abs(pos[width + 2 * q] - std::sin(1.0f)) < 1e-6f); // column 1, lowest frequency
+            for (float v : pos)
+                QVERIFY(std::abs(v) <= 1.0f);
+        }
+        o.sincosPositions = false;
+
         // Pretraining needs the scene of every sample.
         o.visionSteps = 5;
         QVERIFY(testing::errorOf([&] {
