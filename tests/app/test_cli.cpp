@@ -11,6 +11,7 @@
 #include <QtTest>
 
 #include <filesystem>
+#include <fstream>
 
 namespace fs = std::filesystem;
 using specvla::testing::binDir;
@@ -261,6 +262,57 @@ private Q_SLOTS:
         const Run r = runCli({"inspect", "--verify-data", file});
         QCOMPARE(r.code, 0);
         QVERIFY(r.out.contains("NON-FINITE"));
+    }
+
+    void demoTrainOptions() {
+        // Bad training options are usage errors naming the option.
+        const QString out = path("demo-train");
+        for (const QStringList& bad :
+             {QStringList{"--gripper-flip", "1.5"}, QStringList{"--text-hidden", "63"},
+              QStringList{"--text-layers", "0"}, QStringList{"--vision-steps", "-1"}}) {
+            const Run r = runCli(QStringList{"demo", "train", "--out", out, "--tiny"} + bad);
+            QCOMPARE(r.code, 2);
+            QVERIFY2(r.err.contains(bad.front()), qPrintable(r.err));
+        }
+        // A seconds-long run with the vision pretraining, a frozen tower, gripper flips and a one-layer
+        // language model records them in its report and saves a model of that geometry.
+        const Run r = runCli({"demo",
+                              "train",
+                              "--out",
+                              out,
+                              "--tiny",
+                              "--episodes",
+                              "2",
+                              "--steps",
+                              "3",
+                              "--draft-steps",
+                              "2",
+                              "--draft-samples",
+                              "5",
+                              "--vision-steps",
+                              "4",
+                              "--freeze-vision",
+                              "--sincos-positions",
+                              "--gripper-flip",
+                              "0.1",
+                              "--text-layers",
+                              "1",
+                              "--eval",
+                              "0",
+                              "--heldout",
+                              "1"});
+        QVERIFY2(r.code == 0, qPrintable(r.err + r.out));
+        QVERIFY2(r.out.contains("vision step"), qPrintable(r.out));
+        std::ifstream in((out + "/train_report.json").toStdString());
+        const nlohmann::json report = nlohmann::json::parse(in);
+        QCOMPARE(report["gripper_flip"].get<double>(), 0.1);
+        QCOMPARE(report["target"]["vision_steps"].get<int>(), 4);
+        QCOMPARE(report["target"]["freeze_vision"].get<bool>(), true);
+        QCOMPARE(report["target"]["sincos_positions"].get<bool>(), true);
+        QCOMPARE(report["draft"]["max_samples"].get<int>(), 5);
+        QCOMPARE(report["text_geometry"]["layers"].get<int>(), 1);
+        std::ifstream config((out + "/model/config.json").toStdString());
+        QCOMPARE(nlohmann::json::parse(config)["text_config"]["num_hidden_layers"].get<int>(), 1);
     }
 
 public:
