@@ -86,6 +86,20 @@ void clipGradNorm(const std::vector<at::Tensor>& params, double maxNorm) {
             if (p.grad().defined()) p.mutable_grad().mul_(maxNorm / (norm + 1e-6));
 }
 
+// One optimiser step on loss: zero the gradients, back-propagate, clip them to clipNorm, step.
+void applyStep(torch::optim::AdamW& opt, const at::Tensor& loss, const std::vector<at::Tensor>& params,
+               double clipNorm) {
+    opt.zero_grad();
+    loss.backward();
+    clipGradNorm(params, clipNorm);
+    opt.step();
+}
+
+void stopTraining(const std::vector<at::Tensor>& params) {
+    for (const auto& t : params)
+        t.requires_grad_(false);
+}
+
 void setLr(torch::optim::AdamW& opt, double lr) {
     for (auto& group : opt.param_groups())
         static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
@@ -743,15 +757,11 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             const at::Tensor pooled = at::matmul(attn.transpose(1, 2), f);                     // [B, G, D]
             const at::Tensor pred = at::matmul(pooled.unsqueeze(2), readW).squeeze(2) + readB; // [B, G, W]
             const at::Tensor loss = ((pred - y).pow(2) * mask).sum() / (mask.sum() * static_cast<double>(b));
-            vopt.zero_grad();
-            loss.backward();
-            clipGradNorm(vparams, o.clipNorm);
-            vopt.step();
+            applyStep(vopt, loss, vparams, o.clipNorm);
             out.visionLosses.push_back(loss.item<double>());
             if (visionProgress) visionProgress(step, out.visionLosses.back());
         }
-        for (auto& t : vparams)
-            t.requires_grad_(false);
+        stopTraining(vparams);
     }
     // Frozen vision: every sample's patch embeddings once, [N, P, D].
     at::Tensor frozen;
@@ -846,15 +856,11 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             loss = ce + o.auxWeight * auxLoss;
             out.auxLosses.push_back(auxLoss.item<double>());
         }
-        opt.zero_grad();
-        loss.backward();
-        clipGradNorm(params, o.clipNorm);
-        opt.step();
+        applyStep(opt, loss, params, o.clipNorm);
         out.losses.push_back(ce.item<double>());
         if (progress) progress(step, out.losses.back());
     }
-    for (auto& t : params)
-        t.requires_grad_(false);
+    stopTraining(params);
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return out;
 }
@@ -947,16 +953,12 @@ TrainedDraft trainDraft(const TrainedTarget& target, const DemoDataset& data,
         const at::Tensor predLogits = at::matmul(pred, lmHead.t());
         const at::Tensor ploss = -(tgtP * at::log_softmax(predLogits, -1)).sum(-1).mean();
         const at::Tensor loss = o.valueWeight * vloss + o.probWeight * ploss;
-        opt.zero_grad();
-        loss.backward();
-        clipGradNorm(params, o.clipNorm);
-        opt.step();
+        applyStep(opt, loss, params, o.clipNorm);
         out.losses.push_back(loss.item<double>());
         out.draftTop1 = (predLogits.argmax(-1) == tgtP.argmax(-1)).to(at::kFloat).mean().item<double>();
         if (progress) progress(step, out.losses.back());
     }
-    for (auto& t : params)
-        t.requires_grad_(false);
+    stopTraining(params);
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return out;
 }
