@@ -3,8 +3,6 @@
 
 #include "common/error.h"
 #include "decode/spec_decoder.h"
-#include "demo/expert.h"
-#include "demo/world.h"
 #include "io/safetensors_writer.h"
 #include "io/tensor_view.h"
 #include "model/draft_head.h"
@@ -12,7 +10,6 @@
 #include "model/vla_model.h"
 #include "model/weights.h"
 #include "text/tokenizer.h"
-#include "text/tokenizer_training.h"
 #include "vision/preprocess.h"
 
 #include <ATen/ATen.h>
@@ -105,14 +102,6 @@ void setLr(torch::optim::AdamW& opt, double lr) {
         static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
 }
 
-vision::RgbImage frameOf(const data::Episode& e, int t) {
-    vision::RgbImage img = vision::RgbImage::blank(e.imageWidth, e.imageHeight);
-    const std::uint8_t* p = e.image(t);
-    if (!p) throw Error("demo trainer: episode step out of range");
-    std::copy(p, p + e.imageBytes(), img.pixels.begin());
-    return img;
-}
-
 // A right-padded batch: [BOS, P patch slots, prompt[1:], extra tokens..., pad...]. Right padding never
 // changes a causal forward at the real positions, so one position list serves the whole batch.
 struct Batch {
@@ -122,28 +111,16 @@ struct Batch {
     int length = 0;                // n
 };
 
-// The processor's pixel tensors of every sample's policy input, computed once per training run.
-std::vector<at::Tensor> pixelCache(const model::VlaModel& m, const DemoDataset& data) {
-    const auto& a = m.config().featurizer;
-    const auto& f = m.config().fusedFeaturizer;
-    std::vector<at::Tensor> out;
-    out.reserve(data.inputs.size());
-    for (const auto& img : data.inputs)
-        out.push_back(vision::pixelValues(img, a.mean, a.std, f.mean, f.std, a.imageSize));
-    return out;
-}
-
-Batch makeBatch(const model::VlaModel& m, const DemoDataset& data, const std::vector<at::Tensor>& pixelsOf,
-                const std::vector<int>& indices, const std::vector<std::vector<int>>& extra) {
+// The token rows of a batch; its pixels are the caller's (pixelsOfSamples, or none over frozen patches).
+Batch makeBatch(const model::VlaModel& m, const DemoDataset& data, const std::vector<int>& indices,
+                const std::vector<std::vector<int>>& extra) {
     const auto& cfg = m.config();
     const int P = cfg.numPatches();
     Batch b;
-    std::vector<at::Tensor> pixels;
     std::vector<std::vector<int>> rows;
     for (std::size_t k = 0; k < indices.size(); ++k) {
         const DemoSample& s = data.samples[static_cast<std::size_t>(indices[k])];
         const data::Episode& e = data.episodes[static_cast<std::size_t>(s.episode)];
-        if (!pixelsOf.empty()) pixels.push_back(pixelsOf[static_cast<std::size_t>(indices[k])]);
         const std::vector<int> prompt = m.promptIds(e.instruction);
         std::vector<int> row{prompt[0]};
         row.insert(row.end(), static_cast<std::size_t>(P), cfg.padTokenId);
@@ -159,11 +136,10 @@ Batch makeBatch(const model::VlaModel& m, const DemoDataset& data, const std::ve
         flat.insert(flat.end(), row.begin(), row.end());
     }
     b.ids = at::tensor(flat, at::kLong).view({static_cast<std::int64_t>(rows.size()), b.length});
-    if (!pixels.empty()) b.pixels = at::cat(pixels, 0);
     return b;
 }
 
-// The processor's pixel tensors of the given samples, [B, 6, S, S] (for runs that cache no pixels).
+// The processor's pixel tensors of the given samples' policy inputs, [B, 6, S, S].
 at::Tensor pixelsOfSamples(const model::VlaModel& m, const DemoDataset& data,
                            const std::vector<int>& indices) {
     const auto& a = m.config().featurizer;
@@ -250,14 +226,6 @@ std::vector<int> drawBatch(std::mt19937_64& rng, int size, int batch) {
     return out;
 }
 
-double quantile(std::vector<double> v, double q) {
-    std::sort(v.begin(), v.end());
-    const double pos = q * static_cast<double>(v.size() - 1);
-    const auto lo = static_cast<std::size_t>(std::floor(pos));
-    const std::size_t hi = std::min(lo + 1, v.size() - 1);
-    return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
-}
-
 std::shared_ptr<model::VlaModel> buildTarget(const TrainedTarget& t) {
     SetWeights w(*t.weights);
     return model::VlaModel::create(t.config, w, text::Tokenizer::load(t.tokenizerPath));
@@ -342,348 +310,6 @@ model::VlaConfig demoVlaConfig(const DemoModelSpec& spec, int tokenizerVocab) {
 
 model::DraftConfig demoDraftConfig(const model::VlaConfig& target) {
     return model::DraftConfig::forTarget(target.text);
-}
-
-std::vector<std::string> instructionFamily(int seeds) {
-    std::set<std::string> all;
-    for (TaskKind kind : allTaskKinds())
-        for (int s = 0; s < seeds; ++s)
-            all.insert(instruction(sampleLayout(kind, static_cast<std::uint64_t>(s))));
-    return {all.begin(), all.end()};
-}
-
-std::vector<std::string> tokenizerCorpus() {
-    std::vector<std::string> lines = instructionFamily();
-    // Household-robot language beyond the task family, so the tokenizer has a Llama-like spread of word
-    // pieces and the 256 action tokens (the last ids) are the rarest pieces, as in OpenVLA, instead of the
-    // pieces the instructions use.
-    static const char* const kVerbs[] = {
-        "pick up", "put",     "place",  "move",      "push",   "pull",    "slide",    "lift",    "lower",
-        "rotate",  "turn",    "open",   "close",     "grasp",  "release", "stack",    "unstack", "wipe",
-        "pour",    "fold",    "unfold", "insert",    "remove", "hang",    "flip",     "drop",    "carry",
-        "arrange", "sort",    "gather", "hand over", "press",  "twist",   "shake",    "scoop",   "sweep",
-        "cover",   "uncover", "tilt",   "align",     "nudge",  "swap",    "retrieve", "deliver", "stir"};
-    static const char* const kObjects[] = {"mug",
-                                           "cup",
-                                           "spoon",
-                                           "fork",
-                                           "knife",
-                                           "ketchup bottle",
-                                           "butter",
-                                           "cream cheese",
-                                           "milk carton",
-                                           "orange juice",
-                                           "tomato sauce",
-                                           "alphabet soup",
-                                           "salad dressing",
-                                           "chocolate pudding",
-                                           "basket",
-                                           "tray",
-                                           "drawer",
-                                           "cabinet",
-                                           "microwave",
-                                           "stove",
-                                           "kettle",
-                                           "frying pan",
-                                           "wine bottle",
-                                           "book",
-                                           "caddy",
-                                           "towel",
-                                           "sponge",
-                                           "marker",
-                                           "eraser",
-                                           "stapler",
-                                           "scissors",
-                                           "banana",
-                                           "apple",
-                                           "lemon",
-                                           "carrot",
-                                           "eggplant",
-                                           "corn",
-                                           "pepper",
-                                           "potato",
-                                           "sandwich",
-                                           "cookie box",
-                                           "cereal box",
-                                           "can",
-                                           "jar",
-                                           "lid",
-                                           "pot",
-                                           "cloth",
-                                           "napkin",
-                                           "remote control",
-                                           "phone",
-                                           "headphones",
-                                           "toy car",
-                                           "rubber duck",
-                                           "tennis ball",
-                                           "screwdriver",
-                                           "hammer",
-                                           "wrench",
-                                           "tape",
-                                           "glue stick",
-                                           "pencil case"};
-    static const char* const kPlaces[] = {"on the shelf",
-                                          "into the drawer",
-                                          "next to the sink",
-                                          "on top of the cabinet",
-                                          "inside the basket",
-                                          "behind the mug",
-                                          "in front of the stove",
-                                          "to the left of the tray",
-                                          "to the right of the book",
-                                          "onto the plate",
-                                          "into the pot",
-                                          "under the table",
-                                          "near the window",
-                                          "beside the microwave",
-                                          "on the counter",
-                                          "in the corner",
-                                          "at the edge of the table",
-                                          "between the two cups",
-                                          "on the top rack",
-                                          "on the bottom rack",
-                                          "in the sink",
-                                          "onto the cutting board",
-                                          "into the box"};
-    static const char* const kAdjectives[] = {
-        "small",  "large",  "white",       "black", "wooden", "metal",  "plastic", "ceramic",
-        "empty",  "full",   "striped",     "shiny", "round",  "square", "tall",    "short",
-        "dirty",  "clean",  "soft",        "heavy", "light",  "brown",  "pink",    "grey",
-        "silver", "golden", "transparent", "dark",  "bright", "old",    "new"};
-    static const char* const kTails[] = {"carefully",
-                                         "slowly",
-                                         "quickly",
-                                         "and then stop",
-                                         "without touching anything else",
-                                         "while keeping it upright",
-                                         "using the left gripper",
-                                         "before the timer ends",
-                                         "gently",
-                                         "and return to the start",
-                                         "so that it does not fall",
-                                         "until it clicks",
-                                         "as far as possible"};
-    Rng rng(20240611);
-    auto pick = [&](const auto& list) {
-        return std::string(list[rng.below(static_cast<int>(std::size(list)))]);
-    };
-    for (int i = 0; i < 3000; ++i) {
-        std::string line =
-            pick(kVerbs) + " the " + pick(kAdjectives) + " " + pick(kObjects) + " " + pick(kPlaces);
-        if (rng.uniform() < 0.4) line += " " + pick(kTails);
-        lines.push_back(std::move(line));
-    }
-    return lines;
-}
-
-std::string trainDemoTokenizer(const std::string& modelPrefix, int vocabSize) {
-    return text::trainInstructionTokenizer(modelPrefix, tokenizerCorpus(), vocabSize);
-}
-
-StateFeatures stateFeatures(const WorldState& w) {
-    constexpr double kPi = 3.14159265358979323846;
-    if (w.target < 0 || w.target >= static_cast<int>(w.blocks.size()))
-        throw Error("demo: task names no block");
-    const Gripper& g = w.gripper;
-    const Block& b = w.blocks[static_cast<std::size_t>(w.target)];
-    const auto [gx, gy] = taskGoal(w); // the goal in the table plane
-    // The yaw error modulo a quarter turn (a cube grasps the same four ways), in [-pi/4, pi/4].
-    const double q = kPi / 2;
-    double d = std::fmod(b.yaw - g.yaw, q);
-    if (d > q / 2) d -= q;
-    if (d < -q / 2) d += q;
-    const double reach = std::hypot(b.x - g.x, b.y - g.y);
-    StateFeatures f{static_cast<float>(g.x / 0.3),
-                    static_cast<float>(g.y / 0.3),
-                    static_cast<float>((g.z - 0.15) / 0.15),
-                    static_cast<float>(2 * g.opening - 1),
-                    w.held == w.target ? 1.0f : -1.0f,
-                    static_cast<float>(b.x / 0.3),
-                    static_cast<float>(b.y / 0.3),
-                    static_cast<float>((b.z - 0.15) / 0.15),
-                    static_cast<float>(gx / 0.3),
-                    static_cast<float>(gy / 0.3),
-                    static_cast<float>(d / (q / 2)),
-                    static_cast<float>(std::min(reach / 0.15, 3.0) - 1)};
-    // The scene, whatever the instruction names.
-    float* scene = f.data() + kSceneFeatureOffset;
-    scene[0] = static_cast<float>(g.x / 0.3);
-    scene[1] = static_cast<float>(g.y / 0.3);
-    scene[2] = static_cast<float>((g.z - 0.15) / 0.15);
-    scene[3] = static_cast<float>(2 * g.opening - 1);
-    scene[4] = static_cast<float>(std::cos(4 * g.yaw));
-    scene[5] = static_cast<float>(std::sin(4 * g.yaw));
-    constexpr int kColors = 6;
-    if (static_cast<int>(colorNames().size()) != kColors)
-        throw Error("demo: scene features expect 6 colours");
-    for (int c = 0; c < kColors; ++c) {
-        float* slot = scene + 6 + 4 * c;
-        slot[0] = -1;
-        for (const Block& x : w.blocks)
-            if (x.color == c) {
-                slot[0] = 1;
-                slot[1] = static_cast<float>(x.x / 0.3);
-                slot[2] = static_cast<float>(x.y / 0.3);
-                slot[3] = static_cast<float>((x.z - 0.15) / 0.15);
-                break;
-            }
-    }
-    for (int k = 0; k < 2; ++k) {
-        float* slot = scene + 6 + 4 * kColors + 3 * k;
-        slot[0] = -1;
-        const ReceptacleKind kind = k == 0 ? ReceptacleKind::Plate : ReceptacleKind::Bowl;
-        for (const Receptacle& r : w.receptacles)
-            if (r.kind == kind) {
-                slot[0] = 1;
-                slot[1] = static_cast<float>(r.x / 0.3);
-                slot[2] = static_cast<float>(r.y / 0.3);
-                break;
-            }
-    }
-    return f;
-}
-
-std::vector<data::Episode> expertEpisodes(int count, std::uint64_t firstSeed, int imageSize,
-                                          double perturbation,
-                                          std::vector<std::vector<StateFeatures>>* states,
-                                          double gripperFlip) {
-    std::vector<data::Episode> out;
-    ExpertOptions options;
-    options.perturbation = perturbation;
-    options.gripperFlip = gripperFlip;
-    if (states) states->clear();
-    constexpr std::uint64_t kRetryStride = 7919; // a different layout for each retry
-    for (int e = 0; e < count; ++e) {
-        const TaskKind kind = allTaskKinds()[static_cast<std::size_t>(e % kNumTaskKinds)];
-        for (std::uint64_t retry = 0;; ++retry) {
-            std::vector<WorldState> seen;
-            data::Episode ep = rollout(kind, firstSeed + static_cast<std::uint64_t>(e) + retry * kRetryStride,
-                                       imageSize, options, kMaxEpisodeSteps, states ? &seen : nullptr);
-            if (ep.success() || retry >= 20) {
-                out.push_back(std::move(ep));
-                if (states) {
-                    std::vector<StateFeatures> f;
-                    f.reserve(seen.size());
-                    for (const WorldState& w : seen)
-                        f.push_back(stateFeatures(w));
-                    states->push_back(std::move(f));
-                }
-                break;
-            }
-        }
-    }
-    return out;
-}
-
-vision::RgbImage storedFrame(const vision::RgbImage& rendered) {
-    return vision::rotate180(rendered);
-}
-
-vision::RgbImage policyInput(const vision::RgbImage& rendered) {
-    return vision::prepareImage(storedFrame(rendered), vision::PreprocessOptions::libero());
-}
-
-data::Episode storedEpisode(data::Episode ep) {
-    const std::size_t bytes = ep.imageBytes();
-    for (int t = 0; t < ep.numSteps; ++t) {
-        const vision::RgbImage r = storedFrame(frameOf(ep, t));
-        std::copy(r.pixels.begin(), r.pixels.end(),
-                  ep.images.begin() + static_cast<std::ptrdiff_t>(t * bytes));
-    }
-    return ep;
-}
-
-double toOpenVlaGripper(double g) {
-    return 1.0 - std::clamp(g, 0.0, 1.0);
-}
-
-data::Action toOpenVlaAction(const data::Action& a) {
-    data::Action out = a;
-    out[6] = toOpenVlaGripper(a[6]);
-    return out;
-}
-
-nlohmann::json actionStatistics(const std::vector<data::Action>& actions) {
-    if (actions.empty()) throw Error("demo trainer: no actions to take statistics of");
-    nlohmann::json j;
-    std::vector<double> mean, stdv, mx, mn, q01, q99;
-    const double n = static_cast<double>(actions.size());
-    for (int d = 0; d < 7; ++d) {
-        std::vector<double> v;
-        for (const auto& a : actions)
-            v.push_back(a[static_cast<std::size_t>(d)]);
-        double m = 0;
-        for (double x : v)
-            m += x;
-        m /= n;
-        double var = 0;
-        for (double x : v)
-            var += (x - m) * (x - m);
-        mean.push_back(m);
-        stdv.push_back(std::sqrt(var / n));
-        mx.push_back(*std::max_element(v.begin(), v.end()));
-        mn.push_back(*std::min_element(v.begin(), v.end()));
-        q01.push_back(quantile(v, 0.01));
-        q99.push_back(quantile(v, 0.99));
-    }
-    j["mean"] = mean;
-    j["std"] = stdv;
-    j["max"] = mx;
-    j["min"] = mn;
-    j["q01"] = q01;
-    j["q99"] = q99;
-    j["mask"] = std::vector<bool>{true, true, true, true, true, true, false};
-    return j;
-}
-
-decode::NormStats normStatsFromStatistics(const nlohmann::json& actionStats, const std::string& key) {
-    nlohmann::json all = {{key, {{"action", actionStats}}}};
-    return decode::NormStats::fromJson(all, key, "demo trainer statistics");
-}
-
-std::array<int, 7> actionTokenIds(const data::Action& a, const decode::NormStats& stats,
-                                  const decode::ActionTokenizer& tokenizer) {
-    const std::vector<double> n = decode::normalize(std::vector<double>(a.begin(), a.end()), stats);
-    std::array<int, 7> out{};
-    for (std::size_t d = 0; d < 7; ++d)
-        out[d] = tokenizer.encode(n[d]);
-    return out;
-}
-
-DemoDataset buildDataset(std::vector<data::Episode> episodes, const decode::ActionTokenizer& tokenizer,
-                         const std::vector<std::vector<StateFeatures>>& states, int frameStride) {
-    if (!states.empty()) {
-        if (states.size() != episodes.size())
-            throw Error("demo trainer: " + std::to_string(states.size()) + " state lists for " +
-                        std::to_string(episodes.size()) + " episodes");
-        for (std::size_t e = 0; e < episodes.size(); ++e)
-            if (static_cast<int>(states[e].size()) != episodes[e].numSteps)
-                throw Error("demo trainer: episode " + std::to_string(e) + " has " +
-                            std::to_string(episodes[e].numSteps) + " steps but " +
-                            std::to_string(states[e].size()) + " states");
-    }
-    DemoDataset data;
-    data.episodes = std::move(episodes);
-    std::vector<data::Action> all;
-    for (const auto& e : data.episodes)
-        for (const auto& a : e.actions)
-            all.push_back(toOpenVlaAction(a));
-    data.actionStats = actionStatistics(all);
-    data.stats = normStatsFromStatistics(data.actionStats, kDemoStatsKey);
-    if (frameStride < 1) throw Error("demo trainer: the frame stride must be at least 1");
-    for (std::size_t e = 0; e < data.episodes.size(); ++e)
-        for (int t = 0; t < data.episodes[e].numSteps; ++t) {
-            if ((t + static_cast<int>(e % static_cast<std::size_t>(frameStride))) % frameStride != 0)
-                continue;
-            data.inputs.push_back(policyInput(frameOf(data.episodes[e], t)));
-            if (!states.empty()) data.states.push_back(states[e][static_cast<std::size_t>(t)]);
-            data.samples.push_back(
-                {static_cast<int>(e), t,
-                 actionTokenIds(toOpenVlaAction(data.episodes[e].actions[static_cast<std::size_t>(t)]),
-                                data.stats, tokenizer)});
-        }
-    return data;
 }
 
 TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tokenizerPath,
@@ -777,7 +403,6 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
         frozen = at::cat(parts, 0);
     }
     out.visionSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const std::vector<at::Tensor> pixels = o.freezeVision ? std::vector<at::Tensor>{} : pixelCache(*m, data);
 
     std::vector<at::Tensor> params;
     for (auto& [name, t] : out.weights->tensors)
@@ -818,7 +443,8 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             l.pop_back(); // the last label is never an input
             extra.push_back(l);
         }
-        const Batch b = makeBatch(*m, data, pixels, idx, extra);
+        Batch b = makeBatch(*m, data, idx, extra);
+        if (!frozen.defined()) b.pixels = pixelsOfSamples(*m, data, idx);
         at::Tensor patches;
         const at::Tensor x = embedBatch(
             *m, b, aux ? &patches : nullptr,
@@ -924,7 +550,7 @@ TrainedDraft trainDraft(const TrainedTarget& target, const DemoDataset& data,
         std::vector<std::vector<int>> extra;
         for (int i : idx)
             extra.push_back(greedy[static_cast<std::size_t>(i)]);
-        Batch b = makeBatch(*m, data, {}, idx, extra);
+        Batch b = makeBatch(*m, data, idx, extra);
         b.pixels = pixelsOfSamples(*m, data, idx);
         at::Tensor x, h;
         {
