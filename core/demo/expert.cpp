@@ -171,9 +171,8 @@ data::Episode rollout(TaskKind task, std::uint64_t seed, int imageSize, const Ex
     }
     // Records the expert's action, executes it perturbed.
     Rng perturb(seed ^ 0x9E3779B97F4A7C15ull);
-    Rng flips(seed ^
-              0xC2B2AE3D27D4EB4Full); // its own stream: the motion perturbation is the same with or without
-
+    // Gripper flips draw from their own stream, so the motion perturbation is the same with or without them.
+    Rng flips(seed ^ 0xC2B2AE3D27D4EB4Full);
     WorldState s = start;
     data::Episode ep;
     ep.instruction = instruction(s);
