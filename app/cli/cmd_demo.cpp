@@ -56,6 +56,12 @@ std::string demoUsage() {
            "  --perturb A      DART perturbation of the executed expert actions (default 0.3)\n"
            "  --gripper-flip P the perturbed demonstrations execute the opposite gripper command with\n"
            "                   probability P per step (recoveries from wrong grasps; default 0)\n"
+           "  --expert STYLE   threshold (default: phases switch within 1.2 cm, as the shipped assets) or\n"
+           "                   funnel (the height a continuous function of the distance; for pick and "
+           "place)\n"
+           "  --expert-gain G  the expert's velocity per unit of remaining distance, in (0, 1] (default 1:\n"
+           "                   dead-beat); --expert-max-change C its largest change per step (default 0.5;\n"
+           "                   2: none, so every label is a function of the frame)\n"
            "  --lr LR          target learning rate (default 1e-3)\n"
            "  --frame-stride K train on every K-th step of each episode (more layouts in the same memory;\n"
            "                   default 1)\n"
@@ -111,13 +117,14 @@ void closedLoopCheck(const std::string& modelDir, const std::string& draftDir, i
 
 // Expert demonstrations on the held-out layouts, one LIBERO raw-layout file per layout (the raw layout keeps
 // one instruction per file, as LIBERO keeps one task per file), gzip-compressed.
-std::vector<std::string> writeHeldOutEpisodes(const std::string& dir, int count, int imageSize) {
+std::vector<std::string> writeHeldOutEpisodes(const std::string& dir, int count, int imageSize,
+                                              const demo::ExpertOptions& expert) {
     fs::create_directories(dir);
     std::vector<std::string> paths;
     for (int k = 0; k < count; ++k) {
         const demo::WorldState start = demo::heldOutLayout(k);
-        data::Episode ep =
-            demo::rollout(start.task, demo::kHeldOutSeedBase + static_cast<std::uint64_t>(k), imageSize);
+        data::Episode ep = demo::rollout(start.task, demo::kHeldOutSeedBase + static_cast<std::uint64_t>(k),
+                                         imageSize, expert);
         data::LiberoWriteOptions wo;
         wo.layout = data::LiberoLayout::Raw;
         wo.problemName = std::string("demo_") + demo::taskKindName(start.task);
@@ -136,10 +143,17 @@ std::vector<std::string> writeHeldOutEpisodes(const std::string& dir, int count,
 }
 
 int runTrain(const std::vector<std::string>& argv) {
-    const Args args(argv,
-                    {"out", "episodes", "steps", "draft-steps", "batch", "seed", "eval", "perturb", "lr",
-                     "heldout", "aux", "frame-stride", "vision-steps", "draft-samples", "text-layers",
-                     "text-hidden", "text-heads", "text-intermediate", "gripper-flip"},
+    const Args args(argv, {"out",          "episodes",
+                           "steps",        "draft-steps",
+                           "batch",        "seed",
+                           "eval",         "perturb",
+                           "lr",           "heldout",
+                           "aux",          "frame-stride",
+                           "vision-steps", "draft-samples",
+                           "text-layers",  "text-hidden",
+                           "text-heads",   "text-intermediate",
+                           "gripper-flip", "expert",
+                           "expert-gain",  "expert-max-change"},
                     {"tiny", "bf16", "freeze-vision", "sincos-positions"});
     if (!args.positionals().empty())
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");
@@ -163,6 +177,21 @@ int runTrain(const std::vector<std::string>& argv) {
     const double gripperFlip =
         args.value("gripper-flip") ? parseDouble("gripper-flip", *args.value("gripper-flip")) : 0.0;
     if (!(gripperFlip >= 0 && gripperFlip <= 1)) throw UsageError("--gripper-flip must be a probability");
+    demo::ExpertOptions expert;
+    const std::string style = args.value("expert") ? *args.value("expert") : "threshold";
+    if (style != "threshold" && style != "funnel")
+        throw UsageError("--expert must be 'threshold' or 'funnel', not '" + style + "'");
+    expert.funnel = style == "funnel";
+    if (args.value("expert-gain")) expert.gain = parseDouble("expert-gain", *args.value("expert-gain"));
+    if (args.value("expert-max-change"))
+        expert.maxChange = parseDouble("expert-max-change", *args.value("expert-max-change"));
+    if (!(expert.gain > 0 && expert.gain <= 1)) throw UsageError("--expert-gain must be in (0, 1]");
+    if (!(expert.maxChange > 0 && expert.maxChange <= 2))
+        throw UsageError("--expert-max-change must be in (0, 2]");
+    // The held-out demonstrations come from the same expert, unperturbed.
+    const demo::ExpertOptions heldOutExpert = expert;
+    expert.perturbation = perturb;
+    expert.gripperFlip = gripperFlip;
     if (frameStride < 1) throw UsageError("--frame-stride must be at least 1");
     if (episodes < 1 || batch < 1) throw UsageError("--episodes and --batch must be positive");
     // Training layouts (seed * 100000 + episode + retries of 7919) must stay below the held-out seeds.
@@ -196,7 +225,7 @@ int runTrain(const std::vector<std::string>& argv) {
                 config.actionVocabBase() - 1);
     std::vector<std::vector<demo::StateFeatures>> states;
     std::vector<data::Episode> demonstrations =
-        demo::expertEpisodes(episodes, seed * 100000, spec.imageSize, perturb, &states, gripperFlip);
+        demo::expertEpisodes(episodes, seed * 100000, spec.imageSize, expert, &states);
     const demo::DemoDataset data = demo::buildDataset(
         std::move(demonstrations), decode::ActionTokenizer(config.actionVocabBase()), states, frameStride);
     int expertSuccess = 0;
@@ -258,7 +287,7 @@ int runTrain(const std::vector<std::string>& argv) {
                 draft.seconds, 100 * draft.greedyMatch, 100 * draft.draftTop1, draftDir.c_str());
     std::fflush(stdout);
     const auto heldOutPaths =
-        writeHeldOutEpisodes((fs::path(out) / "episodes").string(), heldOut, spec.imageSize);
+        writeHeldOutEpisodes((fs::path(out) / "episodes").string(), heldOut, spec.imageSize, heldOutExpert);
     std::printf("held-out episodes: %zu files in %s\n", heldOutPaths.size(),
                 (fs::path(out) / "episodes").c_str());
 
@@ -282,6 +311,7 @@ int runTrain(const std::vector<std::string>& argv) {
     provenance["samples"] = data.samples.size();
     provenance["perturbation"] = perturb;
     provenance["gripper_flip"] = gripperFlip;
+    provenance["expert"] = {{"style", style}, {"gain", expert.gain}, {"max_change", expert.maxChange}};
     provenance["frame_stride"] = frameStride;
     provenance["seed"] = seed;
     provenance["tokenizer_pieces"] = vocab;

@@ -233,13 +233,9 @@ StateFeatures stateFeatures(const WorldState& w) {
 }
 
 std::vector<data::Episode> expertEpisodes(int count, std::uint64_t firstSeed, int imageSize,
-                                          double perturbation,
-                                          std::vector<std::vector<StateFeatures>>* states,
-                                          double gripperFlip) {
+                                          const ExpertOptions& options,
+                                          std::vector<std::vector<StateFeatures>>* states) {
     std::vector<data::Episode> out;
-    ExpertOptions options;
-    options.perturbation = perturbation;
-    options.gripperFlip = gripperFlip;
     if (states) states->clear();
     constexpr std::uint64_t kRetryStride = 7919; // a different layout for each retry
     for (int e = 0; e < count; ++e) {

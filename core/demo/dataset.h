@@ -7,6 +7,7 @@
 #include "data/episode.h"
 #include "decode/action_tokenizer.h"
 #include "decode/norm_stats.h"
+#include "demo/expert.h"
 #include "demo/world.h"
 #include "vision/image.h"
 
@@ -46,12 +47,12 @@ using StateFeatures = std::array<float, kStateFeatures>;
 StateFeatures stateFeatures(const WorldState& state);
 
 // Expert demonstrations: episode e is task allTaskKinds()[e % 5] on layout seed firstSeed + e (+ a retry
-// offset: a perturbed rollout that fails is replaced by the next seed, so every returned episode succeeds).
-// states, when given, receives stateFeatures of every frame, per episode.
+// offset: a perturbed rollout that fails is replaced by the next seed, so every returned episode succeeds),
+// by an Expert with these options (the perturbation and gripper flips included). states, when given,
+// receives stateFeatures of every frame, per episode.
 std::vector<data::Episode> expertEpisodes(int count, std::uint64_t firstSeed, int imageSize,
-                                          double perturbation = 0.0,
-                                          std::vector<std::vector<StateFeatures>>* states = nullptr,
-                                          double gripperFlip = 0.0);
+                                          const ExpertOptions& options = {},
+                                          std::vector<std::vector<StateFeatures>>* states = nullptr);
 
 // The gripper in OpenVLA's convention, as its RLDS transform for LIBERO makes it: clip to [0, 1] and invert,
 // so LIBERO's -1 (open) becomes 1 (open) and +1 (close) becomes 0. decode::liberoGripperPostprocess is the

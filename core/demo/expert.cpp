@@ -14,6 +14,7 @@ constexpr double kPi = 3.14159265358979323846;
 constexpr double kHoverZ = 0.12;
 constexpr double kCarryZ = 0.15;
 constexpr double kPushRadius = kBlockSize / 2 + 0.02; // matches the simulator's contact distance
+constexpr double kHeldOpeningGuess = 0.2;             // below this the fingers are on a block (or closed)
 
 double wrapAngle(double a) {
     while (a > kPi)
@@ -85,6 +86,39 @@ Goal pushGoal(const WorldState& w) {
     return {bx, by, 0.01, yaw, true};
 }
 
+// The funnel height: `low` within `inner` of the goal in the table plane, `high` beyond inner + width, linear
+// in between, so the commanded height is continuous in the position.
+double funnelHeight(double distance, double low, double high, double inner, double width) {
+    const double t = std::clamp((distance - inner) / width, 0.0, 1.0);
+    return low + t * (high - low);
+}
+
+Goal pickPlaceFunnelGoal(const WorldState& w) {
+    const Gripper& g = w.gripper;
+    const Block& b = w.blocks[static_cast<std::size_t>(w.target)];
+    if (w.held != w.target) {
+        const double d = std::hypot(b.x - g.x, b.y - g.y);
+        const double yaw = alignedYaw(g.yaw, b.yaw);
+        const bool low = g.z < b.z + 0.02;
+        // Close over the block (the simulator grasps within 2.5 cm); hold still while the fingers close.
+        if (d < 0.015 && low) return {b.x, b.y, b.z + 0.005, yaw, true, g.opening < 0.95};
+        if (g.opening < 0.9 && g.opening > kHeldOpeningGuess && d < 0.025 && low)
+            return {b.x, b.y, b.z + 0.005, yaw, true, true};
+        const double hover = std::max(kHoverZ, b.z + 0.08);
+        return {b.x, b.y, funnelHeight(d, b.z + 0.005, hover, 0.008, 0.05), yaw, false};
+    }
+    if (w.task == TaskKind::PickUp) return {g.x, g.y, 0.2 - w.heldDz, g.yaw, true};
+    const auto [px, py] = taskGoal(w);
+    const double bottom = w.task == TaskKind::Stack
+                              ? w.blocks[static_cast<std::size_t>(w.reference)].z + kBlockSize + 0.004
+                              : 0.004;
+    const double d = std::hypot(px - g.x, py - g.y);
+    const double bz = g.z + w.heldDz;
+    if (d < 0.015 && bz < bottom + 0.01) return {px, py, g.z, g.yaw, false, true}; // release
+    const double carry = std::max(kCarryZ, bottom + 0.06);
+    return {px, py, funnelHeight(d, bottom, carry, 0.008, 0.06) - w.heldDz, g.yaw, true};
+}
+
 } // namespace
 
 std::array<double, 2> taskGoal(const WorldState& w) {
@@ -124,7 +158,9 @@ data::Action Expert::act(const WorldState& w) {
     if ((w.task == TaskKind::PlaceBeside || w.task == TaskKind::Stack) &&
         (w.reference < 0 || w.reference >= static_cast<int>(w.blocks.size())))
         throw Error("demo: task names no reference block");
-    const Goal goal = w.task == TaskKind::PushToFront ? pushGoal(w) : pickPlaceGoal(w);
+    const Goal goal = w.task == TaskKind::PushToFront ? pushGoal(w)
+                      : m_options.funnel              ? pickPlaceFunnelGoal(w)
+                                                      : pickPlaceGoal(w);
     const Gripper& g = w.gripper;
     std::array<double, 6> desired{};
     if (!goal.still) {

@@ -29,6 +29,13 @@ struct ExpertOptions {
     // opposite gripper command, so the demonstrations also show how to recover from a grasp closed on nothing
     // or a block dropped early. 0: never.
     double gripperFlip = 0.0;
+    // The approach style. false (the shipped demo assets): phases switch on tight thresholds (travel at hover
+    // height until within 1.2 cm, then descend), so the action jumps between neighbouring states and a policy
+    // that is a centimetre off oscillates between "rise" and "descend". true: a funnel, the commanded height
+    // a continuous function of the horizontal distance (descending over the last few centimetres), grasp and
+    // release as soon as the simulator would succeed with margin, and a goal that does not depend on the
+    // previous action; with gain < 1 and maxChange >= 2 every label is a function of the frame alone.
+    bool funnel = false;
 };
 
 // Where the task wants the named block, in the table plane: the receptacle's centre (put in), the spot in

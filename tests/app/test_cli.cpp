@@ -269,13 +269,15 @@ private Q_SLOTS:
         const QString out = path("demo-train");
         for (const QStringList& bad :
              {QStringList{"--gripper-flip", "1.5"}, QStringList{"--text-hidden", "63"},
-              QStringList{"--text-layers", "0"}, QStringList{"--vision-steps", "-1"}}) {
+              QStringList{"--text-layers", "0"}, QStringList{"--vision-steps", "-1"},
+              QStringList{"--expert", "zigzag"}, QStringList{"--expert-gain", "0"},
+              QStringList{"--expert-max-change", "3"}}) {
             const Run r = runCli(QStringList{"demo", "train", "--out", out, "--tiny"} + bad);
             QCOMPARE(r.code, 2);
             QVERIFY2(r.err.contains(bad.front()), qPrintable(r.err));
         }
-        // A seconds-long run with the vision pretraining, a frozen tower, gripper flips and a one-layer
-        // language model records them in its report and saves a model of that geometry.
+        // A seconds-long run with the vision pretraining, a frozen tower, gripper flips, the funnel expert
+        // and a one-layer language model records them in its report and saves a model of that geometry.
         const Run r = runCli({"demo",
                               "train",
                               "--out",
@@ -295,6 +297,12 @@ private Q_SLOTS:
                               "--sincos-positions",
                               "--gripper-flip",
                               "0.1",
+                              "--expert",
+                              "funnel",
+                              "--expert-gain",
+                              "0.5",
+                              "--expert-max-change",
+                              "2",
                               "--text-layers",
                               "1",
                               "--eval",
@@ -306,6 +314,9 @@ private Q_SLOTS:
         std::ifstream in((out + "/train_report.json").toStdString());
         const nlohmann::json report = nlohmann::json::parse(in);
         QCOMPARE(report["gripper_flip"].get<double>(), 0.1);
+        QCOMPARE(report["expert"]["style"].get<std::string>(), std::string("funnel"));
+        QCOMPARE(report["expert"]["gain"].get<double>(), 0.5);
+        QCOMPARE(report["expert"]["max_change"].get<double>(), 2.0);
         QCOMPARE(report["target"]["vision_steps"].get<int>(), 4);
         QCOMPARE(report["target"]["freeze_vision"].get<bool>(), true);
         QCOMPARE(report["target"]["sincos_positions"].get<bool>(), true);

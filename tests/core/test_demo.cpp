@@ -56,6 +56,7 @@ private Q_SLOTS:
     void gripperStateIsVisible();
     void expertSucceedsOnEveryTaskKind();
     void expertActionsAreBoundedAndSmooth();
+    void funnelExpertSucceedsAndIsMemoryless();
     void rolloutIsDeterministic();
     void perturbedRolloutsRecover();
     void doNothingPolicyFails();
@@ -199,6 +200,61 @@ void TestDemo::expertActionsAreBoundedAndSmooth() {
             }
             QVERIFY(motion > 5); // the expert actually moves
         }
+}
+
+void TestDemo::funnelExpertSucceedsAndIsMemoryless() {
+    // The funnel expert with a proportional gain and no rate limit: every task kind succeeds, each label is
+    // a function of the state alone (a fresh expert gives the same action), and the commanded descent is
+    // continuous in the distance to the block (no jump from "hover" to "descend").
+    ExpertOptions o;
+    o.funnel = true;
+    o.gain = 0.5;
+    o.maxChange = 2;
+    o.noise = 0;
+    for (TaskKind k : allTaskKinds()) {
+        int total = 0;
+        for (int s = 0; s < kSeeds; ++s) {
+            std::vector<WorldState> states;
+            const data::Episode ep =
+                rollout(k, static_cast<std::uint64_t>(100 + s), 32, o, kMaxEpisodeSteps, &states);
+            const std::string what =
+                std::string(taskKindName(k)) + " seed " + std::to_string(100 + s) + ": " + ep.instruction;
+            QVERIFY2(ep.success(), what.c_str());
+            for (int t = 0; t < ep.numSteps; ++t) {
+                const data::Action again = Expert(999, o).act(states[static_cast<std::size_t>(t)]);
+                for (std::size_t i = 0; i < 7; ++i) // equal up to the rounding of prev + (goal - prev)
+                    QVERIFY2(std::abs(again[i] - ep.actions[static_cast<std::size_t>(t)][i]) < 1e-12,
+                             (what + " step " + std::to_string(t)).c_str());
+            }
+            total += ep.numSteps;
+        }
+        qInfo("funnel %s: mean %.1f steps", taskKindName(k), double(total) / kSeeds);
+    }
+    // Approach a block along x at hover height: the vertical command changes by small steps only.
+    WorldState w = sampleLayout(TaskKind::PickUp, 5);
+    const Block& b = w.blocks[static_cast<std::size_t>(w.target)];
+    w.gripper.y = b.y;
+    w.gripper.z = 0.1;
+    w.gripper.yaw = b.yaw;
+    double previous = 0;
+    for (int i = 0; i <= 100; ++i) {
+        w.gripper.x = b.x - 0.1 + 0.001 * i;
+        const double dz = Expert(1, o).act(w)[2];
+        if (i > 0) QVERIFY2(std::abs(dz - previous) < 0.1, std::to_string(i).c_str());
+        previous = dz;
+    }
+    QVERIFY(previous < -0.5); // over the block it descends
+    // The threshold expert, by contrast, switches from hovering to descending within one millimetre.
+    ExpertOptions th = o;
+    th.funnel = false;
+    double largest = 0;
+    for (int i = 1; i <= 100; ++i) {
+        w.gripper.x = b.x - 0.1 + 0.001 * (i - 1);
+        const double before = Expert(1, th).act(w)[2];
+        w.gripper.x = b.x - 0.1 + 0.001 * i;
+        largest = std::max(largest, std::abs(Expert(1, th).act(w)[2] - before));
+    }
+    QVERIFY(largest > 0.5);
 }
 
 void TestDemo::rolloutIsDeterministic() {

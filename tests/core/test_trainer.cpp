@@ -316,7 +316,7 @@ private Q_SLOTS:
     void auxiliaryLossLowersAndIsNotSaved() {
         const auto spec = demo::DemoModelSpec::tiny();
         std::vector<std::vector<demo::StateFeatures>> states;
-        auto episodes = demo::expertEpisodes(3, 7, spec.imageSize, 0.0, &states);
+        auto episodes = demo::expertEpisodes(3, 7, spec.imageSize, {}, &states);
         QCOMPARE(states.size(), episodes.size());
         const decode::ActionTokenizer tok(m_config.actionVocabBase());
         // States that do not match the episodes are refused with the counts.
@@ -387,7 +387,7 @@ private Q_SLOTS:
     void visionPretrainingAndFrozenTower() {
         const auto spec = demo::DemoModelSpec::tiny();
         std::vector<std::vector<demo::StateFeatures>> states;
-        auto episodes = demo::expertEpisodes(4, 21, spec.imageSize, 0.0, &states);
+        auto episodes = demo::expertEpisodes(4, 21, spec.imageSize, {}, &states);
         const demo::DemoDataset data = demo::buildDataset(
             std::move(episodes), decode::ActionTokenizer(m_config.actionVocabBase()), states);
 
