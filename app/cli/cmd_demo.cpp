@@ -72,6 +72,8 @@ std::string demoUsage() {
            "  --freeze-vision  behaviour cloning trains the language model only, on patch embeddings\n"
            "                   computed once (much cheaper steps)\n"
            "  --sincos-positions  the vision towers' position embeddings start as 2-D sine-cosine tables\n"
+           "  --vision-attention W  weight of a pretraining loss that points each read-out query at the\n"
+           "                   patches where its thing is (default 0: none)\n"
            "  --draft-samples N the draft learns on at most N samples, evenly spread (default: all)\n"
            "  --heldout N      expert episodes on held-out layouts written to DIR/episodes (default 20)\n"
            "  --bf16           save BF16 tensors (F32 otherwise)\n"
@@ -143,17 +145,30 @@ std::vector<std::string> writeHeldOutEpisodes(const std::string& dir, int count,
 }
 
 int runTrain(const std::vector<std::string>& argv) {
-    const Args args(argv, {"out",          "episodes",
-                           "steps",        "draft-steps",
-                           "batch",        "seed",
-                           "eval",         "perturb",
-                           "lr",           "heldout",
-                           "aux",          "frame-stride",
-                           "vision-steps", "draft-samples",
-                           "text-layers",  "text-hidden",
-                           "text-heads",   "text-intermediate",
-                           "gripper-flip", "expert",
-                           "expert-gain",  "expert-max-change"},
+    const Args args(argv,
+                    {"out",
+                     "episodes",
+                     "steps",
+                     "draft-steps",
+                     "batch",
+                     "seed",
+                     "eval",
+                     "perturb",
+                     "lr",
+                     "heldout",
+                     "aux",
+                     "frame-stride",
+                     "vision-steps",
+                     "draft-samples",
+                     "text-layers",
+                     "text-hidden",
+                     "text-heads",
+                     "text-intermediate",
+                     "gripper-flip",
+                     "expert",
+                     "expert-gain",
+                     "expert-max-change",
+                     "vision-attention"},
                     {"tiny", "bf16", "freeze-vision", "sincos-positions"});
     if (!args.positionals().empty())
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");
@@ -246,6 +261,9 @@ int runTrain(const std::vector<std::string>& argv) {
     to.visionSteps = intOpt("vision-steps", 0);
     to.freezeVision = args.has("freeze-vision");
     to.sincosPositions = args.has("sincos-positions");
+    if (args.value("vision-attention"))
+        to.visionAttentionWeight = parseDouble("vision-attention", *args.value("vision-attention"));
+    if (!(to.visionAttentionWeight >= 0)) throw UsageError("--vision-attention must not be negative");
     double window = 0;
     int inWindow = 0;
     auto report = [&](const char* what, int total) {
@@ -266,6 +284,10 @@ int runTrain(const std::vector<std::string>& argv) {
     if (to.visionSteps > 0 || to.freezeVision)
         std::printf("vision: %.1f s (pretraining %d steps%s)\n", target.visionSeconds, to.visionSteps,
                     to.freezeVision ? ", then frozen patch embeddings" : "");
+    if (target.visionCheckFrames > 0)
+        std::printf("vision read-out on %d frames kept out of pretraining: median error %.2f cm (gripper), "
+                    "%.2f cm (blocks)\n",
+                    target.visionCheckFrames, target.visionGripperErrorCm, target.visionBlockErrorCm);
     demo::SaveOptions so;
     so.bf16 = args.has("bf16");
     const std::string modelDir = (fs::path(out) / "model").string(),
@@ -325,8 +347,13 @@ int runTrain(const std::vector<std::string>& argv) {
                             {"aux_weight", to.auxWeight},
                             {"vision_steps", to.visionSteps},
                             {"vision_loss", curve(target.visionLosses)},
+                            {"vision_check",
+                             {{"frames", target.visionCheckFrames},
+                              {"gripper_error_cm", target.visionGripperErrorCm},
+                              {"block_error_cm", target.visionBlockErrorCm}}},
                             {"freeze_vision", to.freezeVision},
                             {"sincos_positions", to.sincosPositions},
+                            {"vision_attention", to.visionAttentionWeight},
                             {"seconds", target.seconds},
                             {"loss", curve(target.losses)},
                             {"aux_loss", curve(target.auxLosses)}};

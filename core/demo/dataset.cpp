@@ -268,6 +268,13 @@ vision::RgbImage policyInput(const vision::RgbImage& rendered) {
     return vision::prepareImage(storedFrame(rendered), vision::PreprocessOptions::libero());
 }
 
+std::array<double, 2> policyInputPosition(const std::array<double, 2>& p) {
+    const vision::PreprocessOptions o = vision::PreprocessOptions::libero();
+    if (!o.centerCrop) return p;
+    const double side = std::sqrt(o.cropArea), offset = (1 - side) / 2;
+    return {(p[0] - offset) / side, (p[1] - offset) / side};
+}
+
 data::Episode storedEpisode(data::Episode ep) {
     const std::size_t bytes = ep.imageBytes();
     for (int t = 0; t < ep.numSteps; ++t) {

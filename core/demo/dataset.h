@@ -78,6 +78,9 @@ std::array<int, 7> actionTokenIds(const data::Action& openVlaAction, const decod
 // of the written episodes (CLI, workbench) therefore feed the model the same pixels.
 vision::RgbImage storedFrame(const vision::RgbImage& rendered);
 vision::RgbImage policyInput(const vision::RgbImage& rendered);
+// Where a point at these fractions of a rendered frame appears in policyInput's image (the centre crop
+// enlarges about the centre), as fractions of its width and height.
+std::array<double, 2> policyInputPosition(const std::array<double, 2>& framePosition);
 // The episode with every frame rotated as LIBERO stores them (for writing HDF5 files).
 data::Episode storedEpisode(data::Episode episode);
 

@@ -78,6 +78,11 @@ struct TargetTrainOptions {
     int visionSteps = 0;
     int visionBatch = 32;
     double visionLr = 1e-3;
+    // Weight of a second pretraining loss that tells the read-out's queries where to look: the cross
+    // entropy between each query's attention over the patches and a Gaussian (half a patch wide) around
+    // where its thing projects in the model's image. Without it the tower must discover by itself which
+    // patches show what, which it does slowly. 0: none.
+    double visionAttentionWeight = 0;
     // Behaviour cloning trains the language model only: the (pretrained) vision tower and projector stay as
     // they are, and every sample's patch embeddings are computed once, so a step costs the language model's
     // forward and backward alone.
@@ -96,6 +101,12 @@ struct TrainedTarget {
     std::vector<double> auxLosses;    // per step (the auxiliary loss, both read-outs), empty without it
     std::vector<double> visionLosses; // per vision pretraining step (mean squared error of the read-out)
     double visionSeconds = 0;         // of the pretraining and the frozen patch embeddings
+    // How well the pretrained read-out locates things on frames it never trained on (the last twentieth
+    // of the samples, at most 256, are kept out of the pretraining batches): the median error in the table
+    // plane, in centimetres, of the gripper and of the blocks on the table; 0 frames when not measured.
+    int visionCheckFrames = 0;
+    double visionGripperErrorCm = 0;
+    double visionBlockErrorCm = 0;
     double seconds = 0;
 };
 

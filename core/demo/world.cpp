@@ -411,6 +411,12 @@ std::array<double, 2> projectGripper(const WorldState& state, int size) {
     return {p.x, p.y};
 }
 
+std::array<double, 2> projectToFrame(double x, double y, double z) {
+    constexpr int kSize = 1024; // the camera scales with the frame; any size gives the same fractions
+    const auto p = Camera(kSize).project(x, y, z);
+    return {p.x / kSize, p.y / kSize};
+}
+
 vision::RgbImage render(const WorldState& w, int size) {
     if (size < 16 || size > 4096) throw Error("demo: render size " + std::to_string(size) + " out of range");
     const Camera cam(size);

@@ -100,6 +100,8 @@ vision::RgbImage render(const WorldState& state, int size);
 
 // Where the gripper's fingertips project in a size x size render (pixel coordinates), e.g. for tests.
 std::array<double, 2> projectGripper(const WorldState& state, int size);
+// Where a world point projects in a render, as fractions of its width and height (x right, y down).
+std::array<double, 2> projectToFrame(double x, double y, double z);
 
 // Writes an RGB image as PNG (OpenCV); throws Error when it cannot.
 void writePng(const vision::RgbImage& image, const std::string& path);

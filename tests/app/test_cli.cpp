@@ -271,7 +271,7 @@ private Q_SLOTS:
              {QStringList{"--gripper-flip", "1.5"}, QStringList{"--text-hidden", "63"},
               QStringList{"--text-layers", "0"}, QStringList{"--vision-steps", "-1"},
               QStringList{"--expert", "zigzag"}, QStringList{"--expert-gain", "0"},
-              QStringList{"--expert-max-change", "3"}}) {
+              QStringList{"--expert-max-change", "3"}, QStringList{"--vision-attention", "-1"}}) {
             const Run r = runCli(QStringList{"demo", "train", "--out", out, "--tiny"} + bad);
             QCOMPARE(r.code, 2);
             QVERIFY2(r.err.contains(bad.front()), qPrintable(r.err));
@@ -295,6 +295,8 @@ private Q_SLOTS:
                               "4",
                               "--freeze-vision",
                               "--sincos-positions",
+                              "--vision-attention",
+                              "0.5",
                               "--gripper-flip",
                               "0.1",
                               "--expert",
@@ -320,6 +322,8 @@ private Q_SLOTS:
         QCOMPARE(report["target"]["vision_steps"].get<int>(), 4);
         QCOMPARE(report["target"]["freeze_vision"].get<bool>(), true);
         QCOMPARE(report["target"]["sincos_positions"].get<bool>(), true);
+        QCOMPARE(report["target"]["vision_attention"].get<double>(), 0.5);
+        QVERIFY(report["target"]["vision_check"].contains("gripper_error_cm"));
         QCOMPARE(report["draft"]["max_samples"].get<int>(), 5);
         QCOMPARE(report["text_geometry"]["layers"].get<int>(), 1);
         std::ifstream config((out + "/model/config.json").toStdString());

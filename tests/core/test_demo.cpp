@@ -5,6 +5,7 @@
 #include "data/episode.h"
 #include "data/libero_reader.h"
 #include "data/libero_writer.h"
+#include "demo/dataset.h"
 #include "demo/expert.h"
 #include "demo/sim.h"
 #include "demo/world.h"
@@ -54,6 +55,7 @@ private Q_SLOTS:
     void layoutsVaryWithSeed();
     void instructionsFollowTemplates();
     void gripperStateIsVisible();
+    void projectionsMatchThePixels();
     void expertSucceedsOnEveryTaskKind();
     void expertActionsAreBoundedAndSmooth();
     void funnelExpertSucceedsAndIsMemoryless();
@@ -155,6 +157,48 @@ void TestDemo::gripperStateIsVisible() {
     WorldState w = base;
     w.gripper.opening = 0.0;
     QCOMPARE(differingPixels(ref, render(w, size), 8, size - 8, 8), 0);
+}
+
+void TestDemo::projectionsMatchThePixels() {
+    // projectToFrame and policyInputPosition put a block's centre where its pixels are: at the centroid of
+    // what changes when the block is taken away, in the render and in the policy's (cropped) input.
+    auto centroid = [](const vision::RgbImage& a, const vision::RgbImage& b) {
+        double sx = 0, sy = 0, n = 0;
+        for (int y = 0; y < a.height; ++y)
+            for (int x = 0; x < a.width; ++x) {
+                int d = 0;
+                for (int c = 0; c < 3; ++c) {
+                    const auto i = static_cast<std::size_t>((y * a.width + x) * 3 + c);
+                    d += std::abs(int(a.pixels[i]) - int(b.pixels[i]));
+                }
+                if (d > 60) {
+                    sx += x + 0.5;
+                    sy += y + 0.5;
+                    n += 1;
+                }
+            }
+        return std::array<double, 3>{sx / std::max(n, 1.0) / a.width, sy / std::max(n, 1.0) / a.height, n};
+    };
+    double worstFrame = 0, worstInput = 0, worstUncropped = 0;
+    for (std::uint64_t seed = 1; seed <= 12; ++seed) {
+        const WorldState w = sampleLayout(TaskKind::PickUp, seed);
+        const Block b = w.blocks[static_cast<std::size_t>(w.target)];
+        WorldState without = w;
+        without.blocks.erase(without.blocks.begin() + w.target);
+        const auto p = projectToFrame(b.x, b.y, b.z + kBlockSize / 2);
+        const auto inFrame = centroid(render(w, 224), render(without, 224));
+        QVERIFY(inFrame[2] > 100);
+        worstFrame = std::max(worstFrame, std::hypot(inFrame[0] - p[0], inFrame[1] - p[1]));
+        const auto q = policyInputPosition(p);
+        const auto inInput = centroid(policyInput(render(w, 112)), policyInput(render(without, 112)));
+        worstInput = std::max(worstInput, std::hypot(inInput[0] - q[0], inInput[1] - q[1]));
+        worstUncropped = std::max(worstUncropped, std::hypot(inInput[0] - p[0], inInput[1] - p[1]));
+    }
+    qInfo("largest centroid offsets (fractions of the image): frame %.4f, policy input %.4f (%.4f uncropped)",
+          worstFrame, worstInput, worstUncropped);
+    QVERIFY(worstFrame < 0.012);
+    QVERIFY(worstInput < 0.018);
+    QVERIFY(worstInput < 0.7 * worstUncropped); // the crop's enlargement matters
 }
 
 void TestDemo::expertSucceedsOnEveryTaskKind() {

@@ -407,6 +407,23 @@ private Q_SLOTS:
         const double first = mean(pre.visionLosses, 0, 8), last = mean(pre.visionLosses, 52, 8);
         qInfo("vision read-out loss %.3f -> %.3f", first, last);
         QVERIFY2(last < 0.7 * first, qPrintable(QString("%1 -> %2").arg(first).arg(last)));
+        // The read-out is checked on the last twentieth of the samples, kept out of its batches.
+        QCOMPARE(pre.visionCheckFrames, static_cast<int>(data.samples.size() / 20));
+        QVERIFY(pre.visionGripperErrorCm > 0 && pre.visionGripperErrorCm < 100);
+        QVERIFY(pre.visionBlockErrorCm > 0 && pre.visionBlockErrorCm < 100);
+        // With the attention targets the combined loss falls too, from the cross entropy of near-uniform
+        // attention (about log P) upwards; the result differs from pretraining without them.
+        {
+            demo::TargetTrainOptions a = o;
+            a.visionAttentionWeight = 0.5;
+            const auto attended = demo::trainTarget(m_config, m_tokenizer, data, a);
+            const double from = mean(attended.visionLosses, 0, 8), to = mean(attended.visionLosses, 52, 8);
+            qInfo("vision loss with attention targets %.3f -> %.3f", from, to);
+            QVERIFY(from > first + 0.5 * 0.5 * std::log(double(m_config.numPatches())));
+            QVERIFY2(to < 0.8 * from, qPrintable(QString("%1 -> %2").arg(from).arg(to)));
+            QVERIFY(demo::weightValues(*attended.weights, "projector.fc1.weight") !=
+                    demo::weightValues(*pre.weights, "projector.fc1.weight"));
+        }
         // It changed the vision tower and left the language model as initialised.
         o.visionSteps = 0;
         const auto plain = demo::trainTarget(m_config, m_tokenizer, data, o);
