@@ -10,6 +10,7 @@
 #include "decode/spec_decoder.h"
 #include "demo/evaluation.h"
 #include "demo/expert.h"
+#include "demo/probe.h"
 #include "demo/sim.h"
 #include "demo/trainer.h"
 #include "demo/world.h"
@@ -38,6 +39,9 @@ std::string demoUsage() {
            "       specvla demo eval --json OUT [--model DIR] [--draft DIR] [--margins A:B[:S]] [--episodes "
            "N]\n"
            "                         [--first K] [--max-steps N] [decode options]\n"
+           "       specvla demo probe [--episodes N] [--steps N] [--hidden N] [--eval N] [--noise-cm "
+           "A,B,...]\n"
+           "                          [--seed S] [--json OUT] [expert options of demo train]\n"
            "\n"
            "Renders expert demonstrations in the demo world, trains a tiny OpenVLA-architecture target by\n"
            "behaviour cloning (printing progress and loss), distils an EAGLE draft head from it, and saves\n"
@@ -87,7 +91,14 @@ std::string demoUsage() {
            "  --margins A:B[:S] relaxed margins from A to B in steps of S (default 0:16)\n"
            "  --episodes N     held-out layouts (default 20); --first K starts at layout K (default 0)\n"
            "  --max-steps N    episode bound (default 80)\n"
-           "  (--dtype defaults to fp32 here; the tree options of the decode options apply to every mode)\n";
+           "  (--dtype defaults to fp32 here; the tree options of the decode options apply to every mode)\n"
+           "\n"
+           "demo probe measures how well the expert can be cloned with perfect perception: a small\n"
+           "MLP learns the expert's action bins from the simulator's state and the task kind, then\n"
+           "drives the held-out layouts with Gaussian noise of each --noise-cm level (default\n"
+           "0,1,2,4,8) on every position it reads. The success per level says how precisely the\n"
+           "vision must locate things. Minutes, deterministic.\n"
+           "  --episodes N (default 1000), --steps N (3000), --hidden N (256), --eval N (40)\n";
 }
 
 namespace {
@@ -144,6 +155,113 @@ std::vector<std::string> writeHeldOutEpisodes(const std::string& dir, int count,
     return paths;
 }
 
+// The demonstrating expert of demo train and demo probe: --expert, --expert-gain, --expert-max-change,
+// --perturb and --gripper-flip.
+demo::ExpertOptions expertFromArgs(const Args& args) {
+    demo::ExpertOptions expert;
+    const std::string style = args.value("expert") ? *args.value("expert") : "threshold";
+    if (style != "threshold" && style != "funnel")
+        throw UsageError("--expert must be 'threshold' or 'funnel', not '" + style + "'");
+    expert.funnel = style == "funnel";
+    if (args.value("expert-gain")) expert.gain = parseDouble("expert-gain", *args.value("expert-gain"));
+    if (args.value("expert-max-change"))
+        expert.maxChange = parseDouble("expert-max-change", *args.value("expert-max-change"));
+    if (!(expert.gain > 0 && expert.gain <= 1)) throw UsageError("--expert-gain must be in (0, 1]");
+    if (!(expert.maxChange > 0 && expert.maxChange <= 2))
+        throw UsageError("--expert-max-change must be in (0, 2]");
+    expert.perturbation = args.value("perturb") ? parseDouble("perturb", *args.value("perturb")) : 0.3;
+    if (!(expert.perturbation >= 0 && expert.perturbation <= 1))
+        throw UsageError("--perturb must be in [0, 1]");
+    expert.gripperFlip =
+        args.value("gripper-flip") ? parseDouble("gripper-flip", *args.value("gripper-flip")) : 0.0;
+    if (!(expert.gripperFlip >= 0 && expert.gripperFlip <= 1))
+        throw UsageError("--gripper-flip must be a probability");
+    return expert;
+}
+
+int runProbe(const std::vector<std::string>& argv) {
+    const Args args(argv,
+                    {"episodes", "steps", "hidden", "seed", "eval", "noise-cm", "json", "perturb",
+                     "gripper-flip", "expert", "expert-gain", "expert-max-change"},
+                    {});
+    if (!args.positionals().empty())
+        throw UsageError("unexpected argument '" + args.positionals().front() + "'");
+    demo::ProbeOptions o;
+    auto intOpt = [&](const char* name, int def) {
+        const auto v = args.value(name);
+        const int x = v ? parseInt(name, *v) : def;
+        if (x < 1) throw UsageError(std::string("--") + name + " must be at least 1");
+        return x;
+    };
+    o.episodes = intOpt("episodes", o.episodes);
+    o.steps = intOpt("steps", o.steps);
+    o.hidden = intOpt("hidden", o.hidden);
+    o.seed = static_cast<std::uint64_t>(intOpt("seed", static_cast<int>(o.seed)));
+    o.evalEpisodes = intOpt("eval", o.evalEpisodes);
+    o.expert = expertFromArgs(args);
+    if (args.value("noise-cm")) {
+        o.noiseCm.clear();
+        std::string text = *args.value("noise-cm");
+        for (std::size_t start = 0; start <= text.size();) {
+            const std::size_t comma = std::min(text.find(',', start), text.size());
+            const double v = parseDouble("noise-cm", text.substr(start, comma - start));
+            if (!(v >= 0)) throw UsageError("--noise-cm levels must not be negative");
+            o.noiseCm.push_back(v);
+            start = comma + 1;
+        }
+    }
+    if (o.firstSeed + static_cast<std::uint64_t>(o.episodes) >= demo::kHeldOutSeedBase)
+        throw UsageError("--episodes would reach the held-out layouts");
+    std::printf(
+        "probe: %d demonstrations (%s expert, gain %.2f, max change %.2f, perturbation %.2f), %d steps\n",
+        o.episodes, o.expert.funnel ? "funnel" : "threshold", o.expert.gain, o.expert.maxChange,
+        o.expert.perturbation, o.steps);
+    std::fflush(stdout);
+    const int every = std::max(1, o.steps / 10);
+    const demo::ProbeResult r = demo::runProbe(o, [&](int step, double loss) {
+        if ((step + 1) % every == 0 || step + 1 == o.steps) {
+            std::printf("probe step %5d / %d  loss %.4f\n", step + 1, o.steps, loss);
+            std::fflush(stdout);
+        }
+    });
+    nlohmann::json j;
+    j["command"] = "specvla demo probe";
+    j["arguments"] = argv;
+    j["samples"] = r.samples;
+    j["final_loss"] = r.losses.back();
+    j["seconds"] = r.seconds;
+    j["expert"] = {{"style", o.expert.funnel ? "funnel" : "threshold"},
+                   {"gain", o.expert.gain},
+                   {"max_change", o.expert.maxChange},
+                   {"perturbation", o.expert.perturbation},
+                   {"gripper_flip", o.expert.gripperFlip}};
+    j["levels"] = nlohmann::json::array();
+    std::printf("%d samples, %.1f s\n%-10s %-12s", r.samples, r.seconds, "noise cm", "success");
+    for (demo::TaskKind k : demo::allTaskKinds())
+        std::printf(" %-14s", demo::taskKindName(k));
+    std::printf("\n");
+    for (const auto& l : r.levels) {
+        std::printf("%-10.2f %3d / %-6d", l.noiseCm, l.successes, l.episodes);
+        nlohmann::json perTask;
+        for (std::size_t t = 0; t < demo::allTaskKinds().size(); ++t) {
+            std::printf(" %3d / %-8d", l.successesPerTask[t], l.episodesPerTask[t]);
+            perTask[demo::taskKindName(demo::allTaskKinds()[t])] = {{"successes", l.successesPerTask[t]},
+                                                                    {"episodes", l.episodesPerTask[t]}};
+        }
+        std::printf("\n");
+        j["levels"].push_back({{"noise_cm", l.noiseCm},
+                               {"successes", l.successes},
+                               {"episodes", l.episodes},
+                               {"success_rate", double(l.successes) / l.episodes},
+                               {"per_task", perTask}});
+    }
+    if (args.value("json")) {
+        io::writeFileAtomically(*args.value("json"), j.dump(2) + "\n");
+        std::printf("wrote %s\n", args.value("json")->c_str());
+    }
+    return 0;
+}
+
 int runTrain(const std::vector<std::string>& argv) {
     const Args args(argv,
                     {"out",
@@ -187,26 +305,14 @@ int runTrain(const std::vector<std::string>& argv) {
     const auto seed = static_cast<std::uint64_t>(intOpt("seed", 1));
     const int evalEpisodes = intOpt("eval", 10);
     const int heldOut = intOpt("heldout", 20);
-    const double perturb = args.value("perturb") ? parseDouble("perturb", *args.value("perturb")) : 0.3;
     const int frameStride = intOpt("frame-stride", 1);
-    const double gripperFlip =
-        args.value("gripper-flip") ? parseDouble("gripper-flip", *args.value("gripper-flip")) : 0.0;
-    if (!(gripperFlip >= 0 && gripperFlip <= 1)) throw UsageError("--gripper-flip must be a probability");
-    demo::ExpertOptions expert;
-    const std::string style = args.value("expert") ? *args.value("expert") : "threshold";
-    if (style != "threshold" && style != "funnel")
-        throw UsageError("--expert must be 'threshold' or 'funnel', not '" + style + "'");
-    expert.funnel = style == "funnel";
-    if (args.value("expert-gain")) expert.gain = parseDouble("expert-gain", *args.value("expert-gain"));
-    if (args.value("expert-max-change"))
-        expert.maxChange = parseDouble("expert-max-change", *args.value("expert-max-change"));
-    if (!(expert.gain > 0 && expert.gain <= 1)) throw UsageError("--expert-gain must be in (0, 1]");
-    if (!(expert.maxChange > 0 && expert.maxChange <= 2))
-        throw UsageError("--expert-max-change must be in (0, 2]");
+    const demo::ExpertOptions expert = expertFromArgs(args);
+    const double perturb = expert.perturbation, gripperFlip = expert.gripperFlip;
+    const std::string style = expert.funnel ? "funnel" : "threshold";
     // The held-out demonstrations come from the same expert, unperturbed.
-    const demo::ExpertOptions heldOutExpert = expert;
-    expert.perturbation = perturb;
-    expert.gripperFlip = gripperFlip;
+    demo::ExpertOptions heldOutExpert = expert;
+    heldOutExpert.perturbation = 0;
+    heldOutExpert.gripperFlip = 0;
     if (frameStride < 1) throw UsageError("--frame-stride must be at least 1");
     if (episodes < 1 || batch < 1) throw UsageError("--episodes and --batch must be positive");
     // Training layouts (seed * 100000 + episode + retries of 7919) must stay below the held-out seeds.
@@ -490,11 +596,12 @@ int runEval(std::vector<std::string> argv) {
 } // namespace
 
 int runDemo(const std::vector<std::string>& argv) {
-    if (argv.empty()) throw UsageError("demo needs a subcommand: train or eval");
+    if (argv.empty()) throw UsageError("demo needs a subcommand: train, eval or probe");
     const std::vector<std::string> rest(argv.begin() + 1, argv.end());
     if (argv.front() == "train") return runTrain(rest);
     if (argv.front() == "eval") return runEval(rest);
-    throw UsageError("unknown demo subcommand '" + argv.front() + "' (expected: train, eval)");
+    if (argv.front() == "probe") return runProbe(rest);
+    throw UsageError("unknown demo subcommand '" + argv.front() + "' (expected: train, eval, probe)");
 }
 
 } // namespace specvla::cli

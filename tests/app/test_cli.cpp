@@ -264,6 +264,29 @@ private Q_SLOTS:
         QVERIFY(r.out.contains("NON-FINITE"));
     }
 
+    void demoProbe() {
+        // Bad probe options are usage errors naming the option; a tiny probe prints its table and writes
+        // its JSON report with every noise level.
+        for (const QStringList& bad : {QStringList{"--noise-cm", "1,-2"}, QStringList{"--steps", "0"},
+                                       QStringList{"--expert", "zigzag"}, QStringList{"--perturb", "2"}}) {
+            const Run r = runCli(QStringList{"demo", "probe"} + bad);
+            QCOMPARE(r.code, 2);
+            QVERIFY2(r.err.contains(bad.front()), qPrintable(r.err));
+        }
+        const QString json = path("probe.json");
+        const Run r = runCli({"demo", "probe", "--episodes", "10", "--steps", "20", "--hidden", "32",
+                              "--eval", "5", "--noise-cm", "0,3.5", "--expert", "funnel", "--json", json});
+        QVERIFY2(r.code == 0, qPrintable(r.err + r.out));
+        QVERIFY2(r.out.contains("probe step"), qPrintable(r.out));
+        QVERIFY2(r.out.contains("pick_up"), qPrintable(r.out));
+        std::ifstream in(json.toStdString());
+        const nlohmann::json report = nlohmann::json::parse(in);
+        QCOMPARE(report["levels"].size(), std::size_t(2));
+        QCOMPARE(report["levels"][1]["noise_cm"].get<double>(), 3.5);
+        QCOMPARE(report["levels"][0]["episodes"].get<int>(), 5);
+        QCOMPARE(report["expert"]["style"].get<std::string>(), std::string("funnel"));
+    }
+
     void demoTrainOptions() {
         // Bad training options are usage errors naming the option.
         const QString out = path("demo-train");

@@ -7,6 +7,7 @@
 #include "decode/spec_decoder.h"
 #include "demo/evaluation.h"
 #include "demo/expert.h"
+#include "demo/probe.h"
 #include "demo/trainer.h"
 #include "model/draft_head.h"
 #include "model/tensor_specs.h"
@@ -382,6 +383,53 @@ private Q_SLOTS:
             QVERIFY2(k.find("aux") == std::string::npos, k.c_str());
         QCOMPARE(report.tensorsLoaded + report.unusedKeys.size(),
                  model::vlaTensorSpecs(withAux.config).size());
+    }
+
+    void probeLearnsAndIsDeterministic() {
+        // The perfect-perception probe: its loss falls, it reports every level and task, the same options
+        // give the same outcome, and bad options are refused naming the field.
+        demo::ProbeOptions o;
+        o.episodes = 20;
+        o.steps = 80;
+        o.batch = 64;
+        o.hidden = 64;
+        o.lr = 3e-3;
+        o.evalEpisodes = 5;
+        o.noiseCm = {0, 5};
+        o.expert.funnel = true;
+        o.expert.gain = 0.5;
+        o.expert.maxChange = 2;
+        o.expert.perturbation = 0.3;
+        int reported = 0, episodes = 0;
+        const auto a = demo::runProbe(
+            o, [&](int, double) { ++reported; }, [&](double, int, bool) { ++episodes; });
+        QCOMPARE(reported, 80);
+        QCOMPARE(episodes, 10);
+        QVERIFY(a.samples > 20 * 10);
+        const double first = mean(a.losses, 0, 10), last = mean(a.losses, 70, 10);
+        qInfo("probe loss %.3f -> %.3f", first, last);
+        QVERIFY2(last < 0.7 * first, qPrintable(QString("%1 -> %2").arg(first).arg(last)));
+        QCOMPARE(a.levels.size(), std::size_t(2));
+        for (const auto& l : a.levels) {
+            QCOMPARE(l.episodes, 5);
+            int perTask = 0;
+            for (int n : l.episodesPerTask) {
+                QCOMPARE(n, 1);
+                perTask += n;
+            }
+            QCOMPARE(perTask, 5);
+        }
+        const auto b = demo::runProbe(o);
+        QVERIFY(a.losses == b.losses);
+        for (std::size_t i = 0; i < a.levels.size(); ++i)
+            QCOMPARE(a.levels[i].successes, b.levels[i].successes);
+        o.noiseCm = {};
+        QVERIFY(testing::errorOf([&] { demo::runProbe(o); }).find("noiseCm") != std::string::npos);
+        o.noiseCm = {-1};
+        QVERIFY(testing::errorOf([&] { demo::runProbe(o); }).find("noiseCm") != std::string::npos);
+        o.noiseCm = {0};
+        o.steps = 0;
+        QVERIFY(testing::errorOf([&] { demo::runProbe(o); }).find("steps") != std::string::npos);
     }
 
     void visionPretrainingAndFrozenTower() {
