@@ -37,6 +37,21 @@ struct Goal {
     bool still = false; // hold position (e.g. while the fingers close)
 };
 
+// Where a held block goes: the goal in the table plane, the height its bottom comes to rest at (the table,
+// or the reference block's top when stacking), the gripper's distance from the goal and the block's bottom.
+struct Placement {
+    double x, y, bottom, distance, blockBottom;
+};
+
+Placement placement(const WorldState& w) {
+    const Gripper& g = w.gripper;
+    const auto [px, py] = taskGoal(w);
+    const double bottom = w.task == TaskKind::Stack
+                              ? w.blocks[static_cast<std::size_t>(w.reference)].z + kBlockSize + 0.004
+                              : 0.004;
+    return {px, py, bottom, std::hypot(px - g.x, py - g.y), g.z + w.heldDz};
+}
+
 Goal pickPlaceGoal(const WorldState& w) {
     const Gripper& g = w.gripper;
     const Block& b = w.blocks[static_cast<std::size_t>(w.target)];
@@ -49,12 +64,7 @@ Goal pickPlaceGoal(const WorldState& w) {
         return {b.x, b.y, d > 0.03 ? std::max(kHoverZ, b.z + 0.08) : b.z + 0.003, yaw, false};
     }
     if (w.task == TaskKind::PickUp) return {g.x, g.y, 0.2 - w.heldDz, g.yaw, true};
-    const auto [px, py] = taskGoal(w);
-    const double bottom = w.task == TaskKind::Stack
-                              ? w.blocks[static_cast<std::size_t>(w.reference)].z + kBlockSize + 0.004
-                              : 0.004;
-    const double d = std::hypot(px - g.x, py - g.y);
-    const double bz = g.z + w.heldDz;
+    const auto [px, py, bottom, d, bz] = placement(w);
     if (d > 0.012) return {px, py, std::max(kCarryZ, bottom + 0.06) - w.heldDz, g.yaw, true};
     if (bz > bottom + 0.008) return {px, py, bottom - w.heldDz, g.yaw, true};
     return {px, py, g.z, g.yaw, false, true}; // release
@@ -108,12 +118,7 @@ Goal pickPlaceFunnelGoal(const WorldState& w) {
         return {b.x, b.y, funnelHeight(d, b.z + 0.005, hover, 0.008, 0.05), yaw, false};
     }
     if (w.task == TaskKind::PickUp) return {g.x, g.y, 0.2 - w.heldDz, g.yaw, true};
-    const auto [px, py] = taskGoal(w);
-    const double bottom = w.task == TaskKind::Stack
-                              ? w.blocks[static_cast<std::size_t>(w.reference)].z + kBlockSize + 0.004
-                              : 0.004;
-    const double d = std::hypot(px - g.x, py - g.y);
-    const double bz = g.z + w.heldDz;
+    const auto [px, py, bottom, d, bz] = placement(w);
     if (d < 0.015 && bz < bottom + 0.01) return {px, py, g.z, g.yaw, false, true}; // release
     const double carry = std::max(kCarryZ, bottom + 0.06);
     return {px, py, funnelHeight(d, bottom, carry, 0.008, 0.06) - w.heldDz, g.yaw, true};
