@@ -98,7 +98,9 @@ std::string demoUsage() {
            "drives the held-out layouts with Gaussian noise of each --noise-cm level (default\n"
            "0,1,2,4,8) on every position it reads. The success per level says how precisely the\n"
            "vision must locate things. Minutes, deterministic.\n"
-           "  --episodes N (default 1000), --steps N (3000), --hidden N (256), --eval N (40)\n";
+           "  --episodes N (default 1000), --steps N (3000), --hidden N (256), --eval N (40)\n"
+           "  --dagger R       R DAgger rounds: the policy drives --dagger-episodes N fresh layouts\n"
+           "                   (default 200), the expert labels what it visits, --steps more steps\n";
 }
 
 namespace {
@@ -181,8 +183,9 @@ demo::ExpertOptions expertFromArgs(const Args& args) {
 
 int runProbe(const std::vector<std::string>& argv) {
     const Args args(argv,
-                    {"episodes", "steps", "hidden", "seed", "eval", "noise-cm", "json", "perturb",
-                     "gripper-flip", "expert", "expert-gain", "expert-max-change"},
+                    {"episodes", "steps", "hidden", "seed", "eval", "noise-cm", "json", "dagger",
+                     "dagger-episodes", "perturb", "gripper-flip", "expert", "expert-gain",
+                     "expert-max-change"},
                     {});
     if (!args.positionals().empty())
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");
@@ -198,6 +201,8 @@ int runProbe(const std::vector<std::string>& argv) {
     o.hidden = intOpt("hidden", o.hidden);
     o.seed = static_cast<std::uint64_t>(intOpt("seed", static_cast<int>(o.seed)));
     o.evalEpisodes = intOpt("eval", o.evalEpisodes);
+    if (args.value("dagger")) o.daggerRounds = intOpt("dagger", 1);
+    o.daggerEpisodes = intOpt("dagger-episodes", o.daggerEpisodes);
     o.expert = expertFromArgs(args);
     if (args.value("noise-cm")) {
         o.noiseCm.clear();
@@ -217,10 +222,11 @@ int runProbe(const std::vector<std::string>& argv) {
         o.episodes, o.expert.funnel ? "funnel" : "threshold", o.expert.gain, o.expert.maxChange,
         o.expert.perturbation, o.steps);
     std::fflush(stdout);
-    const int every = std::max(1, o.steps / 10);
+    const int total = o.steps * (1 + o.daggerRounds);
+    const int every = std::max(1, total / 10);
     const demo::ProbeResult r = demo::runProbe(o, [&](int step, double loss) {
-        if ((step + 1) % every == 0 || step + 1 == o.steps) {
-            std::printf("probe step %5d / %d  loss %.4f\n", step + 1, o.steps, loss);
+        if ((step + 1) % every == 0 || step + 1 == total) {
+            std::printf("probe step %5d / %d  loss %.4f\n", step + 1, total, loss);
             std::fflush(stdout);
         }
     });
@@ -235,6 +241,7 @@ int runProbe(const std::vector<std::string>& argv) {
                    {"max_change", o.expert.maxChange},
                    {"perturbation", o.expert.perturbation},
                    {"gripper_flip", o.expert.gripperFlip}};
+    j["dagger"] = {{"rounds", o.daggerRounds}, {"episodes", o.daggerEpisodes}};
     j["levels"] = nlohmann::json::array();
     std::printf("%d samples, %.1f s\n%-10s %-12s", r.samples, r.seconds, "noise cm", "success");
     for (demo::TaskKind k : demo::allTaskKinds())

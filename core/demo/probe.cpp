@@ -61,6 +61,12 @@ ProbeResult runProbe(const ProbeOptions& o, const ProbeProgress& progress, const
         check(std::isfinite(n) && n >= 0, "noiseCm", "levels must be finite and not negative");
     check(o.evalEpisodes >= 1, "evalEpisodes", "must be at least 1");
     check(o.maxSteps >= 1, "maxSteps", "must be at least 1");
+    check(o.daggerRounds >= 0, "daggerRounds", "must not be negative");
+    check(o.daggerRounds == 0 || o.daggerEpisodes >= 1, "daggerEpisodes", "must be at least 1");
+    check(o.firstSeed + static_cast<std::uint64_t>(o.episodes) +
+                  static_cast<std::uint64_t>(o.daggerRounds) * static_cast<std::uint64_t>(o.daggerEpisodes) <
+              kHeldOutSeedBase,
+          "episodes", "and the DAgger layouts would reach the held-out layouts");
     const auto t0 = std::chrono::steady_clock::now();
     if (o.threads > 0) at::set_num_threads(o.threads);
     torch::manual_seed(o.seed);
@@ -82,9 +88,13 @@ ProbeResult runProbe(const ProbeOptions& o, const ProbeProgress& progress, const
                 labels.push_back(binOf(a));
         }
     }
-    out.samples = static_cast<int>(labels.size() / 7);
-    const at::Tensor x = at::from_blob(inputs.data(), {out.samples, kInputs}, at::kFloat).clone();
-    const at::Tensor y = at::from_blob(labels.data(), {out.samples, 7}, at::kLong).clone();
+    at::Tensor x, y;
+    auto takeSamples = [&] {
+        out.samples = static_cast<int>(labels.size() / 7);
+        x = at::from_blob(inputs.data(), {out.samples, kInputs}, at::kFloat).clone();
+        y = at::from_blob(labels.data(), {out.samples, 7}, at::kLong).clone();
+    };
+    takeSamples();
 
     torch::nn::Sequential net(torch::nn::Linear(kInputs, o.hidden), torch::nn::GELU(),
                               torch::nn::Linear(o.hidden, o.hidden), torch::nn::GELU(),
@@ -92,18 +102,59 @@ ProbeResult runProbe(const ProbeOptions& o, const ProbeProgress& progress, const
                               torch::nn::Linear(o.hidden, 7 * kBins));
     torch::optim::AdamW opt(net->parameters(), torch::optim::AdamWOptions(o.lr));
     std::mt19937_64 rng(o.seed);
-    for (int step = 0; step < o.steps; ++step) {
-        std::vector<std::int64_t> idx(static_cast<std::size_t>(o.batch));
-        for (auto& i : idx)
-            i = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(out.samples));
-        const at::Tensor pick = at::tensor(idx);
-        const at::Tensor logits = net->forward(x.index_select(0, pick)).view({-1, kBins});
-        const at::Tensor loss = at::cross_entropy_loss(logits, y.index_select(0, pick).view({-1}));
-        opt.zero_grad();
-        loss.backward();
-        opt.step();
-        out.losses.push_back(loss.item<double>());
-        if (progress) progress(step, out.losses.back());
+    auto train = [&] {
+        for (int step = 0; step < o.steps; ++step) {
+            std::vector<std::int64_t> idx(static_cast<std::size_t>(o.batch));
+            for (auto& i : idx)
+                i = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(out.samples));
+            const at::Tensor pick = at::tensor(idx);
+            const at::Tensor logits = net->forward(x.index_select(0, pick)).view({-1, kBins});
+            const at::Tensor loss = at::cross_entropy_loss(logits, y.index_select(0, pick).view({-1}));
+            opt.zero_grad();
+            loss.backward();
+            opt.step();
+            out.losses.push_back(loss.item<double>());
+            if (progress) progress(static_cast<int>(out.losses.size()) - 1, out.losses.back());
+        }
+    };
+    // The learned action for a world state: greedy bins, the gripper by sign.
+    auto act = [&](const WorldState& w) {
+        const at::NoGradGuard noGrad;
+        std::array<float, kInputs> in{};
+        probeInput(w, in.data());
+        const at::Tensor best =
+            net->forward(at::from_blob(in.data(), {1, kInputs}, at::kFloat)).view({7, kBins}).argmax(1);
+        data::Action a{};
+        for (std::int64_t d = 0; d < 7; ++d)
+            a[static_cast<std::size_t>(d)] = binCentre(best[d].item<std::int64_t>());
+        a[6] = a[6] > 0 ? 1.0 : -1.0;
+        return a;
+    };
+    train();
+    // DAgger: the policy drives fresh training layouts, the expert labels every state it visits, and the
+    // policy trains on everything gathered so far.
+    ExpertOptions relabel = o.expert;
+    relabel.perturbation = 0;
+    relabel.gripperFlip = 0;
+    for (int round = 0; round < o.daggerRounds; ++round) {
+        for (int e = 0; e < o.daggerEpisodes; ++e) {
+            const std::uint64_t seed = o.firstSeed + static_cast<std::uint64_t>(o.episodes) +
+                                       static_cast<std::uint64_t>(round * o.daggerEpisodes + e);
+            const TaskKind kind = allTaskKinds()[static_cast<std::size_t>(e % kNumTaskKinds)];
+            Expert expert(seed ^ 0x5DEECE66DA3B9F21ull, relabel);
+            runEpisode(
+                sampleLayout(kind, seed),
+                [&](const vision::RgbImage&, const WorldState& w) {
+                    inputs.resize(inputs.size() + kInputs);
+                    probeInput(w, inputs.data() + inputs.size() - kInputs);
+                    for (double a : expert.act(w))
+                        labels.push_back(binOf(a));
+                    return act(w);
+                },
+                kImage, o.maxSteps);
+        }
+        takeSamples();
+        train();
     }
 
     // Closed loop on the held-out layouts, at each noise level.
@@ -132,16 +183,7 @@ ProbeResult runProbe(const ProbeOptions& o, const ProbeProgress& progress, const
                         jitter(r.y);
                     }
                 }
-                std::array<float, kInputs> in{};
-                probeInput(w, in.data());
-                const at::Tensor best = net->forward(at::from_blob(in.data(), {1, kInputs}, at::kFloat))
-                                            .view({7, kBins})
-                                            .argmax(1);
-                data::Action a{};
-                for (std::int64_t d = 0; d < 7; ++d)
-                    a[static_cast<std::size_t>(d)] = binCentre(best[d].item<std::int64_t>());
-                a[6] = a[6] > 0 ? 1.0 : -1.0;
-                return a;
+                return act(w);
             };
             const RolloutResult r = runEpisode(start, policy, kImage, o.maxSteps);
             const auto t = static_cast<std::size_t>(taskIndex(start.task));

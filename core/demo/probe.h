@@ -31,6 +31,11 @@ struct ProbeOptions {
     int evalEpisodes = 40;                         // held-out layouts 0 .. evalEpisodes - 1 (heldOutLayout)
     int maxSteps = kMaxEpisodeSteps;
     int threads = 0; // torch intra-op threads; 0 leaves the setting alone
+    // DAgger rounds after the first training: the policy drives daggerEpisodes fresh training layouts, the
+    // expert (unperturbed) labels every state it visits, and the policy trains `steps` more steps on all
+    // samples. 0: plain behaviour cloning.
+    int daggerRounds = 0;
+    int daggerEpisodes = 200;
 };
 
 struct ProbeLevel {
@@ -42,7 +47,7 @@ struct ProbeLevel {
 };
 
 struct ProbeResult {
-    int samples = 0;
+    int samples = 0;            // at the end, DAgger's included
     std::vector<double> losses; // cross entropy per step, mean over the 7 dimensions
     std::vector<ProbeLevel> levels;
     double seconds = 0;

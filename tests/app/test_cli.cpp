@@ -274,8 +274,10 @@ private Q_SLOTS:
             QVERIFY2(r.err.contains(bad.front()), qPrintable(r.err));
         }
         const QString json = path("probe.json");
-        const Run r = runCli({"demo", "probe", "--episodes", "10", "--steps", "20", "--hidden", "32",
-                              "--eval", "5", "--noise-cm", "0,3.5", "--expert", "funnel", "--json", json});
+        const Run r = runCli({"demo",     "probe",  "--episodes", "10", "--steps",           "20",
+                              "--hidden", "32",     "--eval",     "5",  "--noise-cm",        "0,3.5",
+                              "--expert", "funnel", "--dagger",   "1",  "--dagger-episodes", "2",
+                              "--json",   json});
         QVERIFY2(r.code == 0, qPrintable(r.err + r.out));
         QVERIFY2(r.out.contains("probe step"), qPrintable(r.out));
         QVERIFY2(r.out.contains("pick_up"), qPrintable(r.out));
@@ -285,6 +287,8 @@ private Q_SLOTS:
         QCOMPARE(report["levels"][1]["noise_cm"].get<double>(), 3.5);
         QCOMPARE(report["levels"][0]["episodes"].get<int>(), 5);
         QCOMPARE(report["expert"]["style"].get<std::string>(), std::string("funnel"));
+        QCOMPARE(report["dagger"]["rounds"].get<int>(), 1);
+        QCOMPARE(report["dagger"]["episodes"].get<int>(), 2);
     }
 
     void demoTrainOptions() {

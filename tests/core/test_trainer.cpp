@@ -423,6 +423,17 @@ private Q_SLOTS:
         QVERIFY(a.losses == b.losses);
         for (std::size_t i = 0; i < a.levels.size(); ++i)
             QCOMPARE(a.levels[i].successes, b.levels[i].successes);
+        // DAgger: the policy's own rollouts on fresh layouts, labelled by the expert, join the samples, and
+        // training continues on them.
+        o.daggerRounds = 1;
+        o.daggerEpisodes = 5;
+        const auto dagger = demo::runProbe(o);
+        QCOMPARE(dagger.losses.size(), std::size_t(160));
+        QVERIFY(dagger.samples > a.samples + 5 * 5);
+        QVERIFY(std::equal(a.losses.begin(), a.losses.end(), dagger.losses.begin())); // same first round
+        o.daggerEpisodes = 0;
+        QVERIFY(testing::errorOf([&] { demo::runProbe(o); }).find("daggerEpisodes") != std::string::npos);
+        o.daggerRounds = 0;
         o.noiseCm = {};
         QVERIFY(testing::errorOf([&] { demo::runProbe(o); }).find("noiseCm") != std::string::npos);
         o.noiseCm = {-1};
