@@ -19,7 +19,7 @@
 namespace specvla::demo {
 
 struct ProbeOptions {
-    int episodes = 1000;              // expert demonstrations (expertEpisodes: task e % 5)
+    int episodes = 1000;              // expert rollouts: task e % 5 on layout seed firstSeed + e
     std::uint64_t firstSeed = 100000; // their first layout seed
     ExpertOptions expert;             // perturbation and gripper flips included
     int steps = 3000;                 // AdamW steps
