@@ -16,6 +16,9 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// The fields of a separated list, empty ones included: "a,,b" gives "a", "", "b"; "" gives one empty field.
+std::vector<std::string> splitFields(const std::string& text, char separator);
+
 // Minimal GNU-style parser: --flag, --opt VALUE, --opt=VALUE, positionals; "--" ends options.
 class Args {
 public:

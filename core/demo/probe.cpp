@@ -75,6 +75,12 @@ ProbeResult runProbe(const ProbeOptions& o, const ProbeProgress& progress, const
     constexpr int kImage = 16;
     std::vector<float> inputs;
     std::vector<std::int64_t> labels;
+    auto addSample = [&](const WorldState& w, const data::Action& label) {
+        inputs.resize(inputs.size() + kInputs);
+        probeInput(w, inputs.data() + inputs.size() - kInputs);
+        for (double a : label)
+            labels.push_back(binOf(a));
+    };
     ProbeResult out;
     for (int e = 0; e < o.episodes; ++e) {
         const TaskKind kind = allTaskKinds()[static_cast<std::size_t>(e % kNumTaskKinds)];
@@ -82,10 +88,7 @@ ProbeResult runProbe(const ProbeOptions& o, const ProbeProgress& progress, const
         const data::Episode ep =
             rollout(kind, o.firstSeed + static_cast<std::uint64_t>(e), kImage, o.expert, o.maxSteps, &states);
         for (int t = 0; t < ep.numSteps; ++t) {
-            inputs.resize(inputs.size() + kInputs);
-            probeInput(states[static_cast<std::size_t>(t)], inputs.data() + inputs.size() - kInputs);
-            for (double a : ep.actions[static_cast<std::size_t>(t)])
-                labels.push_back(binOf(a));
+            addSample(states[static_cast<std::size_t>(t)], ep.actions[static_cast<std::size_t>(t)]);
         }
     }
     at::Tensor x, y;
@@ -145,10 +148,7 @@ ProbeResult runProbe(const ProbeOptions& o, const ProbeProgress& progress, const
             runEpisode(
                 sampleLayout(kind, seed),
                 [&](const vision::RgbImage&, const WorldState& w) {
-                    inputs.resize(inputs.size() + kInputs);
-                    probeInput(w, inputs.data() + inputs.size() - kInputs);
-                    for (double a : expert.act(w))
-                        labels.push_back(binOf(a));
+                    addSample(w, expert.act(w));
                     return act(w);
                 },
                 kImage, o.maxSteps);

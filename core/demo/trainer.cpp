@@ -481,18 +481,20 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
                 std::vector<int> idx;
                 for (int i = first; i < std::min(n, first + o.visionBatch); ++i)
                     idx.push_back(i);
-                const at::Tensor y = wantedOf(idx), pred = readOut(idx);
+                const at::Tensor wanted = wantedOf(idx), predicted = readOut(idx).contiguous();
+                const auto y = wanted.accessor<float, 3>();
+                const auto pred = predicted.accessor<float, 3>();
                 // Features are positions / 0.3 m: x and y are the first two of the gripper's group and the
                 // second and third of a block colour's group (whose first says whether it is on the table).
                 for (std::int64_t k = 0; k < y.size(0); ++k) {
                     auto planar = [&](std::int64_t g, std::int64_t at) {
-                        const double dx = (pred[k][g][at] - y[k][g][at]).item<double>(),
-                                     dy = (pred[k][g][at + 1] - y[k][g][at + 1]).item<double>();
+                        const double dx = pred[k][g][at] - y[k][g][at],
+                                     dy = pred[k][g][at + 1] - y[k][g][at + 1];
                         return 30.0 * std::hypot(dx, dy); // centimetres
                     };
                     gripper.push_back(planar(0, 0));
                     for (std::int64_t g = 1; g <= 6; ++g)
-                        if (y[k][g][0].item<float>() > 0) blocks.push_back(planar(g, 1));
+                        if (y[k][g][0] > 0) blocks.push_back(planar(g, 1));
                 }
             }
             auto median = [](std::vector<double> v) {
