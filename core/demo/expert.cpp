@@ -14,7 +14,6 @@ constexpr double kPi = 3.14159265358979323846;
 constexpr double kHoverZ = 0.12;
 constexpr double kCarryZ = 0.15;
 constexpr double kPushRadius = kBlockSize / 2 + 0.02; // matches the simulator's contact distance
-constexpr double kHeldOpeningGuess = 0.2;             // below this the fingers are on a block (or closed)
 
 double wrapAngle(double a) {
     while (a > kPi)
@@ -109,19 +108,50 @@ Goal pickPlaceFunnelGoal(const WorldState& w) {
     if (w.held != w.target) {
         const double d = std::hypot(b.x - g.x, b.y - g.y);
         const double yaw = alignedYaw(g.yaw, b.yaw);
-        const bool low = g.z < b.z + 0.02;
-        // Close over the block (the simulator grasps within 2.5 cm); hold still while the fingers close.
-        if (d < 0.015 && low) return {b.x, b.y, b.z + 0.005, yaw, true, g.opening < 0.95};
-        if (g.opening < 0.9 && g.opening > kHeldOpeningGuess && d < 0.025 && low)
-            return {b.x, b.y, b.z + 0.005, yaw, true, true};
+        // Over the block and low: close (the simulator grasps within 3.5 cm) while still centring and
+        // descending, so the motion label does not change when the gripper command does.
+        const bool close = d < 0.025 && g.z < b.z + 0.02;
         const double hover = std::max(kHoverZ, b.z + 0.08);
-        return {b.x, b.y, funnelHeight(d, b.z + 0.005, hover, 0.008, 0.05), yaw, false};
+        return {b.x, b.y, funnelHeight(d, b.z + 0.005, hover, 0.015, 0.05), yaw, close};
     }
     if (w.task == TaskKind::PickUp) return {g.x, g.y, 0.2 - w.heldDz, g.yaw, true};
     const auto [px, py, bottom, d, bz] = placement(w);
-    if (d < 0.015 && bz < bottom + 0.01) return {px, py, g.z, g.yaw, false, true}; // release
+    // Come down within `inner` of the goal (a fraction of the task's tolerance: tight for stacking) and release
+    // once the block is within 2 cm of where it rests; keep descending meanwhile.
+    const double inner = w.task == TaskKind::Stack ? 0.008 : 0.02;
+    const bool release = d < 1.5 * inner && bz < bottom + 0.02;
     const double carry = std::max(kCarryZ, bottom + 0.06);
-    return {px, py, funnelHeight(d, bottom, carry, 0.008, 0.06) - w.heldDz, g.yaw, true};
+    return {px, py, funnelHeight(d, bottom - 0.01, carry, inner, 0.06) - w.heldDz, g.yaw, !release};
+}
+
+// Pushing with a funnel: the fingers travel open (an open gripper moves nothing) and high to a point behind
+// the block, come down as they line up with the push direction, close there and push through the block
+// towards the goal. Every label is a continuous function of the state except the gripper command.
+Goal pushFunnelGoal(const WorldState& w) {
+    const Gripper& g = w.gripper;
+    const Block& b = w.blocks[static_cast<std::size_t>(w.target)];
+    const auto [tx, ty] = taskGoal(w);
+    const double len = std::hypot(tx - b.x, ty - b.y);
+    const double ux = len > 1e-9 ? (tx - b.x) / len : 0.0, uy = len > 1e-9 ? (ty - b.y) / len : 1.0;
+    const double rx = g.x - b.x, ry = g.y - b.y;
+    const double along = rx * ux + ry * uy;
+    const double lateral = std::abs(rx * uy - ry * ux);
+    const double yaw = alignedYaw(g.yaw, std::atan2(uy, ux) + kPi / 2);
+    // A block grasped by mistake (fingers closed on it) is let go where it is.
+    if (w.held >= 0) return {g.x, g.y, g.z, yaw, false};
+    const double standoff = kPushRadius + 0.03;
+    // How well the fingers line up behind the block: 1 on the push line behind it, 0 beside or in front.
+    const double behind = std::clamp((-along - kPushRadius * 0.5) / 0.02, 0.0, 1.0);
+    const double lined = behind * (1 - std::clamp((lateral - 0.008) / 0.025, 0.0, 1.0));
+    // The fingers come down and close as they line up; they push only once low and closed.
+    const double low = std::clamp((0.05 - g.z) / 0.02, 0.0, 1.0);
+    const double closed = std::clamp((0.7 - g.opening) / 0.4, 0.0, 1.0);
+    const double push = lined * low * closed;
+    // The planar goal slides from the stand-off point behind the block to a point past its centre.
+    const double reach = -standoff + push * (standoff + std::min(0.03, len));
+    const double z = 0.01 + (1 - lined) * 0.08;
+    const bool close = lined > 0.5;
+    return {b.x + ux * reach, b.y + uy * reach, z, yaw, close};
 }
 
 } // namespace
@@ -163,9 +193,10 @@ data::Action Expert::act(const WorldState& w) {
     if ((w.task == TaskKind::PlaceBeside || w.task == TaskKind::Stack) &&
         (w.reference < 0 || w.reference >= static_cast<int>(w.blocks.size())))
         throw Error("demo: task names no reference block");
-    const Goal goal = w.task == TaskKind::PushToFront ? pushGoal(w)
-                      : m_options.funnel              ? pickPlaceFunnelGoal(w)
-                                                      : pickPlaceGoal(w);
+    const Goal goal = m_options.funnel
+                          ? (w.task == TaskKind::PushToFront ? pushFunnelGoal(w) : pickPlaceFunnelGoal(w))
+                      : w.task == TaskKind::PushToFront ? pushGoal(w)
+                                                        : pickPlaceGoal(w);
     const Gripper& g = w.gripper;
     std::array<double, 6> desired{};
     if (!goal.still) {

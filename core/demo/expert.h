@@ -32,9 +32,11 @@ struct ExpertOptions {
     // The approach style. false (the shipped demo assets): phases switch on tight thresholds (travel at hover
     // height until within 1.2 cm, then descend), so the action jumps between neighbouring states and a policy
     // that is a centimetre off oscillates between "rise" and "descend". true: a funnel, the commanded height
-    // a continuous function of the horizontal distance (descending over the last few centimetres), grasp and
-    // release as soon as the simulator would succeed with margin, and a goal that does not depend on the
-    // previous action; with gain < 1 and maxChange >= 2 every label is a function of the frame alone.
+    // a continuous function of the horizontal distance (descending over the last few centimetres; as wide
+    // as the task's tolerance allows), grasp and release as soon as the simulator would succeed with margin
+    // while the fingers keep moving (no "hold still" phase), pushing approached with open fingers that come
+    // down and close as they line up behind the block, and a goal that does not depend on the previous
+    // action; with gain < 1 and maxChange >= 2 every label is a function of the frame alone.
     bool funnel = false;
 };
 

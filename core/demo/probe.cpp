@@ -193,7 +193,7 @@ ProbeResult runProbe(const ProbeOptions& o, const ProbeProgress& progress, const
                 ++l.successes;
                 ++l.successesPerTask[t];
             }
-            if (report) report(l.noiseCm, k, r.success);
+            if (report) report(l.noiseCm, k, r);
         }
         out.levels.push_back(l);
     }

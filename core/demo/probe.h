@@ -55,8 +55,8 @@ struct ProbeResult {
 
 // step, loss
 using ProbeProgress = std::function<void(int, double)>;
-// episode's outcome at a noise level: noise (cm), held-out layout k, success
-using ProbeEpisodeReport = std::function<void(double, int, bool)>;
+// An episode's outcome at a noise level: noise (cm), held-out layout k, the rollout (final state included)
+using ProbeEpisodeReport = std::function<void(double, int, const RolloutResult&)>;
 
 // Trains and evaluates the probe. Actions are binned as 256 equal bins over [-1, 1] per dimension (the
 // demo's motion components already span that range), decoded greedily to bin centres; the gripper is the

@@ -16,6 +16,9 @@ constexpr double kFingerHalfThickness = 0.009;
 constexpr double kHeldOpening =
     (kBlockSize + 2 * kFingerHalfThickness - kFingerGapClosed) / (kFingerGapOpen - kFingerGapClosed);
 constexpr double kPushRadius = kBlockSize / 2 + 0.02;
+// Closing fingers grasp a block whose centre lies within this distance of theirs in the table plane: the open
+// fingers are 12 cm apart and the block 5 cm wide, so they centre a block up to 3.5 cm off as they close.
+constexpr double kGraspRadius = (kFingerGapOpen - kBlockSize) / 2;
 
 double wrapAngle(double a) {
     while (a > kPi)
@@ -89,7 +92,7 @@ void step(WorldState& w, const data::Action& action) {
         // Grasp a block whose sides the closing fingers reach (only while closing: closed fingers push).
         for (std::size_t i = 0; i < w.blocks.size(); ++i) {
             Block& b = w.blocks[i];
-            if (std::hypot(b.x - g.x, b.y - g.y) < 0.025 && g.z <= b.z + kBlockSize * 0.6 &&
+            if (std::hypot(b.x - g.x, b.y - g.y) < kGraspRadius && g.z <= b.z + kBlockSize * 0.6 &&
                 g.z >= b.z - 0.01) {
                 // A block with another on top of it cannot be lifted out from under it.
                 bool covered = false;

@@ -265,10 +265,32 @@ void TestDemo::funnelExpertSucceedsAndIsMemoryless() {
                 std::string(taskKindName(k)) + " seed " + std::to_string(100 + s) + ": " + ep.instruction;
             QVERIFY2(ep.success(), what.c_str());
             for (int t = 0; t < ep.numSteps; ++t) {
-                const data::Action again = Expert(999, o).act(states[static_cast<std::size_t>(t)]);
+                const WorldState& st = states[static_cast<std::size_t>(t)];
+                const data::Action& a = ep.actions[static_cast<std::size_t>(t)];
+                const data::Action again = Expert(999, o).act(st);
                 for (std::size_t i = 0; i < 7; ++i) // equal up to the rounding of prev + (goal - prev)
-                    QVERIFY2(std::abs(again[i] - ep.actions[static_cast<std::size_t>(t)][i]) < 1e-12,
+                    QVERIFY2(std::abs(again[i] - a[i]) < 1e-12,
                              (what + " step " + std::to_string(t)).c_str());
+                // Grasping and releasing do not stop the motion: where the gripper command switches, the
+                // fingers keep moving towards the block or the goal, smoothly (no "hold still" label that a
+                // policy could stall on, closed over a block it never grasps or never lets go of).
+                if (t > 0 && a[6] != ep.actions[static_cast<std::size_t>(t - 1)][6] &&
+                    k != TaskKind::PushToFront) {
+                    const data::Action& before = ep.actions[static_cast<std::size_t>(t - 1)];
+                    QVERIFY2(std::abs(a[0]) + std::abs(a[1]) + std::abs(a[2]) > 1e-3,
+                             (what + " stops at step " + std::to_string(t)).c_str());
+                    QVERIFY2(std::abs(a[2] - before[2]) < 0.5,
+                             (what + " jumps at step " + std::to_string(t)).c_str());
+                }
+                // Pushing travels with open fingers, so nothing but the named block ever moves.
+                if (k == TaskKind::PushToFront)
+                    for (std::size_t j = 0; j < st.blocks.size(); ++j)
+                        if (static_cast<int>(j) != st.target) {
+                            const Block& now = st.blocks[j];
+                            const Block& first = states.front().blocks[j];
+                            QVERIFY2(now.x == first.x && now.y == first.y && now.z == first.z,
+                                     (what + " moved block " + std::to_string(j)).c_str());
+                        }
             }
             total += ep.numSteps;
         }
@@ -299,6 +321,28 @@ void TestDemo::funnelExpertSucceedsAndIsMemoryless() {
         largest = std::max(largest, std::abs(Expert(1, th).act(w)[2] - before));
     }
     QVERIFY(largest > 0.5);
+    // Pushing: a block grasped by mistake is let go of.
+    WorldState p = sampleLayout(TaskKind::PushToFront, 5);
+    Block& pb = p.blocks[static_cast<std::size_t>(p.target)];
+    p.gripper = {pb.x, pb.y, 0.005, pb.yaw, 1.0};
+    for (int i = 0; i < 3; ++i)
+        step(p, {0, 0, 0, 0, 0, 0, 1});
+    QCOMPARE(p.held, p.target);
+    QCOMPARE(Expert(1, o).act(p)[6], -1.0);
+    // Lined up low behind the block with closed fingers it pushes towards the goal; with open fingers it
+    // first closes and does not advance past the stand-off.
+    WorldState q = sampleLayout(TaskKind::PushToFront, 5);
+    const Block& qb = q.blocks[static_cast<std::size_t>(q.target)];
+    const auto [tx, ty] = taskGoal(q);
+    const double len = std::hypot(tx - qb.x, ty - qb.y), ux = (tx - qb.x) / len, uy = (ty - qb.y) / len;
+    q.gripper = {qb.x - ux * 0.07, qb.y - uy * 0.07, 0.01, 0, 0.0};
+    const data::Action pushing = Expert(1, o).act(q);
+    QCOMPARE(pushing[6], 1.0);
+    QVERIFY(pushing[0] * ux + pushing[1] * uy > 0.9);
+    q.gripper.opening = 1.0;
+    const data::Action closing = Expert(1, o).act(q);
+    QCOMPARE(closing[6], 1.0);
+    QVERIFY(std::abs(closing[0] * ux + closing[1] * uy) < 0.2);
 }
 
 void TestDemo::rolloutIsDeterministic() {
@@ -390,6 +434,18 @@ void TestDemo::simGraspsCarriesAndReleases() {
     step(w, {0, 0, 0, 0, 0, 0, -1});
     QCOMPARE(w.held, -1);
     QVERIFY(w.blocks[0].z < 0.11); // dropped onto the table or a block below
+    // Closing fingers centre a block up to 3.5 cm off (the open gap is 12 cm, the block 5 cm), not further.
+    for (const double off : {0.03, 0.04}) {
+        WorldState g = sampleLayout(TaskKind::PickUp, 5);
+        Block& gb = g.blocks[0];
+        gb.x = 0.1;
+        gb.y = 0.05;
+        gb.z = 0;
+        g.gripper = {0.1 + off, 0.05, 0.002, gb.yaw, 1.0};
+        for (int i = 0; i < 3; ++i)
+            step(g, {0, 0, 0, 0, 0, 0, 1});
+        QCOMPARE(g.held, off < 0.035 ? 0 : -1);
+    }
     // A closed gripper low on the table pushes a block it runs into.
     WorldState p = sampleLayout(TaskKind::PushToFront, 5);
     Block& pb = p.blocks[static_cast<std::size_t>(p.target)];

@@ -402,7 +402,7 @@ private Q_SLOTS:
         o.expert.perturbation = 0.3;
         int reported = 0, episodes = 0;
         const auto a = demo::runProbe(
-            o, [&](int, double) { ++reported; }, [&](double, int, bool) { ++episodes; });
+            o, [&](int, double) { ++reported; }, [&](double, int, const demo::RolloutResult&) { ++episodes; });
         QCOMPARE(reported, 80);
         QCOMPARE(episodes, 10);
         QVERIFY(a.samples > 20 * 10);
