@@ -41,7 +41,8 @@ std::string demoUsage() {
            "                         [--first K] [--max-steps N] [decode options]\n"
            "       specvla demo probe [--episodes N] [--steps N] [--hidden N] [--eval N] [--noise-cm "
            "A,B,...]\n"
-           "                          [--seed S] [--json OUT] [expert options of demo train]\n"
+           "                          [--batch N] [--lr LR] [--seed S] [--json OUT] [expert options of demo "
+           "train]\n"
            "\n"
            "Renders expert demonstrations in the demo world, trains a tiny OpenVLA-architecture target by\n"
            "behaviour cloning (printing progress and loss), distils an EAGLE draft head from it, and saves\n"
@@ -61,8 +62,8 @@ std::string demoUsage() {
            "  --gripper-flip P the perturbed demonstrations execute the opposite gripper command with\n"
            "                   probability P per step (recoveries from wrong grasps; default 0)\n"
            "  --expert STYLE   threshold (default: phases switch within 1.2 cm, as the shipped assets) or\n"
-           "                   funnel (the height a continuous function of the distance; for pick and "
-           "place)\n"
+           "                   funnel (the height a continuous function of the distance, no hold-still\n"
+           "                   phases, pushing lined up with open fingers)\n"
            "  --expert-gain G  the expert's velocity per unit of remaining distance, in (0, 1] (default 1:\n"
            "                   dead-beat); --expert-max-change C its largest change per step (default 0.5;\n"
            "                   2: none, so every label is a function of the frame)\n"
@@ -98,7 +99,8 @@ std::string demoUsage() {
            "drives the held-out layouts with Gaussian noise of each --noise-cm level (default\n"
            "0,1,2,4,8) on every position it reads. The success per level says how precisely the\n"
            "vision must locate things. Minutes, deterministic.\n"
-           "  --episodes N (default 1000), --steps N (3000), --hidden N (256), --eval N (40)\n"
+           "  --episodes N (default 1000), --steps N (3000), --hidden N (256), --eval N (40),\n"
+           "  --batch N (256), --lr LR (1e-3, AdamW, constant)\n"
            "  --dagger R       R DAgger rounds: the policy drives --dagger-episodes N fresh layouts\n"
            "                   (default 200), the expert labels what it visits, --steps more steps\n";
 }
@@ -195,8 +197,8 @@ nlohmann::json expertJson(const demo::ExpertOptions& expert) {
 
 int runProbe(const std::vector<std::string>& argv) {
     const Args args(argv,
-                    {"episodes", "steps", "hidden", "seed", "eval", "noise-cm", "json", "dagger",
-                     "dagger-episodes", "perturb", "gripper-flip", "expert", "expert-gain",
+                    {"episodes", "steps", "batch", "lr", "hidden", "seed", "eval", "noise-cm", "json",
+                     "dagger", "dagger-episodes", "perturb", "gripper-flip", "expert", "expert-gain",
                      "expert-max-change"},
                     {});
     if (!args.positionals().empty())
@@ -210,6 +212,11 @@ int runProbe(const std::vector<std::string>& argv) {
     };
     o.episodes = intOpt("episodes", o.episodes);
     o.steps = intOpt("steps", o.steps);
+    o.batch = intOpt("batch", o.batch);
+    if (const auto v = args.value("lr")) {
+        o.lr = parseDouble("lr", *v);
+        if (!(o.lr > 0)) throw UsageError("--lr must be positive");
+    }
     o.hidden = intOpt("hidden", o.hidden);
     o.seed = static_cast<std::uint64_t>(intOpt("seed", static_cast<int>(o.seed)));
     o.evalEpisodes = intOpt("eval", o.evalEpisodes);
