@@ -41,7 +41,8 @@ std::string demoUsage() {
            "                         [--first K] [--max-steps N] [decode options]\n"
            "       specvla demo probe [--episodes N] [--steps N] [--hidden N] [--eval N] [--noise-cm "
            "A,B,...]\n"
-           "                          [--batch N] [--lr LR] [--seed S] [--json OUT] [expert options of demo "
+           "                          [--batch N] [--lr LR] [--bin-sigma S] [--seed S] [--json OUT] [expert "
+           "options of demo "
            "train]\n"
            "\n"
            "Renders expert demonstrations in the demo world, trains a tiny OpenVLA-architecture target by\n"
@@ -79,6 +80,8 @@ std::string demoUsage() {
            "  --sincos-positions  the vision towers' position embeddings start as 2-D sine-cosine tables\n"
            "  --vision-attention W  weight of a pretraining loss that points each read-out query at the\n"
            "                   patches where its thing is (default 0: none)\n"
+           "  --bin-sigma S    soft labels for the motion tokens: a Gaussian of S bins around each label\n"
+           "                   (default 0: plain cross entropy)\n"
            "  --draft-samples N the draft learns on at most N samples, evenly spread (default: all)\n"
            "  --heldout N      expert episodes on held-out layouts written to DIR/episodes (default 20)\n"
            "  --bf16           save BF16 tensors (F32 otherwise)\n"
@@ -100,7 +103,7 @@ std::string demoUsage() {
            "0,1,2,4,8) on every position it reads. The success per level says how precisely the\n"
            "vision must locate things. Minutes, deterministic.\n"
            "  --episodes N (default 1000), --steps N (3000), --hidden N (256), --eval N (40),\n"
-           "  --batch N (256), --lr LR (1e-3, AdamW, constant)\n"
+           "  --batch N (256), --lr LR (1e-3, AdamW, constant), --bin-sigma S (soft labels, as demo train)\n"
            "  --dagger R       R DAgger rounds: the policy drives --dagger-episodes N fresh layouts\n"
            "                   (default 200), the expert labels what it visits, --steps more steps\n";
 }
@@ -197,8 +200,8 @@ nlohmann::json expertJson(const demo::ExpertOptions& expert) {
 
 int runProbe(const std::vector<std::string>& argv) {
     const Args args(argv,
-                    {"episodes", "steps", "batch", "lr", "hidden", "seed", "eval", "noise-cm", "json",
-                     "dagger", "dagger-episodes", "perturb", "gripper-flip", "expert", "expert-gain",
+                    {"episodes", "steps", "batch", "lr", "bin-sigma", "hidden", "seed", "eval", "noise-cm",
+                     "json", "dagger", "dagger-episodes", "perturb", "gripper-flip", "expert", "expert-gain",
                      "expert-max-change"},
                     {});
     if (!args.positionals().empty())
@@ -218,6 +221,10 @@ int runProbe(const std::vector<std::string>& argv) {
         if (!(o.lr > 0)) throw UsageError("--lr must be positive");
     }
     o.hidden = intOpt("hidden", o.hidden);
+    if (const auto v = args.value("bin-sigma")) {
+        o.binSigma = parseDouble("bin-sigma", *v);
+        if (!(o.binSigma >= 0)) throw UsageError("--bin-sigma must not be negative");
+    }
     o.seed = static_cast<std::uint64_t>(intOpt("seed", static_cast<int>(o.seed)));
     o.evalEpisodes = intOpt("eval", o.evalEpisodes);
     if (args.value("dagger")) o.daggerRounds = intOpt("dagger", 1);
@@ -302,7 +309,8 @@ int runTrain(const std::vector<std::string>& argv) {
                      "expert",
                      "expert-gain",
                      "expert-max-change",
-                     "vision-attention"},
+                     "vision-attention",
+                     "bin-sigma"},
                     {"tiny", "bf16", "freeze-vision", "sincos-positions"});
     if (!args.positionals().empty())
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");
@@ -385,6 +393,8 @@ int runTrain(const std::vector<std::string>& argv) {
     if (args.value("vision-attention"))
         to.visionAttentionWeight = parseDouble("vision-attention", *args.value("vision-attention"));
     if (!(to.visionAttentionWeight >= 0)) throw UsageError("--vision-attention must not be negative");
+    if (args.value("bin-sigma")) to.binSigma = parseDouble("bin-sigma", *args.value("bin-sigma"));
+    if (!(to.binSigma >= 0 && to.binSigma <= 64)) throw UsageError("--bin-sigma must be within [0, 64]");
     double window = 0;
     int inWindow = 0;
     auto report = [&](const char* what, int total) {
@@ -475,6 +485,7 @@ int runTrain(const std::vector<std::string>& argv) {
                             {"freeze_vision", to.freezeVision},
                             {"sincos_positions", to.sincosPositions},
                             {"vision_attention", to.visionAttentionWeight},
+                            {"bin_sigma", to.binSigma},
                             {"seconds", target.seconds},
                             {"loss", curve(target.losses)},
                             {"aux_loss", curve(target.auxLosses)}};

@@ -56,6 +56,7 @@ ProbeResult runProbe(const ProbeOptions& o, const ProbeProgress& progress, const
     check(o.batch >= 1, "batch", "must be at least 1");
     check(o.hidden >= 1, "hidden", "must be at least 1");
     check(o.lr > 0, "lr", "must be positive");
+    check(std::isfinite(o.binSigma) && o.binSigma >= 0, "binSigma", "must be finite and not negative");
     check(!o.noiseCm.empty(), "noiseCm", "needs at least one level");
     for (double n : o.noiseCm)
         check(std::isfinite(n) && n >= 0, "noiseCm", "levels must be finite and not negative");
@@ -105,6 +106,15 @@ ProbeResult runProbe(const ProbeOptions& o, const ProbeProgress& progress, const
                               torch::nn::Linear(o.hidden, 7 * kBins));
     torch::optim::AdamW opt(net->parameters(), torch::optim::AdamWOptions(o.lr));
     std::mt19937_64 rng(o.seed);
+    // The soft target rows for each bin (one-hot when binSigma is 0); the gripper (dimension 6) stays
+    // one-hot.
+    at::Tensor soft = at::eye(kBins);
+    if (o.binSigma > 0) {
+        const at::Tensor b = at::arange(kBins, at::kFloat);
+        soft = at::exp(-(b.view({-1, 1}) - b.view({1, -1})).pow(2) / (2 * o.binSigma * o.binSigma));
+        soft = soft / soft.sum(1, true);
+    }
+    const at::Tensor gripperDim = (at::arange(7) == 6).repeat({o.batch}); // [batch * 7]
     auto train = [&] {
         for (int step = 0; step < o.steps; ++step) {
             std::vector<std::int64_t> idx(static_cast<std::size_t>(o.batch));
@@ -112,7 +122,11 @@ ProbeResult runProbe(const ProbeOptions& o, const ProbeProgress& progress, const
                 i = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(out.samples));
             const at::Tensor pick = at::tensor(idx);
             const at::Tensor logits = net->forward(x.index_select(0, pick)).view({-1, kBins});
-            const at::Tensor loss = at::cross_entropy_loss(logits, y.index_select(0, pick).view({-1}));
+            const at::Tensor bins = y.index_select(0, pick).view({-1});
+            const at::Tensor target =
+                at::where(gripperDim.view({-1, 1}), at::one_hot(bins, kBins).to(at::kFloat),
+                          soft.index_select(0, bins));
+            const at::Tensor loss = -(target * at::log_softmax(logits, 1)).sum(1).mean();
             opt.zero_grad();
             loss.backward();
             opt.step();

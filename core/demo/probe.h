@@ -36,6 +36,9 @@ struct ProbeOptions {
     // samples. 0: plain behaviour cloning.
     int daggerRounds = 0;
     int daggerEpisodes = 200;
+    // Soft labels over the bins: each motion label becomes a Gaussian of this standard deviation (in bins)
+    // around its bin, so a prediction a few bins off costs little. 0: one-hot (plain cross entropy).
+    double binSigma = 0;
 };
 
 struct ProbeLevel {

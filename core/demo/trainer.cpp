@@ -548,6 +548,26 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
 
     const int eos = m->tokenizer().eosId();
     const int nTargets = o.predictEos ? 8 : 7;
+    // Cross entropy against soft targets: the motion tokens' labels spread over neighbouring bins.
+    const decode::ActionTokenizer& actions = m->actionTokenizer();
+    auto softActionLoss = [&](const at::Tensor& logits, const std::vector<std::int64_t>& targets,
+                              int perSample) {
+        const std::int64_t vocab = logits.size(1);
+        const at::Tensor ids = at::tensor(targets);
+        const at::Tensor tokens = at::arange(vocab, at::kFloat).view({1, -1});
+        const at::Tensor isAction =
+            (tokens >= actions.firstActionToken()) & (tokens <= actions.lastActionToken());
+        // Adjacent bins are adjacent token ids, so the Gaussian over ids is the Gaussian over bins.
+        at::Tensor soft =
+            at::exp(-(tokens - ids.view({-1, 1}).to(at::kFloat)).pow(2) / (2 * o.binSigma * o.binSigma));
+        soft = at::where(isAction, soft, at::zeros_like(soft));
+        soft = soft / at::clamp_min(soft.sum(1, true), 1e-12);
+        const at::Tensor motion = (at::arange(static_cast<std::int64_t>(targets.size())) % perSample < 6) &
+                                  (ids >= actions.firstActionToken()) & (ids <= actions.lastActionToken());
+        const at::Tensor target =
+            at::where(motion.view({-1, 1}), soft, at::one_hot(ids, vocab).to(at::kFloat));
+        return -(target * at::log_softmax(logits.to(at::kFloat), 1)).sum(1).mean();
+    };
     std::mt19937_64 rng(o.seed);
     for (int step = 0; step < o.steps; ++step) {
         setLr(opt, learningRate(o.lr, step, o.warmupSteps, o.steps));
@@ -578,7 +598,8 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
                 targets.push_back(labels[k][static_cast<std::size_t>(j)]);
             }
         const at::Tensor logits = fwd.logits.index({at::tensor(rows), at::tensor(cols)});
-        const at::Tensor ce = at::cross_entropy_loss(logits, at::tensor(targets));
+        const at::Tensor ce = o.binSigma > 0 ? softActionLoss(logits, targets, nTargets)
+                                             : at::cross_entropy_loss(logits, at::tensor(targets));
         at::Tensor loss = ce;
         if (aux) {
             std::vector<float> wanted;

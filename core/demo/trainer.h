@@ -90,6 +90,11 @@ struct TargetTrainOptions {
     // The vision towers' position embeddings start as fixed 2-D sine-cosine tables (then train) instead of
     // small random values, so every patch's features say where it is from the first step.
     bool sincosPositions = false;
+    // Soft labels for the motion tokens (the first six action tokens): a Gaussian of this standard deviation
+    // in bins around the label's bin, over the action tokens, so a prediction a few bins off costs little and
+    // the target's distribution spreads over neighbouring bins as the expert's labels do (what relaxed
+    // acceptance exploits). The gripper token and EOS stay one-hot. 0: plain cross entropy.
+    double binSigma = 0;
 };
 
 struct TrainedTarget {

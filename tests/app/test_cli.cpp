@@ -267,17 +267,39 @@ private Q_SLOTS:
     void demoProbe() {
         // Bad probe options are usage errors naming the option; a tiny probe prints its table and writes
         // its JSON report with every noise level.
-        for (const QStringList& bad : {QStringList{"--noise-cm", "1,-2"}, QStringList{"--steps", "0"},
-                                       QStringList{"--expert", "zigzag"}, QStringList{"--perturb", "2"}}) {
+        for (const QStringList& bad :
+             {QStringList{"--noise-cm", "1,-2"}, QStringList{"--steps", "0"},
+              QStringList{"--expert", "zigzag"}, QStringList{"--perturb", "2"}, QStringList{"--batch", "0"},
+              QStringList{"--lr", "-1"}, QStringList{"--bin-sigma", "-2"}}) {
             const Run r = runCli(QStringList{"demo", "probe"} + bad);
             QCOMPARE(r.code, 2);
             QVERIFY2(r.err.contains(bad.front()), qPrintable(r.err));
         }
         const QString json = path("probe.json");
-        const Run r = runCli({"demo",     "probe",  "--episodes", "10", "--steps",           "20",
-                              "--hidden", "32",     "--eval",     "5",  "--noise-cm",        "0,3.5",
-                              "--expert", "funnel", "--dagger",   "1",  "--dagger-episodes", "2",
-                              "--json",   json});
+        const Run r = runCli({"demo",
+                              "probe",
+                              "--episodes",
+                              "10",
+                              "--steps",
+                              "20",
+                              "--hidden",
+                              "32",
+                              "--eval",
+                              "5",
+                              "--noise-cm",
+                              "0,3.5",
+                              "--expert",
+                              "funnel",
+                              "--dagger",
+                              "1",
+                              "--dagger-episodes",
+                              "2",
+                              "--batch",
+                              "8",
+                              "--lr",
+                              "0.003",
+                              "--json",
+                              json});
         QVERIFY2(r.code == 0, qPrintable(r.err + r.out));
         QVERIFY2(r.out.contains("probe step"), qPrintable(r.out));
         QVERIFY2(r.out.contains("pick_up"), qPrintable(r.out));
@@ -298,7 +320,8 @@ private Q_SLOTS:
              {QStringList{"--gripper-flip", "1.5"}, QStringList{"--text-hidden", "63"},
               QStringList{"--text-layers", "0"}, QStringList{"--vision-steps", "-1"},
               QStringList{"--expert", "zigzag"}, QStringList{"--expert-gain", "0"},
-              QStringList{"--expert-max-change", "3"}, QStringList{"--vision-attention", "-1"}}) {
+              QStringList{"--expert-max-change", "3"}, QStringList{"--vision-attention", "-1"},
+              QStringList{"--bin-sigma", "-1"}}) {
             const Run r = runCli(QStringList{"demo", "train", "--out", out, "--tiny"} + bad);
             QCOMPARE(r.code, 2);
             QVERIFY2(r.err.contains(bad.front()), qPrintable(r.err));
