@@ -20,6 +20,7 @@
 #include "text/tokenizer.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
@@ -41,7 +42,8 @@ std::string demoUsage() {
            "                         [--first K] [--max-steps N] [decode options]\n"
            "       specvla demo probe [--episodes N] [--steps N] [--hidden N] [--eval N] [--noise-cm "
            "A,B,...]\n"
-           "                          [--batch N] [--lr LR] [--bin-sigma S] [--seed S] [--json OUT] [expert "
+           "                          [--batch N] [--lr LR] [--bin-sigma S] [--failures] [--seed S] [--json "
+           "OUT] [expert "
            "options of demo "
            "train]\n"
            "\n"
@@ -104,6 +106,8 @@ std::string demoUsage() {
            "vision must locate things. Minutes, deterministic.\n"
            "  --episodes N (default 1000), --steps N (3000), --hidden N (256), --eval N (40),\n"
            "  --batch N (256), --lr LR (1e-3, AdamW, constant), --bin-sigma S (soft labels, as demo train)\n"
+           "  --failures       print how each failed episode ended (the block's distance from its goal,\n"
+           "                   whether it is held, where the gripper is)\n"
            "  --dagger R       R DAgger rounds: the policy drives --dagger-episodes N fresh layouts\n"
            "                   (default 200), the expert labels what it visits, --steps more steps\n";
 }
@@ -203,7 +207,7 @@ int runProbe(const std::vector<std::string>& argv) {
                     {"episodes", "steps", "batch", "lr", "bin-sigma", "hidden", "seed", "eval", "noise-cm",
                      "json", "dagger", "dagger-episodes", "perturb", "gripper-flip", "expert", "expert-gain",
                      "expert-max-change"},
-                    {});
+                    {"failures"});
     if (!args.positionals().empty())
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");
     demo::ProbeOptions o;
@@ -244,12 +248,30 @@ int runProbe(const std::vector<std::string>& argv) {
     std::fflush(stdout);
     const int total = o.steps * (1 + o.daggerRounds);
     const int every = std::max(1, total / 10);
-    const demo::ProbeResult r = demo::runProbe(o, [&](int step, double loss) {
-        if ((step + 1) % every == 0 || step + 1 == total) {
-            std::printf("probe step %5d / %d  loss %.4f\n", step + 1, total, loss);
-            std::fflush(stdout);
-        }
-    });
+    // --failures: how each failed episode ended, to see what the policy gets wrong.
+    demo::ProbeEpisodeReport failures;
+    if (args.has("failures"))
+        failures = [](double noise, int k, const demo::RolloutResult& r) {
+            if (r.success) return;
+            const demo::WorldState& w = r.finalState;
+            const demo::Block& b = w.blocks[static_cast<std::size_t>(w.target)];
+            const auto goal = demo::taskGoal(w);
+            std::printf(
+                "failure  noise %.2f  layout %3d %-14s block %5.1f cm from its goal, %4.1f cm up, %s; "
+                "gripper %4.1f cm away, %4.1f cm up, opening %.2f\n",
+                noise, k, demo::taskKindName(w.task), 100 * std::hypot(b.x - goal[0], b.y - goal[1]),
+                100 * b.z, w.held == w.target ? "held" : "not held",
+                100 * std::hypot(w.gripper.x - b.x, w.gripper.y - b.y), 100 * w.gripper.z, w.gripper.opening);
+        };
+    const demo::ProbeResult r = demo::runProbe(
+        o,
+        [&](int step, double loss) {
+            if ((step + 1) % every == 0 || step + 1 == total) {
+                std::printf("probe step %5d / %d  loss %.4f\n", step + 1, total, loss);
+                std::fflush(stdout);
+            }
+        },
+        failures);
     nlohmann::json j;
     j["command"] = "specvla demo probe";
     j["arguments"] = argv;

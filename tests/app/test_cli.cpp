@@ -276,30 +276,11 @@ private Q_SLOTS:
             QVERIFY2(r.err.contains(bad.front()), qPrintable(r.err));
         }
         const QString json = path("probe.json");
-        const Run r = runCli({"demo",
-                              "probe",
-                              "--episodes",
-                              "10",
-                              "--steps",
-                              "20",
-                              "--hidden",
-                              "32",
-                              "--eval",
-                              "5",
-                              "--noise-cm",
-                              "0,3.5",
-                              "--expert",
-                              "funnel",
-                              "--dagger",
-                              "1",
-                              "--dagger-episodes",
-                              "2",
-                              "--batch",
-                              "8",
-                              "--lr",
-                              "0.003",
-                              "--json",
-                              json});
+        QStringList args{"demo", "probe", "--episodes", "10", "--steps", "20", "--hidden", "32"};
+        args += QStringList{"--eval", "5", "--noise-cm", "0,3.5", "--expert", "funnel", "--dagger", "1"};
+        args += QStringList{"--dagger-episodes", "2", "--batch", "8", "--lr", "0.003", "--failures"};
+        args += QStringList{"--json", json};
+        const Run r = runCli(args);
         QVERIFY2(r.code == 0, qPrintable(r.err + r.out));
         QVERIFY2(r.out.contains("probe step"), qPrintable(r.out));
         QVERIFY2(r.out.contains("pick_up"), qPrintable(r.out));
@@ -311,6 +292,12 @@ private Q_SLOTS:
         QCOMPARE(report["expert"]["style"].get<std::string>(), std::string("funnel"));
         QCOMPARE(report["dagger"]["rounds"].get<int>(), 1);
         QCOMPARE(report["dagger"]["episodes"].get<int>(), 2);
+        // --failures prints one line per failed episode, at every level.
+        int failed = 0;
+        for (const auto& level : report["levels"])
+            failed += level["episodes"].get<int>() - level["successes"].get<int>();
+        QVERIFY(failed > 0);
+        QCOMPARE(static_cast<int>(r.out.count("from its goal")), failed);
     }
 
     void demoTrainOptions() {
