@@ -85,6 +85,9 @@ std::string demoUsage() {
            "  --bin-sigma S    soft labels for the motion tokens: a Gaussian of S bins around each label\n"
            "                   (default 0: plain cross entropy)\n"
            "  --draft-samples N the draft learns on at most N samples, evenly spread (default: all)\n"
+           "  --bc-check       keep the last layouts' frames (a twentieth, at most 256) out of behaviour\n"
+           "                   cloning and report the policy on them and on as many training frames:\n"
+           "                   action tokens, sign agreement, the state read-out's error\n"
            "  --heldout N      expert episodes on held-out layouts written to DIR/episodes (default 20)\n"
            "  --bf16           save BF16 tensors (F32 otherwise)\n"
            "\n"
@@ -333,7 +336,7 @@ int runTrain(const std::vector<std::string>& argv) {
                      "expert-max-change",
                      "vision-attention",
                      "bin-sigma"},
-                    {"tiny", "bf16", "freeze-vision", "sincos-positions"});
+                    {"tiny", "bf16", "freeze-vision", "sincos-positions", "bc-check"});
     if (!args.positionals().empty())
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");
     if (!args.has("out")) throw UsageError("--out DIR is required");
@@ -412,6 +415,7 @@ int runTrain(const std::vector<std::string>& argv) {
     to.visionSteps = intOpt("vision-steps", 0);
     to.freezeVision = args.has("freeze-vision");
     to.sincosPositions = args.has("sincos-positions");
+    to.bcCheck = args.has("bc-check");
     if (args.value("vision-attention"))
         to.visionAttentionWeight = parseDouble("vision-attention", *args.value("vision-attention"));
     if (!(to.visionAttentionWeight >= 0)) throw UsageError("--vision-attention must not be negative");
@@ -441,6 +445,21 @@ int runTrain(const std::vector<std::string>& argv) {
         std::printf("vision read-out on %d frames kept out of pretraining: median error %.2f cm (gripper), "
                     "%.2f cm (blocks)\n",
                     target.visionCheckFrames, target.visionGripperErrorCm, target.visionBlockErrorCm);
+    auto printCheck = [](const char* what, const demo::PolicyCheck& c) {
+        std::printf("policy on %d %s frames (teacher-forced): tokens %.1f%% equal to the expert's, mean bin "
+                    "distance %.1f, sign agreement x %.2f y %.2f z %.2f",
+                    c.frames, what, 100 * c.tokenMatch, c.meanBinDistance, c.signAgreement[0],
+                    c.signAgreement[1], c.signAgreement[2]);
+        if (c.gripperErrorCm >= 0)
+            std::printf(
+                "; state read-out median error %.1f cm (gripper), %.1f cm (named block), %.1f cm (goal)",
+                c.gripperErrorCm, c.blockErrorCm, c.goalErrorCm);
+        std::printf("\n");
+    };
+    if (target.bcUnseen.frames > 0) {
+        printCheck("unseen", target.bcUnseen);
+        printCheck("training", target.bcSeen);
+    }
     demo::SaveOptions so;
     so.bf16 = args.has("bf16");
     const std::string modelDir = (fs::path(out) / "model").string(),
@@ -479,6 +498,16 @@ int runTrain(const std::vector<std::string>& argv) {
         }
         return c;
     };
+    auto checkJson = [](const demo::PolicyCheck& c) {
+        nlohmann::json j = {{"frames", c.frames},
+                            {"token_match", c.tokenMatch},
+                            {"mean_bin_distance", c.meanBinDistance},
+                            {"sign_agreement", {c.signAgreement[0], c.signAgreement[1], c.signAgreement[2]}}};
+        if (c.gripperErrorCm >= 0)
+            j["state_error_cm"] = {
+                {"gripper", c.gripperErrorCm}, {"named_block", c.blockErrorCm}, {"goal", c.goalErrorCm}};
+        return j;
+    };
     nlohmann::json provenance;
     provenance["command"] = "specvla demo train";
     provenance["arguments"] = argv;
@@ -494,23 +523,25 @@ int runTrain(const std::vector<std::string>& argv) {
                                    {"hidden", spec.textHidden},
                                    {"heads", spec.textHeads},
                                    {"intermediate", spec.textIntermediate}};
-    provenance["target"] = {{"steps", steps},
-                            {"batch", batch},
-                            {"lr", to.lr},
-                            {"aux_weight", to.auxWeight},
-                            {"vision_steps", to.visionSteps},
-                            {"vision_loss", curve(target.visionLosses)},
-                            {"vision_check",
-                             {{"frames", target.visionCheckFrames},
-                              {"gripper_error_cm", target.visionGripperErrorCm},
-                              {"block_error_cm", target.visionBlockErrorCm}}},
-                            {"freeze_vision", to.freezeVision},
-                            {"sincos_positions", to.sincosPositions},
-                            {"vision_attention", to.visionAttentionWeight},
-                            {"bin_sigma", to.binSigma},
-                            {"seconds", target.seconds},
-                            {"loss", curve(target.losses)},
-                            {"aux_loss", curve(target.auxLosses)}};
+    provenance["target"] = {
+        {"steps", steps},
+        {"batch", batch},
+        {"lr", to.lr},
+        {"aux_weight", to.auxWeight},
+        {"vision_steps", to.visionSteps},
+        {"vision_loss", curve(target.visionLosses)},
+        {"vision_check",
+         {{"frames", target.visionCheckFrames},
+          {"gripper_error_cm", target.visionGripperErrorCm},
+          {"block_error_cm", target.visionBlockErrorCm}}},
+        {"freeze_vision", to.freezeVision},
+        {"sincos_positions", to.sincosPositions},
+        {"vision_attention", to.visionAttentionWeight},
+        {"bin_sigma", to.binSigma},
+        {"bc_check", {{"unseen", checkJson(target.bcUnseen)}, {"training", checkJson(target.bcSeen)}}},
+        {"seconds", target.seconds},
+        {"loss", curve(target.losses)},
+        {"aux_loss", curve(target.auxLosses)}};
     provenance["draft"] = {{"steps", draftSteps},
                            {"max_samples", dopt.maxSamples},
                            {"seconds", draft.seconds},

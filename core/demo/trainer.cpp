@@ -261,6 +261,12 @@ at::Tensor embedBatch(const model::VlaModel& m, const Batch& b, at::Tensor* patc
     return at::cat({tok.narrow(1, 0, 1), patches, tok.narrow(1, 1 + P, b.length - 1 - P)}, 1);
 }
 
+double median(std::vector<double> v) {
+    if (v.empty()) return 0.0;
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    return v[v.size() / 2];
+}
+
 std::vector<int> drawBatch(std::mt19937_64& rng, int size, int batch) {
     std::vector<int> out;
     for (int i = 0; i < batch; ++i)
@@ -385,6 +391,9 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
                     (o.visionSteps > 0 ? " (vision pretraining needs every sample's)" : ""));
     const std::int64_t flat = static_cast<std::int64_t>(out.config.numPatches()) * out.config.text.hiddenSize;
     const auto n = static_cast<int>(data.samples.size());
+    // The last samples (the last episodes' frames) are kept out of the vision pretraining batches, and with
+    // bcCheck out of behaviour cloning, to check what was learnt.
+    const int checkFrames = n >= 20 ? std::min(n / 20, 256) : 0;
 
     if (o.visionSteps > 0) {
         // The vision tower and projector, with a linear read-out of the scene features (never saved).
@@ -459,8 +468,6 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             const at::Tensor miss = ((place - wanted).pow(2).sum(3) * t).sum(2); // [B, G]
             return ((ce + miss) * on).sum() / at::clamp_min(on.sum(), 1.0);
         };
-        // The last samples (the last episodes' frames) are kept out of the batches to check the read-out.
-        const int checkFrames = n >= 20 ? std::min(n / 20, 256) : 0;
         std::mt19937_64 vrng(o.seed + 17);
         for (int step = 0; step < o.visionSteps; ++step) {
             setLr(vopt, learningRate(o.visionLr, step, o.warmupSteps, o.visionSteps));
@@ -497,11 +504,6 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
                         if (y[k][g][0] > 0) blocks.push_back(planar(g, 1));
                 }
             }
-            auto median = [](std::vector<double> v) {
-                if (v.empty()) return 0.0;
-                std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
-                return v[v.size() / 2];
-            };
             out.visionCheckFrames = checkFrames;
             out.visionGripperErrorCm = median(gripper);
             out.visionBlockErrorCm = median(blocks);
@@ -568,56 +570,78 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             at::where(motion.view({-1, 1}), soft, at::one_hot(ids, vocab).to(at::kFloat));
         return -(target * at::log_softmax(logits.to(at::kFloat), 1)).sum(1).mean();
     };
-    std::mt19937_64 rng(o.seed);
-    for (int step = 0; step < o.steps; ++step) {
-        setLr(opt, learningRate(o.lr, step, o.warmupSteps, o.steps));
-        const auto idx = drawBatch(rng, n, o.batchSize);
-        std::vector<std::vector<int>> extra, labels;
+    // A teacher-forced forward of the given samples over [prompt, their labels but the last]: labels
+    // receives each sample's action tokens (and EOS with predictEos); rows and cols index the positions that
+    // predict them in the output (sample-major).
+    struct Forward {
+        model::LlamaOutput out;
+        Batch batch;
+        at::Tensor patches; // the projected patches, with the auxiliary loss
+        std::vector<std::vector<int>> labels;
+        std::vector<std::int64_t> rows, cols, targets;
+    };
+    auto teacherForced = [&](const std::vector<int>& idx) {
+        Forward f;
+        std::vector<std::vector<int>> extra;
         for (int i : idx) {
             const auto& tok = data.samples[static_cast<std::size_t>(i)].tokens;
             std::vector<int> l(tok.begin(), tok.end());
             if (o.predictEos) l.push_back(eos);
-            labels.push_back(l);
+            f.labels.push_back(l);
             l.pop_back(); // the last label is never an input
             extra.push_back(l);
         }
-        Batch b = makeBatch(*m, data, idx, extra);
-        if (!frozen.defined()) b.pixels = pixelsOfSamples(*m, data, idx);
-        at::Tensor patches;
+        f.batch = makeBatch(*m, data, idx, extra);
+        if (!frozen.defined()) f.batch.pixels = pixelsOfSamples(*m, data, idx);
         const at::Tensor x = embedBatch(
-            *m, b, aux ? &patches : nullptr,
+            *m, f.batch, aux ? &f.patches : nullptr,
             frozen.defined()
                 ? frozen.index_select(0, at::tensor(std::vector<std::int64_t>(idx.begin(), idx.end())))
                 : at::Tensor());
-        const auto fwd = m->llm().forward(x, at::arange(b.length, at::kLong), nullptr, {}, true);
-        std::vector<std::int64_t> rows, cols, targets;
+        f.out = m->llm().forward(x, at::arange(f.batch.length, at::kLong), nullptr, {}, true);
         for (std::size_t k = 0; k < idx.size(); ++k)
             for (int j = 0; j < nTargets; ++j) {
-                rows.push_back(static_cast<std::int64_t>(k));
-                cols.push_back(b.promptLength[k] - 1 + j);
-                targets.push_back(labels[k][static_cast<std::size_t>(j)]);
+                f.rows.push_back(static_cast<std::int64_t>(k));
+                f.cols.push_back(f.batch.promptLength[k] - 1 + j);
+                f.targets.push_back(f.labels[k][static_cast<std::size_t>(j)]);
             }
-        const at::Tensor logits = fwd.logits.index({at::tensor(rows), at::tensor(cols)});
+        return f;
+    };
+    // The auxiliary read-out of the language model's last prompt position, [B, kStateFeatures].
+    auto auxReadOut = [&](const Forward& f) {
+        std::vector<std::int64_t> lastRows, lastCols;
+        for (std::size_t k = 0; k < f.labels.size(); ++k) {
+            lastRows.push_back(static_cast<std::int64_t>(k));
+            lastCols.push_back(f.batch.promptLength[k] - 1);
+        }
+        const at::Tensor last =
+            f.out.hidden.index({at::tensor(lastRows), at::tensor(lastCols)}).to(at::kFloat);
+        return at::addmm(auxLlmB, last, auxLlmW);
+    };
+    const int trainable = o.bcCheck ? n - checkFrames : n;
+    std::mt19937_64 rng(o.seed);
+    for (int step = 0; step < o.steps; ++step) {
+        setLr(opt, learningRate(o.lr, step, o.warmupSteps, o.steps));
+        const auto idx = drawBatch(rng, trainable, o.batchSize);
+        const Forward fwd = teacherForced(idx);
+        const std::vector<std::int64_t>& targets = fwd.targets;
+        const at::Tensor logits = fwd.out.logits.index({at::tensor(fwd.rows), at::tensor(fwd.cols)});
         const at::Tensor ce = o.binSigma > 0 ? softActionLoss(logits, targets, nTargets)
                                              : at::cross_entropy_loss(logits, at::tensor(targets));
         at::Tensor loss = ce;
         if (aux) {
             std::vector<float> wanted;
-            std::vector<std::int64_t> lastRows, lastCols;
-            for (std::size_t k = 0; k < idx.size(); ++k) {
-                const StateFeatures& f = data.states[static_cast<std::size_t>(idx[k])];
+            for (int i : idx) {
+                const StateFeatures& f = data.states[static_cast<std::size_t>(i)];
                 wanted.insert(wanted.end(), f.begin(), f.end());
-                lastRows.push_back(static_cast<std::int64_t>(k));
-                lastCols.push_back(b.promptLength[k] - 1);
             }
             const at::Tensor y =
                 at::tensor(wanted).view({static_cast<std::int64_t>(idx.size()), kStateFeatures});
-            const at::Tensor last =
-                fwd.hidden.index({at::tensor(lastRows), at::tensor(lastCols)}).to(at::kFloat);
-            at::Tensor auxLoss = at::mse_loss(at::addmm(auxLlmB, last, auxLlmW), y);
+            at::Tensor auxLoss = at::mse_loss(auxReadOut(fwd), y);
             if (auxPatchW.defined())
-                auxLoss = auxLoss +
-                          at::mse_loss(at::addmm(auxPatchB, patches.to(at::kFloat).flatten(1), auxPatchW), y);
+                auxLoss =
+                    auxLoss +
+                    at::mse_loss(at::addmm(auxPatchB, fwd.patches.to(at::kFloat).flatten(1), auxPatchW), y);
             loss = ce + o.auxWeight * auxLoss;
             out.auxLosses.push_back(auxLoss.item<double>());
         }
@@ -626,6 +650,74 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
         if (progress) progress(step, out.losses.back());
     }
     stopTraining(params);
+
+    // The policy on samples [first, first + count), teacher-forced.
+    auto check = [&](int first, int count) {
+        PolicyCheck c;
+        if (count <= 0) return c;
+        const at::NoGradGuard noGrad;
+        int matches = 0;
+        std::array<int, 3> agree{}, counted{};
+        double distance = 0;
+        std::vector<double> gripper, block, goal;
+        for (int from = first; from < first + count; from += 32) {
+            std::vector<int> idx;
+            for (int i = from; i < std::min(first + count, from + 32); ++i)
+                idx.push_back(i);
+            const Forward f = teacherForced(idx);
+            const at::Tensor greedy =
+                f.out.logits.index({at::tensor(f.rows), at::tensor(f.cols)}).argmax(1).contiguous();
+            const auto g = greedy.accessor<std::int64_t, 1>();
+            for (std::size_t k = 0; k < idx.size(); ++k)
+                for (int j = 0; j < 7; ++j) {
+                    const auto p = static_cast<int>(g[static_cast<std::int64_t>(k) * nTargets + j]);
+                    const int l = f.labels[k][static_cast<std::size_t>(j)];
+                    matches += p == l;
+                    if (j < 6)
+                        distance += actions.isActionToken(p)
+                                        ? std::abs(actions.binOfToken(p) - actions.binOfToken(l))
+                                        : actions.nBins() - 1;
+                    if (j < 3) {
+                        const double want = actions.decode(l);
+                        if (std::abs(want) < 0.1) continue;
+                        ++counted[static_cast<std::size_t>(j)];
+                        const double got = actions.isActionToken(p) ? actions.decode(p) : 0.0;
+                        agree[static_cast<std::size_t>(j)] += got * want > 0;
+                    }
+                }
+            if (aux) {
+                const at::Tensor predicted = auxReadOut(f).contiguous();
+                const auto a = predicted.accessor<float, 2>();
+                for (std::size_t k = 0; k < idx.size(); ++k) {
+                    const StateFeatures& y = data.states[static_cast<std::size_t>(idx[k])];
+                    const auto r = static_cast<std::int64_t>(k);
+                    // Positions are scaled by 1 / 0.3 m: gripper x, y at 0; block x, y at 5; goal x, y at 8.
+                    auto planar = [&](int at) {
+                        return 30.0 * std::hypot(a[r][at] - y[static_cast<std::size_t>(at)],
+                                                 a[r][at + 1] - y[static_cast<std::size_t>(at + 1)]);
+                    };
+                    gripper.push_back(planar(0));
+                    block.push_back(planar(5));
+                    goal.push_back(planar(8));
+                }
+            }
+        }
+        c.frames = count;
+        c.tokenMatch = matches / (7.0 * count);
+        c.meanBinDistance = distance / (6.0 * count);
+        for (std::size_t j = 0; j < 3; ++j)
+            c.signAgreement[j] = counted[j] > 0 ? static_cast<double>(agree[j]) / counted[j] : 0.0;
+        if (aux) {
+            c.gripperErrorCm = median(gripper);
+            c.blockErrorCm = median(block);
+            c.goalErrorCm = median(goal);
+        }
+        return c;
+    };
+    if (o.bcCheck && checkFrames > 0) {
+        out.bcUnseen = check(n - checkFrames, checkFrames);
+        out.bcSeen = check(std::max(0, n - 2 * checkFrames), std::min(checkFrames, n - checkFrames));
+    }
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return out;
 }

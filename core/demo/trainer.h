@@ -95,6 +95,24 @@ struct TargetTrainOptions {
     // the target's distribution spreads over neighbouring bins as the expert's labels do (what relaxed
     // acceptance exploits). The gripper token and EOS stay one-hot. 0: plain cross entropy.
     double binSigma = 0;
+    // Keep the last twentieth of the samples (at most 256: the last episodes' frames, the ones the vision
+    // check keeps out of pretraining) out of behaviour cloning too, and measure the policy on them and on as
+    // many samples it trained on (TrainedTarget::bcUnseen, bcSeen). Off: every sample trains.
+    bool bcCheck = false;
+};
+
+// How well the trained policy fits a set of samples, teacher-forced (each action token predicted from the
+// prompt and the expert's earlier tokens; the greedy token is the argmax).
+struct PolicyCheck {
+    int frames = 0;
+    double tokenMatch = 0; // fraction of the 7 action tokens equal to the expert's
+    // x, y, z: fraction of the frames whose predicted value has the expert's sign, among those where the
+    // expert's normalised value is at least 0.1 away from 0.
+    std::array<double, 3> signAgreement{};
+    double meanBinDistance = 0; // over the six motion tokens
+    // With the auxiliary loss: its read-out from the last prompt position, median error in the table plane in
+    // centimetres for the gripper, the named block and the task's goal; -1 without it.
+    double gripperErrorCm = -1, blockErrorCm = -1, goalErrorCm = -1;
 };
 
 struct TrainedTarget {
@@ -112,6 +130,8 @@ struct TrainedTarget {
     int visionCheckFrames = 0;
     double visionGripperErrorCm = 0;
     double visionBlockErrorCm = 0;
+    // With TargetTrainOptions::bcCheck: the policy on the samples kept out and on as many it trained on.
+    PolicyCheck bcUnseen, bcSeen;
     double seconds = 0;
 };
 

@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <numeric>
 
 using namespace specvla;
@@ -383,6 +384,57 @@ private Q_SLOTS:
         const double first = mean(withAux.auxLosses, 0, 10), last = mean(withAux.auxLosses, 70, 10);
         qInfo("auxiliary loss %.3f -> %.3f", first, last);
         QVERIFY2(last < 0.7 * first, qPrintable(QString("%1 -> %2").arg(first).arg(last)));
+
+        // Without the check nothing is measured.
+        QCOMPARE(withAux.bcUnseen.frames, 0);
+        QCOMPARE(withAux.bcSeen.frames, 0);
+
+        // The policy check keeps the last twentieth of the samples out of behaviour cloning: with their
+        // states poisoned (NaN) every training loss stays finite, while training on them does not.
+        {
+            demo::DemoDataset poisoned = data;
+            const std::size_t n = poisoned.samples.size(), kept = n / 20;
+            QVERIFY(kept >= 2);
+            for (std::size_t i = n - kept; i < n; ++i)
+                poisoned.states[i].fill(std::numeric_limits<float>::quiet_NaN());
+            demo::TargetTrainOptions c = o;
+            c.steps = 40;
+            c.bcCheck = true;
+            const auto checked = demo::trainTarget(m_config, m_tokenizer, poisoned, c);
+            for (double l : checked.auxLosses)
+                QVERIFY(std::isfinite(l));
+            c.bcCheck = false;
+            bool nan = false;
+            for (double l : demo::trainTarget(m_config, m_tokenizer, poisoned, c).auxLosses)
+                nan = nan || !std::isfinite(l);
+            QVERIFY(nan);
+
+            // Measured on the kept frames and on as many trained ones, in range; the read-out's errors are
+            // there with the auxiliary loss (NaN where the states are poisoned, finite where they are not).
+            QCOMPARE(checked.bcUnseen.frames, static_cast<int>(kept));
+            QCOMPARE(checked.bcSeen.frames, static_cast<int>(kept));
+            for (const demo::PolicyCheck* p : {&checked.bcUnseen, &checked.bcSeen}) {
+                QVERIFY(p->tokenMatch >= 0 && p->tokenMatch <= 1);
+                QVERIFY(p->meanBinDistance >= 0 && p->meanBinDistance <= 255);
+                for (double a : p->signAgreement)
+                    QVERIFY(a >= 0 && a <= 1);
+            }
+            QVERIFY(std::isnan(checked.bcUnseen.blockErrorCm));
+            QVERIFY(checked.bcSeen.gripperErrorCm >= 0 && checked.bcSeen.blockErrorCm >= 0 &&
+                    checked.bcSeen.goalErrorCm >= 0);
+            // On clean states the kept frames' read-out errors are measured too.
+            c.bcCheck = true;
+            c.steps = 80;
+            const auto clean = demo::trainTarget(m_config, m_tokenizer, data, c);
+            qInfo("policy check: tokens %.2f (trained) %.2f (kept out); named block %.1f / %.1f cm",
+                  clean.bcSeen.tokenMatch, clean.bcUnseen.tokenMatch, clean.bcSeen.blockErrorCm,
+                  clean.bcUnseen.blockErrorCm);
+            QVERIFY(std::isfinite(clean.bcUnseen.blockErrorCm) && clean.bcUnseen.blockErrorCm >= 0);
+            // Without the auxiliary loss there is no read-out to measure.
+            c.auxWeight = 0;
+            c.steps = 3;
+            QCOMPARE(demo::trainTarget(m_config, m_tokenizer, data, c).bcUnseen.gripperErrorCm, -1.0);
+        }
 
         o.steps = 3;
         o.auxWeight = 0;
