@@ -339,7 +339,10 @@ ActionTrace decodeFrame(const model::VlaModel& m, const model::DraftHead* d, Fra
         r.bonusCommitted = static_cast<int>(t.tokens.size()) < s.maxTokens;
         r.ms.other = laps.lap();
 
-        if (r.bonusCommitted) {
+        if (r.bonusCommitted) root = acc.bonusToken;
+        // Only the bonus missing: the next iteration commits it without drafting, so the draft needs no
+        // update.
+        if (r.bonusCommitted && static_cast<int>(t.tokens.size()) + 1 < s.maxTokens) {
             // Draft update: the accepted nodes' target states paired with the next tokens (the accepted
             // drafts, then the bonus), appended to the draft's stable prefix.
             std::vector<std::int64_t> nextIds, nextPos;
@@ -354,7 +357,6 @@ ActionTrace decodeFrame(const model::VlaModel& m, const model::DraftHead* d, Fra
                                             longTensor(nextPos, dev), &f.draftCache);
             f.draftLastHidden = h.narrow(1, h.size(1) - 1, 1);
             ++t.draftPasses;
-            root = acc.bonusToken;
             r.ms.draft += laps.lap();
         }
         t.ms += r.ms;

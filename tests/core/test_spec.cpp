@@ -124,7 +124,11 @@ private Q_SLOTS:
                         s.referencePositionQuirk = (k % 2) == 1;
                         const auto t = decode::decodeFrame(*f.target, f.draft.get(), frame, s);
                         QCOMPARE(t.tokens, ar.tokens);
-                        QCOMPARE(t.targetPasses, static_cast<int>(t.rounds.size()) + 1);
+                        const int rounds = static_cast<int>(t.rounds.size());
+                        QCOMPARE(t.targetPasses, rounds + 1);
+                        // The draft's prefill, `depth` expansions per round, and an update between rounds
+                        // only: none after the last (the bonus then completes the action or is not needed).
+                        QCOMPARE(t.draftPasses, 1 + rounds * shape.depth + rounds - 1);
                         for (const auto& r : t.rounds)
                             acceptedDrafts += r.acceptedDrafts;
                     }
