@@ -560,6 +560,10 @@ int runTrain(const std::vector<std::string>& argv) {
 constexpr const char* kDemoModelDir = "resources/demo/model";
 constexpr const char* kDemoDraftDir = "resources/demo/draft";
 
+nlohmann::json finiteOrNull(double v) {
+    return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
+
 nlohmann::json modeJson(const demo::ModeResult& m) {
     nlohmann::json j;
     j["mode"] = decode::modeName(m.mode);
@@ -585,8 +589,14 @@ nlohmann::json modeJson(const demo::ModeResult& m) {
         outcomes.push_back({{"layout", o.layout},
                             {"task", demo::taskKindName(o.task)},
                             {"success", o.success},
-                            {"steps", o.steps}});
+                            {"steps", o.steps},
+                            {"closest_cm", o.closestCm},
+                            {"grasped", o.grasped},
+                            {"goal_cm", finiteOrNull(o.goalCm)}});
     }
+    j["grasped"] = m.grasped;
+    j["closest_cm_median"] = finiteOrNull(m.medianClosestCm);
+    j["goal_cm_median"] = finiteOrNull(m.medianGoalCm);
     j["per_task"] = perTask;
     j["outcomes"] = outcomes;
     return j;
@@ -629,18 +639,22 @@ int runEval(std::vector<std::string> argv) {
     const demo::EvalResult r = demo::evaluateClosedLoop(
         *m.target, m.draft.get(), o, [&](const demo::ModeResult& mode, const demo::EpisodeOutcome& e) {
             const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            std::printf("  layout %3d %-14s %-12s %s in %2d steps (%.0f s)\n", e.layout,
-                        demo::taskKindName(e.task), mode.label.c_str(), e.success ? "success" : "failure",
-                        e.steps, s);
+            std::printf(
+                "  layout %3d %-14s %-12s %s in %2d steps, closest %4.1f cm, %s, goal %s (%.0f s)\n",
+                e.layout, demo::taskKindName(e.task), mode.label.c_str(), e.success ? "success" : "failure",
+                e.steps, e.closestCm, e.grasped ? "grasped" : "never grasped",
+                std::isnan(e.goalCm) ? "-" : (std::to_string(std::lround(e.goalCm)) + " cm").c_str(), s);
             std::fflush(stdout);
         });
 
-    std::printf("\n%-13s %8s %9s %8s %8s %9s\n", "mode", "success", "tau", "passes", "relaxed", "ms/act");
+    std::printf("\n%-13s %8s %8s %8s %8s %9s %8s %8s %9s\n", "mode", "success", "grasped", "closest", "goal",
+                "tau", "passes", "relaxed", "ms/act");
     const demo::ModeResult* ar = nullptr;
     for (const auto& mode : r.modes) {
         if (mode.mode == decode::DecodeMode::Ar) ar = &mode;
-        std::printf("%-13s %7.0f%% %9.3f %8.2f %8.2f %9.2f\n", mode.label.c_str(), 100 * mode.successRate,
-                    mode.metrics.acceptanceLength, mode.metrics.passesPerAction,
+        std::printf("%-13s %7.0f%% %5d/%-2d %5.1f cm %5.1f cm %9.3f %8.2f %8.2f %9.2f\n", mode.label.c_str(),
+                    100 * mode.successRate, mode.grasped, mode.episodes, mode.medianClosestCm,
+                    mode.medianGoalCm, mode.metrics.acceptanceLength, mode.metrics.passesPerAction,
                     mode.metrics.relaxedPerAction, mode.metrics.latency.medianMs);
     }
     if (ar)

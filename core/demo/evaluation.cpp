@@ -4,17 +4,32 @@
 #include "common/error.h"
 #include "decode/action_tokenizer.h"
 #include "decode/spec_decoder.h"
+#include "demo/expert.h"
 #include "demo/sim.h"
 #include "demo/trainer.h"
 #include "model/vla_model.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <map>
 #include <memory>
 #include <sstream>
 #include <unordered_map>
 
 namespace specvla::demo {
+
+namespace {
+
+// The middle element (the upper one of an even count); NaN for none.
+double medianOf(std::vector<double> v) {
+    if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    return v[v.size() / 2];
+}
+
+} // namespace
 
 WorldState heldOutLayout(int k) {
     if (k < 0) throw Error("demo: held-out layout index must not be negative");
@@ -115,6 +130,15 @@ EvalResult evaluateClosedLoop(const model::VlaModel& target, const model::DraftH
             };
             const RolloutResult r = runEpisode(start, policy, imageSize, o.maxSteps);
             EpisodeOutcome outcome{k, start.task, r.success, r.episode.numSteps};
+            outcome.closestCm = 100 * r.closestToTarget;
+            outcome.grasped = r.graspedTarget;
+            outcome.goalCm = std::numeric_limits<double>::quiet_NaN();
+            if (start.task != TaskKind::PickUp) {
+                const WorldState& f = r.finalState;
+                const auto goal = taskGoal(f);
+                const Block& b = f.blocks.at(static_cast<std::size_t>(f.target));
+                outcome.goalCm = 100 * std::hypot(b.x - goal[0], b.y - goal[1]);
+            }
             ModeResult& m = result.modes[i];
             m.outcomes.push_back(outcome);
             ++m.episodes;
@@ -125,6 +149,14 @@ EvalResult evaluateClosedLoop(const model::VlaModel& target, const model::DraftH
     for (std::size_t i = 0; i < settings.size(); ++i) {
         ModeResult& m = result.modes[i];
         m.successRate = m.episodes > 0 ? static_cast<double>(m.successes) / m.episodes : 0.0;
+        std::vector<double> closest, goal;
+        for (const EpisodeOutcome& e : m.outcomes) {
+            m.grasped += e.grasped ? 1 : 0;
+            closest.push_back(e.closestCm);
+            if (!std::isnan(e.goalCm)) goal.push_back(e.goalCm);
+        }
+        m.medianClosestCm = medianOf(closest);
+        m.medianGoalCm = medianOf(goal);
         if (!traces[i].empty()) m.metrics = decode::aggregate(traces[i]);
     }
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -42,6 +42,12 @@ struct EpisodeOutcome {
     TaskKind task = TaskKind::PutIn;
     bool success = false;
     int steps = 0;
+    // Where it went wrong (RolloutResult): the closest the fingertips came to the named block (cm, planar),
+    // whether they ever held it, and how far the named block ended from the task's goal (cm, planar; NaN for
+    // pick up, whose goal is the block's own place).
+    double closestCm = 0;
+    bool grasped = false;
+    double goalCm = 0;
 };
 
 struct ModeResult {
@@ -52,6 +58,9 @@ struct ModeResult {
     int successes = 0;
     double successRate = 0;
     std::vector<EpisodeOutcome> outcomes;
+    int grasped = 0;            // episodes whose fingertips held the named block at some point
+    double medianClosestCm = 0; // over the outcomes
+    double medianGoalCm = 0;    // over the outcomes with a goal (not pick up); NaN when none has one
     decode::RunMetrics metrics; // over every action the closed loop decoded (decode time only)
 };
 

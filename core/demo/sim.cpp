@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace specvla::demo {
 
@@ -169,7 +170,14 @@ RolloutResult runEpisode(const WorldState& start, const Policy& policy, int imag
     ep.instruction = instruction(s);
     ep.imageWidth = imageSize;
     ep.imageHeight = imageSize;
+    r.closestToTarget = std::numeric_limits<double>::infinity();
+    auto track = [&r, &s] {
+        const Block& b = blockAt(s, s.target);
+        r.closestToTarget = std::min(r.closestToTarget, std::hypot(s.gripper.x - b.x, s.gripper.y - b.y));
+        r.graspedTarget = r.graspedTarget || s.held == s.target;
+    };
     for (int t = 0; t < maxSteps; ++t) {
+        track();
         const vision::RgbImage frame = render(s, imageSize);
         const data::Action a = policy(frame, s);
         ep.images.insert(ep.images.end(), frame.pixels.begin(), frame.pixels.end());
@@ -184,6 +192,7 @@ RolloutResult runEpisode(const WorldState& start, const Policy& policy, int imag
             break;
         }
     }
+    track();
     r.finalState = s;
     return r;
 }

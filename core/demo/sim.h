@@ -35,6 +35,12 @@ struct RolloutResult {
     data::Episode episode;
     WorldState finalState;
     bool success = false;
+    // How close the policy came, for telling a policy that never reaches the named block from one that
+    // reaches it but fails later: the smallest planar distance (m) between the fingertips and the named block
+    // over every frame the policy saw and the final state, and whether the gripper held the named block at
+    // any point.
+    double closestToTarget = 0;
+    bool graspedTarget = false;
 };
 
 // Runs a policy from the given state for at most maxSteps: step t records the frame seen before action t,

@@ -62,6 +62,7 @@ private Q_SLOTS:
     void rolloutIsDeterministic();
     void perturbedRolloutsRecover();
     void doNothingPolicyFails();
+    void rolloutRecordsHowCloseItCame();
     void simGraspsCarriesAndReleases();
     void episodeRoundTripsThroughLibero();
     void savesFramesWhenAsked();
@@ -399,6 +400,36 @@ void TestDemo::perturbedRolloutsRecover() {
     }
 }
 
+void TestDemo::rolloutRecordsHowCloseItCame() {
+    // The expert through runEpisode: it reaches the named block and, except when pushing, holds it.
+    for (TaskKind k : allTaskKinds())
+        for (int s = 0; s < 3; ++s) {
+            const WorldState w = sampleLayout(k, static_cast<std::uint64_t>(400 + s));
+            Expert expert(static_cast<std::uint64_t>(s), ExpertOptions{});
+            const RolloutResult r = runEpisode(
+                w, [&](const vision::RgbImage&, const WorldState& st) { return expert.act(st); }, 32);
+            const std::string what = std::string(taskKindName(k)) + " seed " + std::to_string(400 + s);
+            QVERIFY2(r.success, what.c_str());
+            // Pushing fingers stay behind the block (4.5 cm from its centre); grasping ones centre it.
+            if (k == TaskKind::PushToFront) {
+                QVERIFY2(r.closestToTarget < 0.05, what.c_str());
+            } else {
+                QVERIFY2(r.closestToTarget < 0.01, what.c_str());
+                QVERIFY2(r.graspedTarget, what.c_str());
+            }
+        }
+    // Fingers open around the named block that close and stay down: it is held, not lifted.
+    WorldState w = sampleLayout(TaskKind::PickUp, 7);
+    const Block b = w.blocks[static_cast<std::size_t>(w.target)];
+    w.gripper = {b.x, b.y, 0.002, b.yaw, 1.0};
+    const RolloutResult grab = runEpisode(
+        w, [](const vision::RgbImage&, const WorldState&) { return data::Action{0, 0, 0, 0, 0, 0, 1}; }, 32,
+        3);
+    QVERIFY(grab.graspedTarget);
+    QVERIFY(!grab.success); // held but not lifted
+    QVERIFY(grab.closestToTarget < 1e-9);
+}
+
 void TestDemo::doNothingPolicyFails() {
     const Policy idle = [](const vision::RgbImage&, const WorldState&) {
         return data::Action{0, 0, 0, 0, 0, 0, -1};
@@ -411,6 +442,11 @@ void TestDemo::doNothingPolicyFails() {
             const WorldState w = sampleLayout(k, static_cast<std::uint64_t>(300 + s));
             const RolloutResult r = runEpisode(w, idle, 32);
             QVERIFY(!r.success);
+            // The gripper never moves: the closest it came is where it started, and it held nothing.
+            const Block& b = w.blocks[static_cast<std::size_t>(w.target)];
+            QCOMPARE(r.closestToTarget, std::hypot(w.gripper.x - b.x, w.gripper.y - b.y));
+            QVERIFY(r.closestToTarget > 0.01);
+            QVERIFY(!r.graspedTarget);
             QCOMPARE(r.episode.numSteps, kMaxEpisodeSteps);
             QVERIFY(!r.episode.success());
             QVERIFY(!runEpisode(w, squeeze, 32).success);

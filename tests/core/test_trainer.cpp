@@ -245,7 +245,25 @@ private Q_SLOTS:
             for (std::size_t k = 0; k < 2; ++k) {
                 QCOMPARE(ev.modes[i].outcomes[k].steps, ev.modes[0].outcomes[k].steps);
                 QCOMPARE(ev.modes[i].outcomes[k].success, ev.modes[0].outcomes[k].success);
+                QCOMPARE(ev.modes[i].outcomes[k].closestCm, ev.modes[0].outcomes[k].closestCm);
+                QCOMPARE(ev.modes[i].outcomes[k].goalCm, ev.modes[0].outcomes[k].goalCm);
             }
+        // How close each run came: no further than where the gripper started, a goal distance for put in and
+        // push to front, medians over the two layouts (the upper of the two).
+        for (const auto& mode : ev.modes) {
+            std::vector<double> closest;
+            for (std::size_t k = 0; k < 2; ++k) {
+                const auto& o = mode.outcomes[k];
+                const demo::WorldState w = demo::heldOutLayout(static_cast<int>(k));
+                const auto& b = w.blocks[static_cast<std::size_t>(w.target)];
+                QVERIFY(o.closestCm >= 0);
+                QVERIFY(o.closestCm <= 100 * std::hypot(w.gripper.x - b.x, w.gripper.y - b.y) + 1e-9);
+                QVERIFY(std::isfinite(o.goalCm) && o.goalCm >= 0);
+                closest.push_back(o.closestCm);
+            }
+            QCOMPARE(mode.medianClosestCm, std::max(closest[0], closest[1]));
+            QVERIFY(mode.grasped >= 0 && mode.grasped <= mode.episodes);
+        }
         QCOMPARE(ev.modes[0].outcomes[1].task, demo::heldOutLayout(1).task);
         QCOMPARE(ev.modes[0].metrics.acceptanceLength, 1.0);
         QCOMPARE(ev.modes[0].metrics.passesPerAction, 7.0);
