@@ -19,6 +19,7 @@
 #include "model/vla_model.h"
 #include "text/tokenizer.h"
 
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -39,7 +40,7 @@ std::string demoUsage() {
            "                          [--freeze-vision] [--draft-samples N] [--tiny] [--bf16]\n"
            "       specvla demo eval --json OUT [--model DIR] [--draft DIR] [--margins A:B[:S]] [--episodes "
            "N]\n"
-           "                         [--first K] [--max-steps N] [decode options]\n"
+           "                         [--first K] [--max-steps N] [--save-rollouts DIR] [decode options]\n"
            "       specvla demo probe [--episodes N] [--steps N] [--hidden N] [--eval N] [--noise-cm "
            "A,B,...]\n"
            "                          [--batch N] [--lr LR] [--bin-sigma S] [--failures] [--seed S] [--json "
@@ -95,11 +96,17 @@ std::string demoUsage() {
            "AR,\n"
            "strict and relaxed mode at each margin, and reports closed-loop success and acceptance length "
            "per\n"
-           "mode (table on stdout, everything in OUT). Greedy decoding and seeded layouts: deterministic.\n"
+           "mode (table on stdout, everything in OUT), with how close each episode came: the closest "
+           "approach\n"
+           "to the named block, whether it was grasped and how far it ended from the goal. Greedy decoding\n"
+           "and seeded layouts: deterministic.\n"
            "  --model DIR      default resources/demo/model (the shipped demo); --draft DIR likewise\n"
            "  --margins A:B[:S] relaxed margins from A to B in steps of S (default 0:16)\n"
            "  --episodes N     held-out layouts (default 20); --first K starts at layout K (default 0)\n"
            "  --max-steps N    episode bound (default 80)\n"
+           "  --save-rollouts DIR  write every rollout there as a LIBERO file "
+           "(layout_KK_TASK_MODE_demo.hdf5,\n"
+           "                   for the workbench or specvla run) and a contact sheet of every fifth frame\n"
            "  (--dtype defaults to fp32 here; the tree options of the decode options apply to every mode)\n"
            "\n"
            "demo probe measures how well the expert can be cloned with perfect perception: a small\n"
@@ -606,7 +613,7 @@ int runEval(std::vector<std::string> argv) {
     auto valueOptions = modelValueOptions();
     for (const auto& o : decodeValueOptions())
         valueOptions.insert(o);
-    valueOptions.insert({"margins", "episodes", "first", "max-steps", "json"});
+    valueOptions.insert({"margins", "episodes", "first", "max-steps", "json", "save-rollouts"});
     {
         const Args probe(argv, valueOptions, decodeFlags());
         if (!probe.positionals().empty())
@@ -628,6 +635,32 @@ int runEval(std::vector<std::string> argv) {
     if (o.firstEpisode < 0) throw UsageError("--first must not be negative");
     if (o.maxSteps < 1) throw UsageError("--max-steps must be positive");
     o.base = decodeSettings(args, /*perDimMargins=*/false);
+    if (auto dir = args.value("save-rollouts")) {
+        fs::create_directories(*dir);
+        // Each rollout as a LIBERO file (frames stored rotated, as LIBERO's), which the workbench and
+        // `specvla run` open, and a contact sheet of every fifth frame.
+        o.rollout = [dir = *dir](const std::string& mode, const demo::EpisodeOutcome& e,
+                                 const demo::RolloutResult& r) {
+            std::string label;
+            for (char c : mode)
+                if (std::isalnum(static_cast<unsigned char>(c)))
+                    label += c;
+                else if (c == ' ')
+                    label += '_';
+            char stem[128];
+            std::snprintf(stem, sizeof stem, "layout_%02d_%s_%s", e.layout, demo::taskKindName(e.task),
+                          label.c_str());
+            data::LiberoWriteOptions wo;
+            wo.layout = data::LiberoLayout::Raw;
+            wo.problemName = std::string("demo_") + demo::taskKindName(e.task);
+            wo.domainName = "specvla_demo_tabletop";
+            wo.compress = true;
+            data::writeLiberoFile((fs::path(dir) / (std::string(stem) + "_demo.hdf5")).string(),
+                                  {demo::storedEpisode(r.episode)}, wo);
+            demo::writePng(demo::contactSheet(r.episode, 5, 8),
+                           (fs::path(dir) / (std::string(stem) + "_frames.png")).string());
+        };
+    }
 
     const LoadedModels m = loadModels(args, /*needDraft=*/true, /*requireTokenizer=*/true, "fp32");
     std::printf("closed-loop evaluation: %d held-out layouts (from %d), at most %d steps, modes: AR, strict, "

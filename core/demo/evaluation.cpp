@@ -144,6 +144,7 @@ EvalResult evaluateClosedLoop(const model::VlaModel& target, const model::DraftH
             ++m.episodes;
             m.successes += r.success ? 1 : 0;
             if (progress) progress(m, outcome);
+            if (o.rollout) o.rollout(m.label, outcome, r);
         }
     }
     for (std::size_t i = 0; i < settings.size(); ++i) {

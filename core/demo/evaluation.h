@@ -27,6 +27,8 @@ namespace specvla::demo {
 constexpr std::uint64_t kHeldOutSeedBase = 1000000;
 WorldState heldOutLayout(int k);
 
+struct EpisodeOutcome;
+
 struct EvalOptions {
     int episodes = 20;
     int firstEpisode = 0; // held-out layouts firstEpisode .. firstEpisode + episodes - 1
@@ -35,6 +37,9 @@ struct EvalOptions {
     bool ar = true;
     bool strict = true;
     decode::DecodeSettings base; // tree shape and acceptance options shared by all modes
+    // Called with every closed-loop rollout (frames as rendered, upright) after its outcome is recorded,
+    // e.g. to save it; mode is the run's label ("ar", "strict", "relaxed r=9").
+    std::function<void(const std::string& mode, const EpisodeOutcome&, const RolloutResult&)> rollout;
 };
 
 struct EpisodeOutcome {

@@ -197,4 +197,30 @@ RolloutResult runEpisode(const WorldState& start, const Policy& policy, int imag
     return r;
 }
 
+vision::RgbImage contactSheet(const data::Episode& episode, int every, int columns) {
+    if (every < 1 || columns < 1) throw Error("demo: contact sheet needs every and columns of at least 1");
+    if (episode.numSteps < 1 || episode.imageWidth < 1 || episode.imageHeight < 1)
+        throw Error("demo: contact sheet of an episode without frames");
+    if (!episode.consistencyProblem().empty())
+        throw Error("demo: contact sheet of an inconsistent episode: " + episode.consistencyProblem());
+    std::vector<int> steps;
+    for (int t = 0; t < episode.numSteps; t += every)
+        steps.push_back(t);
+    if (steps.back() != episode.numSteps - 1) steps.push_back(episode.numSteps - 1);
+    const int n = static_cast<int>(steps.size());
+    const int cols = std::min(columns, n), rows = (n + cols - 1) / cols;
+    const int w = episode.imageWidth, h = episode.imageHeight;
+    vision::RgbImage sheet = vision::RgbImage::blank(cols * w, rows * h);
+    for (int i = 0; i < n; ++i) {
+        const std::uint8_t* src = episode.image(steps[static_cast<std::size_t>(i)]);
+        const int x0 = (i % cols) * w, y0 = (i / cols) * h;
+        for (int y = 0; y < h; ++y)
+            std::copy(src + static_cast<std::size_t>(y) * w * 3,
+                      src + static_cast<std::size_t>(y + 1) * w * 3,
+                      sheet.pixels.begin() + static_cast<std::ptrdiff_t>(
+                                                 (static_cast<std::size_t>(y0 + y) * cols * w + x0) * 3));
+    }
+    return sheet;
+}
+
 } // namespace specvla::demo

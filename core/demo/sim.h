@@ -49,4 +49,9 @@ struct RolloutResult {
 RolloutResult runEpisode(const WorldState& start, const Policy& policy, int imageSize,
                          int maxSteps = kMaxEpisodeSteps);
 
+// Every `every`-th frame of an episode (and its last one), tiled left to right in rows of `columns`, for a
+// quick look at what a policy did. Unused tiles stay black. Throws Error for an episode without frames or
+// every / columns below 1.
+vision::RgbImage contactSheet(const data::Episode& episode, int every, int columns);
+
 } // namespace specvla::demo

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Runs the real `specvla` executable on checkpoints written by the tests and on every kind of corrupt file.
+#include "data/libero_reader.h"
+#include "demo/evaluation.h"
+#include "demo/world.h"
 #include "support/test_support.h"
 #include "support/tiny_model.h"
 
@@ -365,6 +368,33 @@ private Q_SLOTS:
         QCOMPARE(report["text_geometry"]["layers"].get<int>(), 1);
         std::ifstream config((out + "/model/config.json").toStdString());
         QCOMPARE(nlohmann::json::parse(config)["text_config"]["num_hidden_layers"].get<int>(), 1);
+
+        // The closed loop on that model: how close each episode came, and every rollout saved as a LIBERO
+        // file the reader opens (with the steps the episode took) and a contact sheet.
+        const QString rollouts = path("rollouts"), evalJson = path("eval.json");
+        const Run e =
+            runCli({"demo", "eval", "--model", out + "/model", "--draft", out + "/draft", "--json", evalJson,
+                    "--episodes", "1", "--max-steps", "6", "--margins", "3", "--save-rollouts", rollouts});
+        QVERIFY2(e.code == 0, qPrintable(e.err + e.out));
+        QVERIFY2(e.out.contains("closest"), qPrintable(e.out));
+        std::ifstream evalIn(evalJson.toStdString());
+        const nlohmann::json ev = nlohmann::json::parse(evalIn);
+        QCOMPARE(ev["modes"].size(), std::size_t(3));
+        for (const auto& mode : ev["modes"]) {
+            const auto& o = mode["outcomes"][0];
+            QVERIFY(o["closest_cm"].get<double>() >= 0);
+            QVERIFY(o["goal_cm"].is_number()); // layout 0 is a put-in task
+            QCOMPARE(mode["grasped"].get<int>(), o["grasped"].get<bool>() ? 1 : 0);
+            const std::string label = mode["label"].get<std::string>() == "relaxed r=3"
+                                          ? "relaxed_r3"
+                                          : mode["label"].get<std::string>();
+            const QString stem = rollouts + "/layout_00_put_in_" + QString::fromStdString(label);
+            const auto file = specvla::data::LiberoFile::open((stem + "_demo.hdf5").toStdString());
+            QCOMPARE(file.numDemos(), 1);
+            QCOMPARE(file.numSteps(0), o["steps"].get<int>());
+            QCOMPARE(file.instruction(), specvla::demo::instruction(specvla::demo::heldOutLayout(0)));
+            QVERIFY(QFileInfo(stem + "_frames.png").size() > 0);
+        }
     }
 
 public:

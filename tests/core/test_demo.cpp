@@ -61,6 +61,7 @@ private Q_SLOTS:
     void funnelExpertSucceedsAndIsMemoryless();
     void rolloutIsDeterministic();
     void perturbedRolloutsRecover();
+    void contactSheetTilesEveryNthFrame();
     void doNothingPolicyFails();
     void rolloutRecordsHowCloseItCame();
     void simGraspsCarriesAndReleases();
@@ -428,6 +429,41 @@ void TestDemo::rolloutRecordsHowCloseItCame() {
     QVERIFY(grab.graspedTarget);
     QVERIFY(!grab.success); // held but not lifted
     QVERIFY(grab.closestToTarget < 1e-9);
+}
+
+void TestDemo::contactSheetTilesEveryNthFrame() {
+    // 12 frames of 4 x 3 pixels, frame t filled with value 10 + t: every 5th gives frames 0, 5, 10 and the
+    // last one, 11, in rows of 3.
+    data::Episode ep;
+    ep.numSteps = 12;
+    ep.imageWidth = 4;
+    ep.imageHeight = 3;
+    for (int t = 0; t < ep.numSteps; ++t) {
+        ep.images.insert(ep.images.end(), ep.imageBytes(), static_cast<std::uint8_t>(10 + t));
+        ep.actions.push_back({});
+    }
+    const vision::RgbImage sheet = contactSheet(ep, 5, 3);
+    QCOMPARE(sheet.width, 12);
+    QCOMPARE(sheet.height, 6);
+    auto at = [&](int x, int y) {
+        return int(sheet.pixels[static_cast<std::size_t>((y * sheet.width + x) * 3)]);
+    };
+    QCOMPARE(at(0, 0), 10);
+    QCOMPARE(at(3, 2), 10);
+    QCOMPARE(at(4, 0), 15);
+    QCOMPARE(at(11, 2), 20);
+    QCOMPARE(at(0, 3), 21); // the last frame starts the second row
+    QCOMPARE(at(3, 5), 21);
+    QCOMPARE(at(4, 3), 0); // unused tiles stay black
+    QCOMPARE(at(11, 5), 0);
+    // Fewer frames than columns: one row, as wide as the frames.
+    ep.numSteps = 2;
+    ep.images.resize(2 * ep.imageBytes());
+    ep.actions.resize(2);
+    QCOMPARE(contactSheet(ep, 5, 8).width, 8);
+    QVERIFY_THROWS_EXCEPTION(Error, contactSheet(ep, 0, 8));
+    QVERIFY_THROWS_EXCEPTION(Error, contactSheet(ep, 1, 0));
+    QVERIFY_THROWS_EXCEPTION(Error, contactSheet(data::Episode{}, 1, 1));
 }
 
 void TestDemo::doNothingPolicyFails() {
