@@ -85,6 +85,11 @@ std::string demoUsage() {
            "                   patches where its thing is (default 0: none)\n"
            "  --bin-sigma S    soft labels for the motion tokens: a Gaussian of S bins around each label\n"
            "                   (default 0: plain cross entropy)\n"
+           "  --lm-attention W weight of a loss that points three heads of one language-model layer, at the\n"
+           "                   last prompt position, at the named block, the goal's reference thing and the\n"
+           "                   gripper (training only; default 0: none)\n"
+           "  --lm-attention-layer L  the layer it supervises (default: a quarter of the way up, at least "
+           "1)\n"
            "  --draft-samples N the draft learns on at most N samples, evenly spread (default: all)\n"
            "  --bc-check       keep the last layouts' frames (a twentieth, at most 256) out of behaviour\n"
            "                   cloning and report the policy on them and on as many training frames:\n"
@@ -342,7 +347,9 @@ int runTrain(const std::vector<std::string>& argv) {
                      "expert-gain",
                      "expert-max-change",
                      "vision-attention",
-                     "bin-sigma"},
+                     "bin-sigma",
+                     "lm-attention",
+                     "lm-attention-layer"},
                     {"tiny", "bf16", "freeze-vision", "sincos-positions", "bc-check"});
     if (!args.positionals().empty())
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");
@@ -428,6 +435,13 @@ int runTrain(const std::vector<std::string>& argv) {
     if (!(to.visionAttentionWeight >= 0)) throw UsageError("--vision-attention must not be negative");
     if (args.value("bin-sigma")) to.binSigma = parseDouble("bin-sigma", *args.value("bin-sigma"));
     if (!(to.binSigma >= 0 && to.binSigma <= 64)) throw UsageError("--bin-sigma must be within [0, 64]");
+    if (args.value("lm-attention"))
+        to.lmAttentionWeight = parseDouble("lm-attention", *args.value("lm-attention"));
+    if (!(to.lmAttentionWeight >= 0)) throw UsageError("--lm-attention must not be negative");
+    if (args.value("lm-attention-layer")) {
+        to.lmAttentionLayer = intOpt("lm-attention-layer", -1);
+        if (to.lmAttentionLayer < 0) throw UsageError("--lm-attention-layer must not be negative");
+    }
     double window = 0;
     int inWindow = 0;
     auto report = [&](const char* what, int total) {
@@ -545,6 +559,9 @@ int runTrain(const std::vector<std::string>& argv) {
         {"sincos_positions", to.sincosPositions},
         {"vision_attention", to.visionAttentionWeight},
         {"bin_sigma", to.binSigma},
+        {"lm_attention", to.lmAttentionWeight},
+        {"lm_attention_layer", target.lmAttentionLayer},
+        {"lm_attention_loss", curve(target.lmAttentionLosses)},
         {"bc_check", {{"unseen", checkJson(target.bcUnseen)}, {"training", checkJson(target.bcSeen)}}},
         {"seconds", target.seconds},
         {"loss", curve(target.losses)},

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
+#include <sstream>
 
 namespace specvla::demo {
 
@@ -167,6 +168,26 @@ std::vector<std::string> tokenizerCorpus() {
 
 std::string trainDemoTokenizer(const std::string& modelPrefix, int vocabSize) {
     return text::trainInstructionTokenizer(modelPrefix, tokenizerCorpus(), vocabSize);
+}
+
+InstructionThings instructionThings(const std::string& instruction) {
+    InstructionThings t;
+    std::istringstream words(instruction);
+    std::string word;
+    while (words >> word) {
+        const auto& colors = colorNames();
+        const auto c = std::find(colors.begin(), colors.end(), word);
+        if (c != colors.end()) {
+            const int index = static_cast<int>(c - colors.begin());
+            (t.block < 0 ? t.block : t.referenceBlock) = index;
+        } else if (word == receptacleName(ReceptacleKind::Plate)) {
+            t.receptacle = 0;
+        } else if (word == receptacleName(ReceptacleKind::Bowl)) {
+            t.receptacle = 1;
+        }
+    }
+    if (t.block < 0) throw Error("demo: the instruction '" + instruction + "' names no block colour");
+    return t;
 }
 
 StateFeatures stateFeatures(const WorldState& w) {

@@ -46,6 +46,17 @@ constexpr int kStateFeatures = kTaskFeatures + kSceneFeatures;
 using StateFeatures = std::array<float, kStateFeatures>;
 StateFeatures stateFeatures(const WorldState& state);
 
+// What a templated instruction names, by the words it uses: the colour index (colorNames()) of the block to
+// move, and what its goal is defined by: the reference block's colour index, or the receptacle (-1 when the
+// goal is defined by a block or, for pick up, by nothing else). Throws Error naming the instruction when it
+// names no block colour.
+struct InstructionThings {
+    int block = -1;
+    int referenceBlock = -1;
+    int receptacle = -1; // 0 plate, 1 bowl (ReceptacleKind order)
+};
+InstructionThings instructionThings(const std::string& instruction);
+
 // Expert demonstrations: episode e is task allTaskKinds()[e % 5] on layout seed firstSeed + e (+ a retry
 // offset: a perturbed rollout that fails is replaced by the next seed, so every returned episode succeeds),
 // by an Expert with these options (the perturbation and gripper flips included). states, when given,

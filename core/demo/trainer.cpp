@@ -385,6 +385,24 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
     for (const auto& s : specs)
         if (s.used) used.insert(s.name);
     const bool aux = o.auxWeight > 0 && !data.states.empty();
+    const bool lmAttention = o.lmAttentionWeight > 0;
+    if (lmAttention) {
+        if (data.states.empty())
+            throw Error("demo trainer: the language model's attention loss needs states");
+        const int P = out.config.numPatches();
+        const int side = static_cast<int>(std::lround(std::sqrt(static_cast<double>(P))));
+        if (side * side != P)
+            throw Error("demo trainer: the language model's attention loss needs a square patch grid, not " +
+                        std::to_string(P) + " patches");
+        if (out.config.text.numHeads < 3)
+            throw Error("demo trainer: the language model's attention loss needs at least 3 heads");
+        const int layers = out.config.text.numLayers;
+        out.lmAttentionLayer =
+            o.lmAttentionLayer >= 0 ? o.lmAttentionLayer : std::min(layers - 1, std::max(1, layers / 4));
+        if (out.lmAttentionLayer >= layers)
+            throw Error("demo trainer: attention loss layer " + std::to_string(out.lmAttentionLayer) +
+                        " of a " + std::to_string(layers) + "-layer language model");
+    }
     if ((aux || o.visionSteps > 0) && data.states.size() != data.samples.size())
         throw Error("demo trainer: " + std::to_string(data.states.size()) + " state features for " +
                     std::to_string(data.samples.size()) + " samples" +
@@ -575,6 +593,7 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
     // predict them in the output (sample-major).
     struct Forward {
         model::LlamaOutput out;
+        model::AttentionCapture attention; // layer lmAttentionLayer, with the attention loss
         Batch batch;
         at::Tensor patches; // the projected patches, with the auxiliary loss
         std::vector<std::vector<int>> labels;
@@ -598,7 +617,9 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             frozen.defined()
                 ? frozen.index_select(0, at::tensor(std::vector<std::int64_t>(idx.begin(), idx.end())))
                 : at::Tensor());
-        f.out = m->llm().forward(x, at::arange(f.batch.length, at::kLong), nullptr, {}, true);
+        f.attention.layer = lmAttention ? out.lmAttentionLayer : -1;
+        f.out = m->llm().forward(x, at::arange(f.batch.length, at::kLong), nullptr, {}, true,
+                                 lmAttention ? &f.attention : nullptr);
         for (std::size_t k = 0; k < idx.size(); ++k)
             for (int j = 0; j < nTargets; ++j) {
                 f.rows.push_back(static_cast<std::int64_t>(k));
@@ -617,6 +638,42 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
         const at::Tensor last =
             f.out.hidden.index({at::tensor(lastRows), at::tensor(lastCols)}).to(at::kFloat);
         return at::addmm(auxLlmB, last, auxLlmW);
+    };
+    // The attention loss: heads 0, 1, 2 of the supervised layer at each sample's last prompt position against
+    // the named block's, the goal thing's and the gripper's patch targets.
+    auto lmAttentionLoss = [&](const Forward& f, const std::vector<int>& idx) {
+        const int P = out.config.numPatches();
+        const int grid = static_cast<int>(std::lround(std::sqrt(static_cast<double>(P))));
+        const auto b = static_cast<std::int64_t>(idx.size());
+        std::vector<float> all(static_cast<std::size_t>(kSceneGroups * P)), present(kSceneGroups),
+            position(2 * kSceneGroups);
+        std::vector<float> target(static_cast<std::size_t>(b * 3 * P)), on(static_cast<std::size_t>(b * 3));
+        std::vector<std::int64_t> lastCols;
+        for (std::int64_t k = 0; k < b; ++k) {
+            const auto i = static_cast<std::size_t>(idx[static_cast<std::size_t>(k)]);
+            attentionTargets(data.states[i], grid, all.data(), present.data(), position.data());
+            const InstructionThings things = instructionThings(
+                data.episodes[static_cast<std::size_t>(data.samples[i].episode)].instruction);
+            const int goal = things.referenceBlock >= 0 ? 1 + things.referenceBlock
+                             : things.receptacle >= 0   ? 7 + things.receptacle
+                                                        : 1 + things.block;
+            const std::array<int, 3> groups{1 + things.block, goal, 0};
+            for (int h = 0; h < 3; ++h) {
+                const auto g = static_cast<std::size_t>(groups[static_cast<std::size_t>(h)]);
+                std::copy(all.begin() + static_cast<std::ptrdiff_t>(g * P),
+                          all.begin() + static_cast<std::ptrdiff_t>((g + 1) * P),
+                          target.begin() + static_cast<std::ptrdiff_t>((k * 3 + h) * P));
+                on[static_cast<std::size_t>(k * 3 + h)] = present[g];
+            }
+            lastCols.push_back(f.batch.promptLength[static_cast<std::size_t>(k)] - 1);
+        }
+        using at::indexing::Slice;
+        const at::Tensor rows = f.attention.probs.index({at::arange(b), Slice(), at::tensor(lastCols)});
+        const at::Tensor p = rows.narrow(1, 0, 3).narrow(2, 1, P); // [B, 3, P]: the patch slots
+        const at::Tensor t = at::tensor(target).view({b, 3, P});
+        const at::Tensor w = at::tensor(on).view({b, 3});
+        const at::Tensor ce = -(t * at::log(p + 1e-8)).sum(2); // [B, 3]
+        return (ce * w).sum() / at::clamp_min(w.sum(), 1.0);
     };
     const int trainable = o.bcCheck ? n - checkFrames : n;
     std::mt19937_64 rng(o.seed);
@@ -644,6 +701,11 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
                     at::mse_loss(at::addmm(auxPatchB, fwd.patches.to(at::kFloat).flatten(1), auxPatchW), y);
             loss = ce + o.auxWeight * auxLoss;
             out.auxLosses.push_back(auxLoss.item<double>());
+        }
+        if (lmAttention) {
+            const at::Tensor attentionLoss = lmAttentionLoss(fwd, idx);
+            loss = loss + o.lmAttentionWeight * attentionLoss;
+            out.lmAttentionLosses.push_back(attentionLoss.item<double>());
         }
         applyStep(opt, loss, params, o.clipNorm);
         out.losses.push_back(ce.item<double>());

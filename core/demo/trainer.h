@@ -99,6 +99,17 @@ struct TargetTrainOptions {
     // check keeps out of pretraining) out of behaviour cloning too, and measure the policy on them and on as
     // many samples it trained on (TrainedTarget::bcUnseen, bcSeen). Off: every sample trains.
     bool bcCheck = false;
+    // Weight of an attention loss on the language model (needs DemoDataset::states and a square patch grid):
+    // at the last prompt position, three heads of layer lmAttentionLayer are told where to look, as the
+    // vision pretraining tells its queries: head 0 at the patches of the block the instruction names, head
+    // 1 at the thing its goal is defined by (the reference block or the receptacle; the block again for pick
+    // up), head 2 at the gripper. Cross entropy of each head's attention over the patch slots against a
+    // Gaussian (half a patch wide) around the thing. It teaches the binding of instruction words to patches,
+    // which behaviour cloning alone learns slowly. Training only; the checkpoint is unchanged. 0: none.
+    double lmAttentionWeight = 0;
+    // -1: a quarter of the way up, at least layer 1 (whose queries have read the instruction) where there is
+    // one.
+    int lmAttentionLayer = -1;
 };
 
 // How well the trained policy fits a set of samples, teacher-forced (each action token predicted from the
@@ -120,8 +131,11 @@ struct TrainedTarget {
     std::string tokenizerPath;
     nlohmann::json actionStats;
     std::shared_ptr<WeightSet> weights;
-    std::vector<double> losses;       // per step (cross entropy per supervised token)
-    std::vector<double> auxLosses;    // per step (the auxiliary loss, both read-outs), empty without it
+    std::vector<double> losses;    // per step (cross entropy per supervised token)
+    std::vector<double> auxLosses; // per step (the auxiliary loss, both read-outs), empty without it
+    std::vector<double>
+        lmAttentionLosses;            // per step (lmAttentionWeight's loss, unweighted), empty without it
+    int lmAttentionLayer = -1;        // the layer it supervised
     std::vector<double> visionLosses; // per vision pretraining step (mean squared error of the read-out)
     double visionSeconds = 0;         // of the pretraining and the frozen patch embeddings
     // How well the pretrained read-out locates things on frames it never trained on (the last twentieth

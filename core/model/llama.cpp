@@ -117,7 +117,7 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b 
 }
 
 at::Tensor attention(const LlamaLayer& l, const LlamaConfig& c, const at::Tensor& x, const Rope& rope,
-                     KvCache* cache, int layerIndex, const at::Tensor& addMask) {
+                     KvCache* cache, int layerIndex, const at::Tensor& addMask, at::Tensor* probsOut) {
     const auto B = x.size(0), n = x.size(1);
     const int H = c.numHeads, KV = c.numKvHeads, hd = c.headDim();
     at::Tensor q = linear(x, l.q, l.qBias).view({B, n, H, hd}).transpose(1, 2);
@@ -140,7 +140,9 @@ at::Tensor attention(const LlamaLayer& l, const LlamaConfig& c, const at::Tensor
     at::Tensor scores =
         at::matmul(q.to(at::kFloat), k.to(at::kFloat).transpose(-1, -2)) / std::sqrt(double(hd));
     scores = scores + addMask;
-    const at::Tensor probs = at::softmax(scores, -1).to(v.scalar_type());
+    const at::Tensor p32 = at::softmax(scores, -1);
+    if (probsOut) *probsOut = p32;
+    const at::Tensor probs = p32.to(v.scalar_type());
     const at::Tensor out = at::matmul(probs, v).transpose(1, 2).reshape({B, n, H * hd});
     return at::linear(out, l.o);
 }
@@ -148,8 +150,12 @@ at::Tensor attention(const LlamaLayer& l, const LlamaConfig& c, const at::Tensor
 } // namespace
 
 at::Tensor runLayers(const std::vector<LlamaLayer>& layers, const LlamaConfig& c, at::Tensor x,
-                     const at::Tensor& positions, KvCache* cache, const AttentionMask& mask) {
+                     const at::Tensor& positions, KvCache* cache, const AttentionMask& mask,
+                     AttentionCapture* capture) {
     const auto n = x.size(1);
+    if (capture && (capture->layer < 0 || capture->layer >= static_cast<int>(layers.size())))
+        throw Error("attention capture of layer " + std::to_string(capture->layer) + " in a stack of " +
+                    std::to_string(layers.size()));
     if (positions.dim() != 1 || positions.size(0) != n)
         throw Error("positions must be a vector of " + std::to_string(n) + " entries");
     if (cache) {
@@ -162,7 +168,9 @@ at::Tensor runLayers(const std::vector<LlamaLayer>& layers, const LlamaConfig& c
     for (std::size_t i = 0; i < layers.size(); ++i) {
         const LlamaLayer& l = layers[i];
         const at::Tensor h = l.inputNorm.defined() ? rmsNorm(x, l.inputNorm, c.rmsNormEps) : x;
-        x = x + attention(l, c, h, rope, cache, static_cast<int>(i), addMask);
+        const bool captured = capture && capture->layer == static_cast<int>(i);
+        x = x + attention(l, c, h, rope, cache, static_cast<int>(i), addMask,
+                          captured ? &capture->probs : nullptr);
         const at::Tensor m = rmsNorm(x, l.postNorm, c.rmsNormEps);
         x = x + at::linear(at::silu(at::linear(m, l.gate)) * at::linear(m, l.up), l.down);
     }
@@ -202,8 +210,9 @@ at::Tensor LlamaModel::logits(const at::Tensor& hidden) const {
 }
 
 LlamaOutput LlamaModel::forward(const at::Tensor& inputEmbeds, const at::Tensor& positions, KvCache* cache,
-                                const AttentionMask& mask, bool logitsForAll) const {
-    at::Tensor x = runLayers(m_layers, m_config, inputEmbeds.to(dtype()), positions, cache, mask);
+                                const AttentionMask& mask, bool logitsForAll,
+                                AttentionCapture* capture) const {
+    at::Tensor x = runLayers(m_layers, m_config, inputEmbeds.to(dtype()), positions, cache, mask, capture);
     LlamaOutput out;
     out.hidden = rmsNorm(x, m_norm, m_config.rmsNormEps);
     out.logits = logits(logitsForAll ? out.hidden : out.hidden.narrow(1, out.hidden.size(1) - 1, 1));

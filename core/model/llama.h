@@ -41,10 +41,19 @@ Rope ropeTables(const at::Tensor& positions, int headDim, double theta);
 // cached prefix fully visible. A [n, past + n] bool tensor: the full mask.
 using AttentionMask = at::Tensor;
 
+// For training: the attention probabilities of one layer, [B, heads, n, past + n] float32 (softmax over the
+// keys), kept in the autograd graph so a loss on them trains the layers that produced them.
+struct AttentionCapture {
+    int layer = -1;
+    at::Tensor probs;
+};
+
 // Runs a stack of layers on x [B, n, D] at positions [n] (int64). With a cache (B must be 1) the new keys and
-// values are written at [cache.length(), + n) and the cache advances by n.
+// values are written at [cache.length(), + n) and the cache advances by n. capture, when given, receives
+// the attention probabilities of its layer.
 at::Tensor runLayers(const std::vector<LlamaLayer>& layers, const LlamaConfig& c, at::Tensor x,
-                     const at::Tensor& positions, KvCache* cache, const AttentionMask& mask);
+                     const at::Tensor& positions, KvCache* cache, const AttentionMask& mask,
+                     AttentionCapture* capture = nullptr);
 
 at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps);
 
@@ -64,7 +73,8 @@ public:
     at::Tensor embed(const at::Tensor& ids) const; // [B, n] int64 -> [B, n, D]
     // inputEmbeds [B, n, D] at positions [n]; logits for all positions, or for the last one only.
     LlamaOutput forward(const at::Tensor& inputEmbeds, const at::Tensor& positions, KvCache* cache,
-                        const AttentionMask& mask = {}, bool logitsForAll = true) const;
+                        const AttentionMask& mask = {}, bool logitsForAll = true,
+                        AttentionCapture* capture = nullptr) const;
     at::Tensor logits(const at::Tensor& hidden) const; // float32
     KvCache makeCache(int capacity) const;
 

@@ -311,7 +311,8 @@ private Q_SLOTS:
               QStringList{"--text-layers", "0"}, QStringList{"--vision-steps", "-1"},
               QStringList{"--expert", "zigzag"}, QStringList{"--expert-gain", "0"},
               QStringList{"--expert-max-change", "3"}, QStringList{"--vision-attention", "-1"},
-              QStringList{"--bin-sigma", "-1"}}) {
+              QStringList{"--bin-sigma", "-1"}, QStringList{"--lm-attention", "-1"},
+              QStringList{"--lm-attention-layer", "-2"}}) {
             const Run r = runCli(QStringList{"demo", "train", "--out", out, "--tiny"} + bad);
             QCOMPARE(r.code, 2);
             QVERIFY2(r.err.contains(bad.front()), qPrintable(r.err));
@@ -347,6 +348,8 @@ private Q_SLOTS:
                               "2",
                               "--text-layers",
                               "1",
+                              "--lm-attention",
+                              "0.5",
                               "--eval",
                               "0",
                               "--heldout",
@@ -366,6 +369,9 @@ private Q_SLOTS:
         QVERIFY(report["target"]["vision_check"].contains("gripper_error_cm"));
         QCOMPARE(report["draft"]["max_samples"].get<int>(), 5);
         QCOMPARE(report["text_geometry"]["layers"].get<int>(), 1);
+        QCOMPARE(report["target"]["lm_attention"].get<double>(), 0.5);
+        QCOMPARE(report["target"]["lm_attention_layer"].get<int>(), 0); // the only layer
+        QCOMPARE(report["target"]["lm_attention_loss"].size(), std::size_t(3));
         std::ifstream config((out + "/model/config.json").toStdString());
         QCOMPARE(nlohmann::json::parse(config)["text_config"]["num_hidden_layers"].get<int>(), 1);
 

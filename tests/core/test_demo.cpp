@@ -61,6 +61,7 @@ private Q_SLOTS:
     void funnelExpertSucceedsAndIsMemoryless();
     void rolloutIsDeterministic();
     void perturbedRolloutsRecover();
+    void instructionThingsNameTheBlocksAndReceptacle();
     void contactSheetTilesEveryNthFrame();
     void doNothingPolicyFails();
     void rolloutRecordsHowCloseItCame();
@@ -429,6 +430,32 @@ void TestDemo::rolloutRecordsHowCloseItCame() {
     QVERIFY(grab.graspedTarget);
     QVERIFY(!grab.success); // held but not lifted
     QVERIFY(grab.closestToTarget < 1e-9);
+}
+
+void TestDemo::instructionThingsNameTheBlocksAndReceptacle() {
+    for (TaskKind k : allTaskKinds())
+        for (int seed = 0; seed < 20; ++seed) {
+            const WorldState w = sampleLayout(k, static_cast<std::uint64_t>(500 + seed));
+            const InstructionThings t = instructionThings(instruction(w));
+            const std::string what = instruction(w);
+            QVERIFY2(t.block == w.blocks[static_cast<std::size_t>(w.target)].color, what.c_str());
+            const bool byBlock = k == TaskKind::PlaceBeside || k == TaskKind::Stack;
+            const bool byReceptacle = k == TaskKind::PutIn || k == TaskKind::PushToFront;
+            QVERIFY2(t.referenceBlock ==
+                         (byBlock ? w.blocks[static_cast<std::size_t>(w.reference)].color : -1),
+                     what.c_str());
+            QVERIFY2(t.receptacle ==
+                         (byReceptacle
+                              ? static_cast<int>(w.receptacles[static_cast<std::size_t>(w.receptacle)].kind)
+                              : -1),
+                     what.c_str());
+        }
+    try {
+        instructionThings("pick up the thing");
+        QFAIL("no error for an instruction without a colour");
+    } catch (const Error& e) {
+        QVERIFY(std::string(e.what()).find("pick up the thing") != std::string::npos);
+    }
 }
 
 void TestDemo::contactSheetTilesEveryNthFrame() {

@@ -190,6 +190,42 @@ private Q_SLOTS:
         QVERIFY2(diff < 1e-4, QByteArray::number(diff)); // fp32: only summation order differs
     }
 
+    void attentionCaptureReturnsOneLayersProbabilities() {
+        c10::InferenceMode guard;
+        const auto& llm = m_model->llm();
+        const int n = 9;
+        const at::Tensor emb = randomEmbeds(n, 4);
+        const auto plain = llm.forward(emb, positions(0, n), nullptr);
+        const int last = llm.config().numLayers - 1;
+        model::AttentionCapture capture;
+        capture.layer = last;
+        const auto captured = llm.forward(emb, positions(0, n), nullptr, {}, true, &capture);
+        // Capturing changes nothing in the output.
+        QCOMPARE((captured.logits - plain.logits).abs().max().item<double>(), 0.0);
+        QCOMPARE(capture.probs.sizes().vec(), (std::vector<std::int64_t>{1, llm.config().numHeads, n, n}));
+        QCOMPARE(capture.probs.scalar_type(), at::kFloat);
+        // Each query's weights sum to 1 over the keys it may see: none after it (causal), some on each
+        // earlier one.
+        const double rowSum = (capture.probs.sum(-1) - 1).abs().max().item<double>();
+        QVERIFY2(rowSum < 1e-5, QByteArray::number(rowSum));
+        QCOMPARE(capture.probs.triu(1).abs().max().item<double>(), 0.0);
+        QVERIFY(capture.probs.tril().gt(0).sum().item<std::int64_t>() ==
+                static_cast<std::int64_t>(llm.config().numHeads) * n * (n + 1) / 2);
+        // Another layer's weights differ; a layer outside the stack is an error naming it.
+        model::AttentionCapture first;
+        first.layer = 0;
+        llm.forward(emb, positions(0, n), nullptr, {}, true, &first);
+        if (last > 0) QVERIFY((first.probs - capture.probs).abs().max().item<double>() > 1e-6);
+        model::AttentionCapture bad;
+        bad.layer = last + 1;
+        try {
+            llm.forward(emb, positions(0, n), nullptr, {}, true, &bad);
+            QFAIL("no error for a layer outside the stack");
+        } catch (const Error& e) {
+            QVERIFY2(std::string(e.what()).find(std::to_string(last + 1)) != std::string::npos, e.what());
+        }
+    }
+
     void treeVerificationMatchesEachPath() {
         c10::InferenceMode guard;
         const auto& llm = m_model->llm();

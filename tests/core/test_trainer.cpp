@@ -473,6 +473,49 @@ private Q_SLOTS:
                  model::vlaTensorSpecs(withAux.config).size());
     }
 
+    void languageModelAttentionLossLowers() {
+        const auto spec = demo::DemoModelSpec::tiny();
+        std::vector<std::vector<demo::StateFeatures>> states;
+        auto episodes = demo::expertEpisodes(3, 7, spec.imageSize, {}, &states);
+        const decode::ActionTokenizer tok(m_config.actionVocabBase());
+        const demo::DemoDataset data = demo::buildDataset(std::move(episodes), tok, states);
+
+        demo::TargetTrainOptions o;
+        o.steps = 60;
+        o.batchSize = 8;
+        o.warmupSteps = 5;
+        o.lr = 2e-3;
+        o.lmAttentionWeight = 1.0;
+        const auto t = demo::trainTarget(m_config, m_tokenizer, data, o);
+        QCOMPARE(t.lmAttentionLosses.size(), std::size_t(60));
+        QCOMPARE(t.lmAttentionLayer, 1); // a quarter of 2 layers, but at least layer 1
+        const double first = mean(t.lmAttentionLosses, 0, 10), last = mean(t.lmAttentionLosses, 50, 10);
+        qInfo("language-model attention loss %.3f -> %.3f", first, last);
+        QVERIFY2(last < 0.8 * first, qPrintable(QString("%1 -> %2").arg(first).arg(last)));
+        // The attention is supervised, not the checkpoint's layout: the same tensors as without it.
+        demo::TargetTrainOptions without = o;
+        without.steps = 1;
+        without.lmAttentionWeight = 0;
+        QCOMPARE(demo::weightNames(*t.weights),
+                 demo::weightNames(*demo::trainTarget(m_config, m_tokenizer, data, without).weights));
+
+        // Without the weight nothing is recorded; without states, or with a layer outside the language
+        // model, it is an error naming the problem.
+        o.steps = 2;
+        o.lmAttentionWeight = 0;
+        const auto plain = demo::trainTarget(m_config, m_tokenizer, data, o);
+        QVERIFY(plain.lmAttentionLosses.empty());
+        QCOMPARE(plain.lmAttentionLayer, -1);
+        o.lmAttentionWeight = 1;
+        QVERIFY(testing::errorOf([&] {
+                    demo::trainTarget(m_config, m_tokenizer, m_data, o);
+                }).find("states") != std::string::npos);
+        o.lmAttentionLayer = 5;
+        QVERIFY(testing::errorOf([&] {
+                    demo::trainTarget(m_config, m_tokenizer, data, o);
+                }).find("layer 5") != std::string::npos);
+    }
+
     void probeLearnsAndIsDeterministic() {
         // The perfect-perception probe: its loss falls, it reports every level and task, the same options
         // give the same outcome, and bad options are refused naming the field.
