@@ -1,156 +1,26 @@
 // SPDX-License-Identifier: MIT
 #include "demo/trainer.h"
 
-#include "common/error.h"
-#include "decode/spec_decoder.h"
-#include "io/safetensors_writer.h"
+#include "demo/trainer_internal.h"
 #include "io/tensor_view.h"
-#include "model/draft_head.h"
-#include "model/tensor_specs.h"
-#include "model/vla_model.h"
-#include "model/weights.h"
 #include "text/tokenizer.h"
 #include "vision/preprocess.h"
 
-#include <ATen/ATen.h>
 #include <ATen/Parallel.h>
-#include <torch/optim.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <map>
-#include <random>
 #include <set>
 
 namespace fs = std::filesystem;
 
 namespace specvla::demo {
 
-// The trained tensors by Hugging Face name, in training order of creation.
-struct WeightSet {
-    std::map<std::string, at::Tensor> tensors;
-};
+using namespace detail;
 
 namespace {
-
-// Serves the tensors of a WeightSet: the model holds the very same tensors, so optimiser steps (in place)
-// are what the model computes with.
-class SetWeights : public model::WeightSource {
-public:
-    explicit SetWeights(WeightSet& set) : m_set(set) {}
-    at::Tensor get(const std::string& name, const std::vector<std::int64_t>& shape) override {
-        m_requested.insert(name);
-        const auto it = m_set.tensors.find(name);
-        if (it == m_set.tensors.end()) throw Error("demo trainer: no tensor " + name);
-        if (it->second.sizes().vec() != shape)
-            throw Error("demo trainer: " + name + " has shape " +
-                        model::shapeString(it->second.sizes().vec()) + ", expected " +
-                        model::shapeString(shape));
-        return it->second;
-    }
-    std::string describe() const override { return "demo trainer weights"; }
-
-private:
-    WeightSet& m_set;
-};
-
-std::shared_ptr<WeightSet> initWeights(const std::vector<model::TensorSpec>& specs, std::uint64_t seed,
-                                       double std) {
-    auto set = std::make_shared<WeightSet>();
-    model::RandomWeights random(seed, std);
-    for (const auto& s : specs)
-        set->tensors[s.name] = random.get(s.name, s.shape).to(at::kFloat).clone();
-    return set;
-}
-
-double learningRate(double base, int step, int warmup, int total) {
-    if (step < warmup) return base * (step + 1) / static_cast<double>(warmup);
-    const double t = total > warmup ? (step - warmup) / static_cast<double>(total - warmup) : 1.0;
-    return base * (0.1 + 0.9 * 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, t))));
-}
-
-// Scales the gradients so that their global L2 norm is at most maxNorm (torch.nn.utils.clip_grad_norm_).
-void clipGradNorm(const std::vector<at::Tensor>& params, double maxNorm) {
-    at::NoGradGuard noGrad;
-    double total = 0;
-    for (const auto& p : params)
-        if (p.grad().defined()) total += p.grad().pow(2).sum().item<double>();
-    const double norm = std::sqrt(total);
-    if (norm > maxNorm)
-        for (const auto& p : params)
-            if (p.grad().defined()) p.mutable_grad().mul_(maxNorm / (norm + 1e-6));
-}
-
-// One optimiser step on loss: zero the gradients, back-propagate, clip them to clipNorm, step.
-void applyStep(torch::optim::AdamW& opt, const at::Tensor& loss, const std::vector<at::Tensor>& params,
-               double clipNorm) {
-    opt.zero_grad();
-    loss.backward();
-    clipGradNorm(params, clipNorm);
-    opt.step();
-}
-
-void stopTraining(const std::vector<at::Tensor>& params) {
-    for (const auto& t : params)
-        t.requires_grad_(false);
-}
-
-void setLr(torch::optim::AdamW& opt, double lr) {
-    for (auto& group : opt.param_groups())
-        static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-}
-
-// A right-padded batch: [BOS, P patch slots, prompt[1:], extra tokens..., pad...]. Right padding never
-// changes a causal forward at the real positions, so one position list serves the whole batch.
-struct Batch {
-    at::Tensor pixels;             // [B, 6, S, S]
-    at::Tensor ids;                // [B, n] int64 (patch slots and padding hold the pad id)
-    std::vector<int> promptLength; // L_b = 1 + P + (T_b - 1): BOS + patches + prompt[1:]
-    int length = 0;                // n
-};
-
-// The token rows of a batch; its pixels are the caller's (pixelsOfSamples, or none over frozen patches).
-Batch makeBatch(const model::VlaModel& m, const DemoDataset& data, const std::vector<int>& indices,
-                const std::vector<std::vector<int>>& extra) {
-    const auto& cfg = m.config();
-    const int P = cfg.numPatches();
-    Batch b;
-    std::vector<std::vector<int>> rows;
-    for (std::size_t k = 0; k < indices.size(); ++k) {
-        const DemoSample& s = data.samples[static_cast<std::size_t>(indices[k])];
-        const data::Episode& e = data.episodes[static_cast<std::size_t>(s.episode)];
-        const std::vector<int> prompt = m.promptIds(e.instruction);
-        std::vector<int> row{prompt[0]};
-        row.insert(row.end(), static_cast<std::size_t>(P), cfg.padTokenId);
-        row.insert(row.end(), prompt.begin() + 1, prompt.end());
-        b.promptLength.push_back(static_cast<int>(row.size()));
-        row.insert(row.end(), extra[k].begin(), extra[k].end());
-        b.length = std::max(b.length, static_cast<int>(row.size()));
-        rows.push_back(std::move(row));
-    }
-    std::vector<std::int64_t> flat;
-    for (auto& row : rows) {
-        row.resize(static_cast<std::size_t>(b.length), cfg.padTokenId);
-        flat.insert(flat.end(), row.begin(), row.end());
-    }
-    b.ids = at::tensor(flat, at::kLong).view({static_cast<std::int64_t>(rows.size()), b.length});
-    return b;
-}
-
-// The processor's pixel tensors of the given samples' policy inputs, [B, 6, S, S].
-at::Tensor pixelsOfSamples(const model::VlaModel& m, const DemoDataset& data,
-                           const std::vector<int>& indices) {
-    const auto& a = m.config().featurizer;
-    const auto& f = m.config().fusedFeaturizer;
-    std::vector<at::Tensor> out;
-    out.reserve(indices.size());
-    for (int i : indices)
-        out.push_back(vision::pixelValues(data.inputs[static_cast<std::size_t>(i)], a.mean, a.std, f.mean,
-                                          f.std, a.imageSize));
-    return at::cat(out, 0);
-}
 
 // Fixed 2-D sine-cosine position embeddings of a square patch grid, [1, patches, width] (as MAE initialises
 // ViTs): the first half of the width encodes the row, the second the column, each as sin and cos of the
@@ -248,45 +118,10 @@ at::Tensor sceneGroupMask() {
     return mask;
 }
 
-// Input embeddings of a batch: token embeddings with the projected patches in the patch slots.
-// patchesOut, when given, receives the projected patches [B, P, D].
-// frozenPatches: the samples' patch embeddings computed beforehand (b.pixels is then unused).
-at::Tensor embedBatch(const model::VlaModel& m, const Batch& b, at::Tensor* patchesOut = nullptr,
-                      const at::Tensor& frozenPatches = {}) {
-    const int P = m.config().numPatches();
-    const at::Tensor tok = m.llm().embed(b.ids);
-    const at::Tensor patches =
-        frozenPatches.defined() ? frozenPatches : m.vision().forward(b.pixels.to(m.dtype()));
-    if (patchesOut) *patchesOut = patches;
-    return at::cat({tok.narrow(1, 0, 1), patches, tok.narrow(1, 1 + P, b.length - 1 - P)}, 1);
-}
-
 double median(std::vector<double> v) {
     if (v.empty()) return 0.0;
     std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
     return v[v.size() / 2];
-}
-
-std::vector<int> drawBatch(std::mt19937_64& rng, int size, int batch) {
-    std::vector<int> out;
-    for (int i = 0; i < batch; ++i)
-        out.push_back(static_cast<int>(rng() % static_cast<std::uint64_t>(size)));
-    return out;
-}
-
-std::shared_ptr<model::VlaModel> buildTarget(const TrainedTarget& t) {
-    SetWeights w(*t.weights);
-    return model::VlaModel::create(t.config, w, text::Tokenizer::load(t.tokenizerPath));
-}
-
-void writeSet(io::SafetensorsWriter& w, const std::vector<model::TensorSpec>& specs, const WeightSet& set,
-              bool bf16) {
-    w.setMetadata("format", "pt");
-    for (const auto& s : specs) {
-        const auto it = set.tensors.find(s.name);
-        if (it == set.tensors.end()) throw Error("demo trainer: nothing trained for " + s.name);
-        io::addTensor(w, s.name, it->second.detach().to(bf16 ? at::kBFloat16 : at::kFloat).contiguous());
-    }
 }
 
 } // namespace
@@ -354,10 +189,6 @@ model::VlaConfig demoVlaConfig(const DemoModelSpec& spec, int tokenizerVocab) {
     c.text.maxPositions = 512;
     c.padTokenId = tokenizerVocab;
     return c;
-}
-
-model::DraftConfig demoDraftConfig(const model::VlaConfig& target) {
-    return model::DraftConfig::forTarget(target.text);
 }
 
 TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tokenizerPath,
@@ -784,104 +615,6 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
     return out;
 }
 
-TrainedDraft trainDraft(const TrainedTarget& target, const DemoDataset& data,
-                        const model::DraftConfig& config, const DraftTrainOptions& o,
-                        const TrainProgress& progress) {
-    if (data.samples.empty()) throw Error("demo trainer: no samples");
-    const auto t0 = std::chrono::steady_clock::now();
-    if (o.threads > 0) at::set_num_threads(o.threads);
-    at::manual_seed(o.seed);
-    const auto m = buildTarget(target);
-    TrainedDraft out;
-    out.config = config;
-    out.vocabSize = target.config.text.vocabSize;
-
-    // The samples the draft learns on: all, or maxSamples evenly spread.
-    std::vector<int> chosen;
-    const auto total = static_cast<std::int64_t>(data.samples.size());
-    const std::int64_t keep = o.maxSamples > 0 ? std::min<std::int64_t>(o.maxSamples, total) : total;
-    for (std::int64_t k = 0; k < keep; ++k)
-        chosen.push_back(static_cast<int>(k * total / keep));
-    // The target's own greedy action tokens for those samples (prompt-only contexts, no ground truth).
-    std::vector<std::vector<int>> greedy(data.samples.size());
-    std::size_t matches = 0;
-    // Through the inference path (KV cache, one token at a time), so the contexts are exactly the ones the
-    // draft sees when decoding.
-    for (const int c : chosen) {
-        const auto i = static_cast<std::size_t>(c);
-        const DemoSample& s = data.samples[i];
-        const data::Episode& e = data.episodes[static_cast<std::size_t>(s.episode)];
-        decode::FrameContext ctx = decode::prepareFrame(*m, nullptr, data.inputs[i], e.instruction);
-        decode::DecodeSettings ar;
-        ar.mode = decode::DecodeMode::Ar;
-        greedy[i] = decode::decodeFrame(*m, nullptr, ctx, ar).tokens;
-        if (greedy[i].size() != 7) throw Error("demo trainer: the target did not decode 7 tokens");
-        for (std::size_t j = 0; j < 7; ++j)
-            matches += greedy[i][j] == s.tokens[j];
-    }
-    out.greedyMatch = static_cast<double>(matches) / (7.0 * static_cast<double>(chosen.size()));
-
-    const auto specs = model::draftTensorSpecs(config, out.vocabSize, /*withEmbedding=*/false);
-    out.weights = initWeights(specs, o.seed, o.initStd);
-    SetWeights w(*out.weights);
-    const auto draft = model::DraftHead::create(config, w, *m);
-    std::vector<at::Tensor> params;
-    for (auto& [name, t] : out.weights->tensors)
-        params.push_back(t.requires_grad_(true));
-    // embed_tokens as the reference ships it (ignored at run time: the target's is shared).
-    out.weights->tensors["embed_tokens.weight"] = m->llm().embedWeight().detach().clone();
-    torch::optim::AdamW opt(params, torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(0.0));
-
-    const at::Tensor lmHead = m->llm().lmHeadWeight().detach();
-    std::mt19937_64 rng(o.seed);
-    const int kPositions = 6;
-    for (int step = 0; step < o.steps; ++step) {
-        setLr(opt, learningRate(o.lr, step, o.warmupSteps, o.steps));
-        std::vector<int> idx = drawBatch(rng, static_cast<int>(chosen.size()), o.batchSize);
-        for (int& i : idx)
-            i = chosen[static_cast<std::size_t>(i)];
-        std::vector<std::vector<int>> extra;
-        for (int i : idx)
-            extra.push_back(greedy[static_cast<std::size_t>(i)]);
-        Batch b = makeBatch(*m, data, idx, extra);
-        b.pixels = pixelsOfSamples(*m, data, idx);
-        at::Tensor x, h;
-        {
-            at::NoGradGuard noGrad;
-            x = embedBatch(*m, b);
-            h = m->llm().forward(x, at::arange(b.length, at::kLong), nullptr, {}, false).hidden;
-        }
-        const std::int64_t n = b.length - 1;
-        const at::Tensor tokenIn = x.narrow(1, 1, n);
-        at::Tensor hiddenIn = h.narrow(1, 0, n);
-        const at::Tensor hiddenTarget = h.narrow(1, 1, n);
-        if (o.noise > 0)
-            hiddenIn = hiddenIn + (at::rand(hiddenIn.sizes(), hiddenIn.options()) - 0.5) * o.noise * 512.0 /
-                                      static_cast<double>(b.length);
-        const at::Tensor hHat = draft->forward(tokenIn, hiddenIn, at::arange(n, at::kLong), nullptr, {});
-        std::vector<std::int64_t> rows, cols;
-        for (std::size_t k = 0; k < idx.size(); ++k)
-            for (int j = 0; j < kPositions; ++j) {
-                rows.push_back(static_cast<std::int64_t>(k));
-                cols.push_back(b.promptLength[k] - 1 + j);
-            }
-        const at::Tensor r = at::tensor(rows), c = at::tensor(cols);
-        const at::Tensor pred = hHat.index({r, c}), tgt = hiddenTarget.index({r, c});
-        const at::Tensor vloss = at::smooth_l1_loss(pred, tgt);
-        const at::Tensor tgtP = at::softmax(at::matmul(tgt, lmHead.t()), -1);
-        const at::Tensor predLogits = at::matmul(pred, lmHead.t());
-        const at::Tensor ploss = -(tgtP * at::log_softmax(predLogits, -1)).sum(-1).mean();
-        const at::Tensor loss = o.valueWeight * vloss + o.probWeight * ploss;
-        applyStep(opt, loss, params, o.clipNorm);
-        out.losses.push_back(loss.item<double>());
-        out.draftTop1 = (predLogits.argmax(-1) == tgtP.argmax(-1)).to(at::kFloat).mean().item<double>();
-        if (progress) progress(step, out.losses.back());
-    }
-    stopTraining(params);
-    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return out;
-}
-
 void saveDemoModel(const std::string& dir, const TrainedTarget& t, const SaveOptions& o) {
     fs::create_directories(dir);
     io::SafetensorsWriter w;
@@ -894,17 +627,6 @@ void saveDemoModel(const std::string& dir, const TrainedTarget& t, const SaveOpt
     fs::copy_file(t.tokenizerPath, fs::path(dir) / "tokenizer.model", fs::copy_options::overwrite_existing);
     const nlohmann::json stats = {{kDemoStatsKey, {{"action", t.actionStats}}}};
     io::writeFileAtomically((fs::path(dir) / "dataset_statistics.json").string(), stats.dump(2));
-}
-
-void saveDraft(const std::string& dir, const TrainedDraft& d, const SaveOptions& o) {
-    fs::create_directories(dir);
-    io::SafetensorsWriter w;
-    writeSet(w, model::draftTensorSpecs(d.config, d.vocabSize, /*withEmbedding=*/true), *d.weights, o.bf16);
-    if (o.maxShardBytes > 0)
-        w.writeSharded(dir, o.maxShardBytes);
-    else
-        w.writeFile((fs::path(dir) / "model.safetensors").string());
-    io::writeFileAtomically((fs::path(dir) / "config.json").string(), d.config.toJson().dump(2));
 }
 
 } // namespace specvla::demo
