@@ -154,6 +154,17 @@ void closedLoopCheck(const std::string& modelDir, const std::string& draftDir, i
             m.metrics.acceptanceLength);
 }
 
+// How demo episodes are written: LIBERO's raw layout (one instruction per file, as LIBERO keeps one task per
+// file), gzip-compressed.
+data::LiberoWriteOptions demoWriteOptions(demo::TaskKind task) {
+    data::LiberoWriteOptions wo;
+    wo.layout = data::LiberoLayout::Raw;
+    wo.problemName = std::string("demo_") + demo::taskKindName(task);
+    wo.domainName = "specvla_demo_tabletop";
+    wo.compress = true;
+    return wo;
+}
+
 // Expert demonstrations on the held-out layouts, one LIBERO raw-layout file per layout (the raw layout keeps
 // one instruction per file, as LIBERO keeps one task per file), gzip-compressed.
 std::vector<std::string> writeHeldOutEpisodes(const std::string& dir, int count, int imageSize,
@@ -164,11 +175,7 @@ std::vector<std::string> writeHeldOutEpisodes(const std::string& dir, int count,
         const demo::WorldState start = demo::heldOutLayout(k);
         data::Episode ep = demo::rollout(start.task, demo::kHeldOutSeedBase + static_cast<std::uint64_t>(k),
                                          imageSize, expert);
-        data::LiberoWriteOptions wo;
-        wo.layout = data::LiberoLayout::Raw;
-        wo.problemName = std::string("demo_") + demo::taskKindName(start.task);
-        wo.domainName = "specvla_demo_tabletop";
-        wo.compress = true;
+        const data::LiberoWriteOptions wo = demoWriteOptions(start.task);
         char name[96];
         std::snprintf(name, sizeof name, "heldout_%02d_%s_demo.hdf5", k, demo::taskKindName(start.task));
         const std::string path = (fs::path(dir) / name).string();
@@ -667,13 +674,8 @@ int runEval(std::vector<std::string> argv) {
             char stem[128];
             std::snprintf(stem, sizeof stem, "layout_%02d_%s_%s", e.layout, demo::taskKindName(e.task),
                           label.c_str());
-            data::LiberoWriteOptions wo;
-            wo.layout = data::LiberoLayout::Raw;
-            wo.problemName = std::string("demo_") + demo::taskKindName(e.task);
-            wo.domainName = "specvla_demo_tabletop";
-            wo.compress = true;
             data::writeLiberoFile((fs::path(dir) / (std::string(stem) + "_demo.hdf5")).string(),
-                                  {demo::storedEpisode(r.episode)}, wo);
+                                  {demo::storedEpisode(r.episode)}, demoWriteOptions(e.task));
             demo::writePng(demo::contactSheet(r.episode, 5, 8),
                            (fs::path(dir) / (std::string(stem) + "_frames.png")).string());
         };

@@ -36,6 +36,16 @@ double mean(const std::vector<double>& v, std::size_t from, std::size_t count) {
            static_cast<double>(count);
 }
 
+// Options for a seconds-long target training of the tiny model that still moves its losses.
+demo::TargetTrainOptions quickTraining(int steps) {
+    demo::TargetTrainOptions o;
+    o.steps = steps;
+    o.batchSize = 8;
+    o.warmupSteps = 5;
+    o.lr = 2e-3;
+    return o;
+}
+
 } // namespace
 
 class TestTrainer : public QObject {
@@ -390,11 +400,7 @@ private Q_SLOTS:
         for (std::size_t i = 0; i < data.samples.size(); ++i)
             QCOMPARE(data.samples[i].tokens, m_data.samples[i].tokens);
 
-        demo::TargetTrainOptions o;
-        o.steps = 80;
-        o.batchSize = 8;
-        o.warmupSteps = 5;
-        o.lr = 2e-3;
+        demo::TargetTrainOptions o = quickTraining(80);
         o.auxWeight = 1.0;
         const auto withAux = demo::trainTarget(m_config, m_tokenizer, data, o);
         QCOMPARE(withAux.auxLosses.size(), std::size_t(80));
@@ -480,11 +486,7 @@ private Q_SLOTS:
         const decode::ActionTokenizer tok(m_config.actionVocabBase());
         const demo::DemoDataset data = demo::buildDataset(std::move(episodes), tok, states);
 
-        demo::TargetTrainOptions o;
-        o.steps = 60;
-        o.batchSize = 8;
-        o.warmupSteps = 5;
-        o.lr = 2e-3;
+        demo::TargetTrainOptions o = quickTraining(60);
         o.lmAttentionWeight = 1.0;
         const auto t = demo::trainTarget(m_config, m_tokenizer, data, o);
         QCOMPARE(t.lmAttentionLosses.size(), std::size_t(60));
