@@ -90,6 +90,11 @@ std::string demoUsage() {
            "                   gripper (training only; default 0: none)\n"
            "  --lm-attention-layer L  the layer it supervises (default: a quarter of the way up, at least "
            "1)\n"
+           "  --dagger R       R DAgger rounds, evenly spaced over behaviour cloning: the policy so far\n"
+           "                   drives the gripper on training layouts, the expert labels every state it\n"
+           "                   visits, and those frames join the training samples (default 0: none)\n"
+           "  --dagger-layouts N  rollouts per round (default 50); --dagger-steps N their length (default\n"
+           "                   60); --dagger-stride K keep every K-th visited frame (default 2)\n"
            "  --draft-samples N the draft learns on at most N samples, evenly spread (default: all)\n"
            "  --bc-check       keep the last layouts' frames (a twentieth, at most 256) out of behaviour\n"
            "                   cloning and report the policy on them and on as many training frames:\n"
@@ -356,7 +361,11 @@ int runTrain(const std::vector<std::string>& argv) {
                      "vision-attention",
                      "bin-sigma",
                      "lm-attention",
-                     "lm-attention-layer"},
+                     "lm-attention-layer",
+                     "dagger",
+                     "dagger-layouts",
+                     "dagger-steps",
+                     "dagger-stride"},
                     {"tiny", "bf16", "freeze-vision", "sincos-positions", "bc-check"});
     if (!args.positionals().empty())
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");
@@ -416,7 +425,7 @@ int runTrain(const std::vector<std::string>& argv) {
     std::vector<std::vector<demo::StateFeatures>> states;
     std::vector<data::Episode> demonstrations =
         demo::expertEpisodes(episodes, seed * 100000, spec.imageSize, expert, &states);
-    const demo::DemoDataset data = demo::buildDataset(
+    demo::DemoDataset data = demo::buildDataset(
         std::move(demonstrations), decode::ActionTokenizer(config.actionVocabBase()), states, frameStride);
     int expertSuccess = 0;
     for (const auto& e : data.episodes)
@@ -449,6 +458,27 @@ int runTrain(const std::vector<std::string>& argv) {
         to.lmAttentionLayer = intOpt("lm-attention-layer", -1);
         if (to.lmAttentionLayer < 0) throw UsageError("--lm-attention-layer must not be negative");
     }
+    to.daggerRounds = intOpt("dagger", 0);
+    to.daggerLayouts = intOpt("dagger-layouts", to.daggerLayouts);
+    to.daggerMaxSteps = intOpt("dagger-steps", to.daggerMaxSteps);
+    to.daggerStride = intOpt("dagger-stride", to.daggerStride);
+    if (to.daggerRounds < 0 || to.daggerLayouts < 1 || to.daggerMaxSteps < 1 || to.daggerStride < 1)
+        throw UsageError(
+            "--dagger must not be negative; --dagger-layouts, --dagger-steps and --dagger-stride "
+            "must be positive");
+    // Training layouts past the demonstrations' first seeds, below the held-out ones.
+    to.daggerSeed = seed * 100000 + 50000;
+    if (to.daggerRounds > 0 && to.daggerSeed + static_cast<std::uint64_t>(to.daggerRounds) *
+                                                   static_cast<std::uint64_t>(to.daggerLayouts) >
+                                   demo::kHeldOutSeedBase)
+        throw UsageError("--dagger and --dagger-layouts would reach the held-out layouts");
+    to.daggerExpert = heldOutExpert;
+    const std::size_t demonstrationSamples = data.samples.size();
+    to.daggerProgress = [&](const demo::DaggerRound& r) {
+        std::printf("dagger before step %d: %d / %d training layouts succeeded, %d frames added (%.0f s)\n",
+                    r.step, r.successes, r.layouts, r.samples, elapsed());
+        std::fflush(stdout);
+    };
     double window = 0;
     int inWindow = 0;
     auto report = [&](const char* what, int total) {
@@ -540,7 +570,7 @@ int runTrain(const std::vector<std::string>& argv) {
     provenance["command"] = "specvla demo train";
     provenance["arguments"] = argv;
     provenance["episodes"] = episodes;
-    provenance["samples"] = data.samples.size();
+    provenance["samples"] = demonstrationSamples;
     provenance["perturbation"] = perturb;
     provenance["gripper_flip"] = gripperFlip;
     provenance["expert"] = expertJson(expert);
@@ -551,6 +581,15 @@ int runTrain(const std::vector<std::string>& argv) {
                                    {"hidden", spec.textHidden},
                                    {"heads", spec.textHeads},
                                    {"intermediate", spec.textIntermediate}};
+    nlohmann::json daggerJson = {{"rounds", to.daggerRounds},      {"layouts", to.daggerLayouts},
+                                 {"max_steps", to.daggerMaxSteps}, {"stride", to.daggerStride},
+                                 {"first_seed", to.daggerSeed},    {"per_round", nlohmann::json::array()}};
+    for (const auto& r : target.dagger)
+        daggerJson["per_round"].push_back({{"step", r.step},
+                                           {"layouts", r.layouts},
+                                           {"successes", r.successes},
+                                           {"samples", r.samples},
+                                           {"seconds", r.seconds}});
     provenance["target"] = {
         {"steps", steps},
         {"batch", batch},
@@ -570,6 +609,7 @@ int runTrain(const std::vector<std::string>& argv) {
         {"lm_attention_layer", target.lmAttentionLayer},
         {"lm_attention_loss", curve(target.lmAttentionLosses)},
         {"bc_check", {{"unseen", checkJson(target.bcUnseen)}, {"training", checkJson(target.bcSeen)}}},
+        {"dagger", daggerJson},
         {"seconds", target.seconds},
         {"loss", curve(target.losses)},
         {"aux_loss", curve(target.auxLosses)}};

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "demo/trainer.h"
 
+#include "decode/spec_decoder.h"
+#include "demo/evaluation.h"
+#include "demo/expert.h"
+#include "demo/sim.h"
 #include "demo/trainer_internal.h"
 #include "io/tensor_view.h"
 #include "text/tokenizer.h"
@@ -191,10 +195,19 @@ model::VlaConfig demoVlaConfig(const DemoModelSpec& spec, int tokenizerVocab) {
     return c;
 }
 
-TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tokenizerPath,
-                          const DemoDataset& data, const TargetTrainOptions& o, const TrainProgress& progress,
+TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tokenizerPath, DemoDataset& data,
+                          const TargetTrainOptions& o, const TrainProgress& progress,
                           const TrainProgress& visionProgress) {
     if (data.samples.empty()) throw Error("demo trainer: no samples");
+    if (o.daggerRounds > 0) {
+        if (o.daggerLayouts < 1 || o.daggerMaxSteps < 1 || o.daggerStride < 1)
+            throw Error(
+                "demo trainer: DAgger needs at least one layout, one step and a stride of at least 1");
+        if (o.daggerSeed +
+                static_cast<std::uint64_t>(o.daggerRounds) * static_cast<std::uint64_t>(o.daggerLayouts) >
+            kHeldOutSeedBase)
+            throw Error("demo trainer: DAgger layouts would reach the held-out seeds");
+    }
     const auto t0 = std::chrono::steady_clock::now();
     if (o.threads > 0) at::set_num_threads(o.threads);
     at::manual_seed(o.seed);
@@ -506,11 +519,79 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
         const at::Tensor ce = -(t * at::log(p + 1e-8)).sum(2); // [B, 3]
         return (ce * w).sum() / at::clamp_min(w.sum(), 1.0);
     };
+    // DAgger: the policy so far drives the gripper on training layouts; the expert labels what it sees.
+    auto daggerRound = [&](int round, int step) {
+        const auto r0 = std::chrono::steady_clock::now();
+        const at::NoGradGuard noGrad;
+        DaggerRound info;
+        info.step = step;
+        const int first = static_cast<int>(data.samples.size());
+        const int imageSize = out.config.featurizer.imageSize;
+        for (int k = 0; k < o.daggerLayouts; ++k) {
+            const std::uint64_t seed =
+                o.daggerSeed +
+                static_cast<std::uint64_t>(round) * static_cast<std::uint64_t>(o.daggerLayouts) +
+                static_cast<std::uint64_t>(k);
+            const WorldState start =
+                sampleLayout(allTaskKinds()[static_cast<std::size_t>(k % kNumTaskKinds)], seed);
+            data::Episode ep;
+            ep.instruction = instruction(start);
+            ep.imageWidth = ep.imageHeight = imageSize;
+            const int episode = static_cast<int>(data.episodes.size());
+            data.episodes.push_back(ep);
+            Expert expert(seed ^ 0xA0761D6478BD642Full, o.daggerExpert);
+            int t = 0;
+            const Policy policy = [&](const vision::RgbImage& frame, const WorldState& state) {
+                const data::Action label = expert.act(state);
+                vision::RgbImage input = policyInput(frame);
+                decode::FrameContext ctx = decode::prepareFrame(*m, nullptr, input, ep.instruction);
+                if (t++ % o.daggerStride == 0) {
+                    data.samples.push_back(
+                        {episode, t - 1, actionTokenIds(toOpenVlaAction(label), data.stats, actions)});
+                    if (!data.states.empty()) data.states.push_back(stateFeatures(state));
+                    data.inputs.push_back(std::move(input));
+                }
+                decode::DecodeSettings ar;
+                ar.mode = decode::DecodeMode::Ar;
+                std::vector<double> act = decode::decodeFrame(*m, nullptr, ctx, ar).action;
+                decode::liberoGripperPostprocess(act);
+                data::Action a{};
+                for (std::size_t d = 0; d < 7 && d < act.size(); ++d)
+                    a[d] = act[d];
+                return a;
+            };
+            info.successes += runEpisode(start, policy, imageSize, o.daggerMaxSteps).success ? 1 : 0;
+            ++info.layouts;
+        }
+        const int added = static_cast<int>(data.samples.size()) - first;
+        info.samples = added;
+        if (frozen.defined() && added > 0) {
+            std::vector<at::Tensor> parts{frozen};
+            for (int from = first; from < first + added; from += 64) {
+                std::vector<int> idx;
+                for (int i = from; i < std::min(first + added, from + 64); ++i)
+                    idx.push_back(i);
+                parts.push_back(m->vision().forward(pixelsOfSamples(*m, data, idx).to(m->dtype())));
+            }
+            frozen = at::cat(parts, 0);
+        }
+        info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - r0).count();
+        out.dagger.push_back(info);
+        if (o.daggerProgress) o.daggerProgress(info);
+    };
     const int trainable = o.bcCheck ? n - checkFrames : n;
     std::mt19937_64 rng(o.seed);
+    int rounds = 0;
     for (int step = 0; step < o.steps; ++step) {
         setLr(opt, learningRate(o.lr, step, o.warmupSteps, o.steps));
-        const auto idx = drawBatch(rng, trainable, o.batchSize);
+        if (rounds < o.daggerRounds && step == static_cast<int>(static_cast<std::int64_t>(o.steps) *
+                                                                (rounds + 1) / (o.daggerRounds + 1)))
+            daggerRound(rounds++, step);
+        // The original samples the policy trains on, then every DAgger sample (past the ones kept out).
+        const int added = static_cast<int>(data.samples.size()) - n;
+        auto idx = drawBatch(rng, trainable + added, o.batchSize);
+        for (int& i : idx)
+            if (i >= trainable) i += n - trainable;
         const Forward fwd = teacherForced(idx);
         const std::vector<std::int64_t>& targets = fwd.targets;
         const at::Tensor logits = fwd.out.logits.index({at::tensor(fwd.rows), at::tensor(fwd.cols)});

@@ -51,6 +51,15 @@ std::vector<float> weightValues(const WeightSet& set, const std::string& name);
 
 using TrainProgress = std::function<void(int step, double loss)>;
 
+// One DAgger round of trainTarget (TargetTrainOptions::daggerRounds).
+struct DaggerRound {
+    int step = 0;       // the training step before which it ran
+    int layouts = 0;    // closed-loop rollouts
+    int successes = 0;  // of the policy so far, on those training layouts
+    int samples = 0;    // frames added to the training samples
+    double seconds = 0; // the rollouts and the added frames' patch embeddings
+};
+
 struct TargetTrainOptions {
     int steps = 400;
     int batchSize = 16;
@@ -110,6 +119,22 @@ struct TargetTrainOptions {
     // -1: a quarter of the way up, at least layer 1 (whose queries have read the instruction) where there is
     // one.
     int lmAttentionLayer = -1;
+    // DAgger (Ross, Gordon and Bagnell 2011): at daggerRounds evenly spaced points of behaviour cloning, the
+    // policy as trained so far drives the gripper (greedy AR decoding, closed loop, at most daggerMaxSteps
+    // steps) on daggerLayouts training layouts, an expert with daggerExpert's options labels every state
+    // it visits, and every daggerStride-th of those frames joins the training samples for the remaining
+    // steps. Expert demonstrations, even perturbed ones, rarely show the states the policy's own errors
+    // lead to; these samples do. Layout k of round r is task allTaskKinds()[k % 5] on seed daggerSeed + r *
+    // daggerLayouts + k (keep it below kHeldOutSeedBase and away from the demonstrations' seeds). The
+    // collected samples are appended to the dataset (its episodes carry the instruction and no frames). 0:
+    // none.
+    int daggerRounds = 0;
+    int daggerLayouts = 50;
+    int daggerMaxSteps = 60;
+    int daggerStride = 2;
+    std::uint64_t daggerSeed = 0;
+    ExpertOptions daggerExpert;                             // perturbation and gripper flips are not used
+    std::function<void(const DaggerRound&)> daggerProgress; // after each round
 };
 
 // How well the trained policy fits a set of samples, teacher-forced (each action token predicted from the
@@ -146,15 +171,18 @@ struct TrainedTarget {
     double visionBlockErrorCm = 0;
     // With TargetTrainOptions::bcCheck: the policy on the samples kept out and on as many it trained on.
     PolicyCheck bcUnseen, bcSeen;
+    // With TargetTrainOptions::daggerRounds: what each round's closed-loop rollouts found and added.
+    std::vector<DaggerRound> dagger;
     double seconds = 0;
 };
 
 // Behaviour cloning with teacher forcing: [BOS, patches, prompt[1:] incl. the space token, 7 action tokens]
 // in, cross entropy on the 7 action tokens (and EOS), AdamW, seeded init and minibatches. visionProgress
-// reports the vision pretraining steps (TargetTrainOptions::visionSteps).
-TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tokenizerPath,
-                          const DemoDataset& data, const TargetTrainOptions& options,
-                          const TrainProgress& progress = {}, const TrainProgress& visionProgress = {});
+// reports the vision pretraining steps (TargetTrainOptions::visionSteps). data changes only with DAgger
+// rounds, which append the samples they collect (after the original ones, whose indices stay).
+TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tokenizerPath, DemoDataset& data,
+                          const TargetTrainOptions& options, const TrainProgress& progress = {},
+                          const TrainProgress& visionProgress = {});
 
 struct DraftTrainOptions {
     int steps = 400;

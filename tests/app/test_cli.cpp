@@ -312,7 +312,8 @@ private Q_SLOTS:
               QStringList{"--expert", "zigzag"}, QStringList{"--expert-gain", "0"},
               QStringList{"--expert-max-change", "3"}, QStringList{"--vision-attention", "-1"},
               QStringList{"--bin-sigma", "-1"}, QStringList{"--lm-attention", "-1"},
-              QStringList{"--lm-attention-layer", "-2"}}) {
+              QStringList{"--lm-attention-layer", "-2"}, QStringList{"--dagger", "-1"},
+              QStringList{"--dagger-layouts", "0"}, QStringList{"--dagger-stride", "0"}}) {
             const Run r = runCli(QStringList{"demo", "train", "--out", out, "--tiny"} + bad);
             QCOMPARE(r.code, 2);
             QVERIFY2(r.err.contains(bad.front()), qPrintable(r.err));
@@ -350,6 +351,12 @@ private Q_SLOTS:
                               "1",
                               "--lm-attention",
                               "0.5",
+                              "--dagger",
+                              "1",
+                              "--dagger-layouts",
+                              "2",
+                              "--dagger-steps",
+                              "3",
                               "--eval",
                               "0",
                               "--heldout",
@@ -372,6 +379,15 @@ private Q_SLOTS:
         QCOMPARE(report["target"]["lm_attention"].get<double>(), 0.5);
         QCOMPARE(report["target"]["lm_attention_layer"].get<int>(), 0); // the only layer
         QCOMPARE(report["target"]["lm_attention_loss"].size(), std::size_t(3));
+        // One DAgger round before step 1 of 3: two rollouts of at most 3 steps, every second frame kept.
+        QVERIFY2(r.out.contains("dagger before step 1"), qPrintable(r.out));
+        const auto& dagger = report["target"]["dagger"];
+        QCOMPARE(dagger["rounds"].get<int>(), 1);
+        QCOMPARE(dagger["per_round"].size(), std::size_t(1));
+        QCOMPARE(dagger["per_round"][0]["step"].get<int>(), 1);
+        QCOMPARE(dagger["per_round"][0]["layouts"].get<int>(), 2);
+        const int added = dagger["per_round"][0]["samples"].get<int>();
+        QVERIFY2(added >= 2 && added <= 4, qPrintable(QString::number(added)));
         std::ifstream config((out + "/model/config.json").toStdString());
         QCOMPARE(nlohmann::json::parse(config)["text_config"]["num_hidden_layers"].get<int>(), 1);
 

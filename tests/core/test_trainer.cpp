@@ -134,6 +134,78 @@ private Q_SLOTS:
         QCOMPARE(m_data.stats.dims(), std::size_t(7));
     }
 
+    void daggerAddsExpertLabelledPolicyFrames() {
+        // Two rounds of three rollouts (at most 5 steps, every second frame kept) during 20 steps over
+        // frozen patch embeddings: the rounds run before steps 6 and 13, append their frames after the
+        // demonstrations, and training goes on over all of them.
+        demo::DemoDataset data = m_data;
+        const std::size_t before = data.samples.size(), episodes = data.episodes.size();
+        demo::TargetTrainOptions o = quickTraining(20);
+        o.freezeVision = true;
+        o.daggerRounds = 2;
+        o.daggerLayouts = 3;
+        o.daggerMaxSteps = 5;
+        o.daggerStride = 2;
+        o.daggerSeed = 4000;
+        o.daggerExpert.noise = 0; // labels a function of the state alone
+        int reported = 0;
+        o.daggerProgress = [&](const demo::DaggerRound&) { ++reported; };
+        const auto t = demo::trainTarget(m_config, m_tokenizer, data, o);
+        QCOMPARE(reported, 2);
+        QCOMPARE(t.dagger.size(), std::size_t(2));
+        QCOMPARE(t.dagger[0].step, 6);
+        QCOMPARE(t.dagger[1].step, 13);
+        int added = 0;
+        for (const auto& r : t.dagger) {
+            QCOMPARE(r.layouts, 3);
+            QVERIFY(r.samples >= 3 && r.samples <= 9); // 1 to 3 frames per rollout of 1 to 5 steps
+            QVERIFY(r.successes >= 0 && r.successes <= 3);
+            added += r.samples;
+        }
+        QCOMPARE(data.samples.size(), before + static_cast<std::size_t>(added));
+        QCOMPARE(data.inputs.size(), data.samples.size());
+        QCOMPARE(data.episodes.size(), episodes + 6);
+        QCOMPARE(t.losses.size(), std::size_t(20));
+        for (double l : t.losses)
+            QVERIFY(std::isfinite(l));
+        // Each rollout starts on its layout: the first kept frame is the layout's first frame, labelled by
+        // the expert, and its episode carries the layout's instruction.
+        const decode::ActionTokenizer tok(m_config.actionVocabBase());
+        std::size_t at = before;
+        for (int round = 0; round < 2; ++round)
+            for (int k = 0; k < 3; ++k) {
+                const auto start = demo::sampleLayout(demo::allTaskKinds()[static_cast<std::size_t>(k)],
+                                                      4000 + static_cast<std::uint64_t>(round * 3 + k));
+                QVERIFY(at < data.samples.size());
+                const demo::DemoSample& s = data.samples[at];
+                QCOMPARE(s.step, 0);
+                QCOMPARE(data.episodes[static_cast<std::size_t>(s.episode)].instruction,
+                         demo::instruction(start));
+                QVERIFY(data.inputs[at].pixels ==
+                        demo::policyInput(demo::render(start, m_config.featurizer.imageSize)).pixels);
+                demo::Expert expert(99, o.daggerExpert);
+                QVERIFY(s.tokens ==
+                        demo::actionTokenIds(demo::toOpenVlaAction(expert.act(start)), data.stats, tok));
+                // The rollout's other kept frames follow at steps 2, 4.
+                std::size_t next = at + 1;
+                while (next < data.samples.size() && data.samples[next].episode == s.episode) {
+                    QCOMPARE(data.samples[next].step, 2 * static_cast<int>(next - at));
+                    ++next;
+                }
+                at = next;
+            }
+        QCOMPARE(at, data.samples.size());
+
+        // Bad settings are named errors.
+        demo::DemoDataset again = m_data;
+        o.daggerLayouts = 0;
+        QVERIFY_THROWS_EXCEPTION(Error, demo::trainTarget(m_config, m_tokenizer, again, o));
+        o.daggerLayouts = 3;
+        o.daggerSeed = demo::kHeldOutSeedBase - 2;
+        QVERIFY_THROWS_EXCEPTION(Error, demo::trainTarget(m_config, m_tokenizer, again, o));
+        QCOMPARE(again.samples.size(), m_data.samples.size());
+    }
+
     void trainingIsDeterministic() {
         demo::TargetTrainOptions o;
         o.steps = 3;
@@ -393,7 +465,7 @@ private Q_SLOTS:
         QVERIFY(testing::errorOf([&] { demo::buildDataset(episodes, tok, states, 0); }).find("stride") !=
                 std::string::npos);
 
-        const demo::DemoDataset data = demo::buildDataset(std::move(episodes), tok, states);
+        demo::DemoDataset data = demo::buildDataset(std::move(episodes), tok, states);
         QCOMPARE(data.states.size(), data.samples.size());
         // The same demonstrations as without states: the same tokens.
         QCOMPARE(data.samples.size(), m_data.samples.size());
@@ -484,7 +556,7 @@ private Q_SLOTS:
         std::vector<std::vector<demo::StateFeatures>> states;
         auto episodes = demo::expertEpisodes(3, 7, spec.imageSize, {}, &states);
         const decode::ActionTokenizer tok(m_config.actionVocabBase());
-        const demo::DemoDataset data = demo::buildDataset(std::move(episodes), tok, states);
+        demo::DemoDataset data = demo::buildDataset(std::move(episodes), tok, states);
 
         demo::TargetTrainOptions o = quickTraining(60);
         o.lmAttentionWeight = 1.0;
@@ -581,7 +653,7 @@ private Q_SLOTS:
         const auto spec = demo::DemoModelSpec::tiny();
         std::vector<std::vector<demo::StateFeatures>> states;
         auto episodes = demo::expertEpisodes(4, 21, spec.imageSize, {}, &states);
-        const demo::DemoDataset data = demo::buildDataset(
+        demo::DemoDataset data = demo::buildDataset(
             std::move(episodes), decode::ActionTokenizer(m_config.actionVocabBase()), states);
 
         // Pretraining reads the scene off the pixels: its loss falls, and it reports every step.
