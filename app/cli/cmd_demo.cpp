@@ -71,6 +71,8 @@ std::string demoUsage() {
            "  --expert-gain G  the expert's velocity per unit of remaining distance, in (0, 1] (default 1:\n"
            "                   dead-beat); --expert-max-change C its largest change per step (default 0.5;\n"
            "                   2: none, so every label is a function of the frame)\n"
+           "  --expert-quantum Q  motion labels rounded to multiples of Q (default 0: continuous), so\n"
+           "                   small steps near a goal share a few bins instead of spreading over dozens\n"
            "  --lr LR          target learning rate (default 1e-3)\n"
            "  --frame-stride K train on every K-th step of each episode (more layouts in the same memory;\n"
            "                   default 1)\n"
@@ -207,6 +209,9 @@ demo::ExpertOptions expertFromArgs(const Args& args) {
     if (!(expert.gain > 0 && expert.gain <= 1)) throw UsageError("--expert-gain must be in (0, 1]");
     if (!(expert.maxChange > 0 && expert.maxChange <= 2))
         throw UsageError("--expert-max-change must be in (0, 2]");
+    if (args.value("expert-quantum"))
+        expert.quantum = parseDouble("expert-quantum", *args.value("expert-quantum"));
+    if (!(expert.quantum >= 0 && expert.quantum <= 1)) throw UsageError("--expert-quantum must be in [0, 1]");
     expert.perturbation = args.value("perturb") ? parseDouble("perturb", *args.value("perturb")) : 0.3;
     if (!(expert.perturbation >= 0 && expert.perturbation <= 1))
         throw UsageError("--perturb must be in [0, 1]");
@@ -222,18 +227,16 @@ const char* expertStyle(const demo::ExpertOptions& expert) {
 }
 
 nlohmann::json expertJson(const demo::ExpertOptions& expert) {
-    return {{"style", expertStyle(expert)},
-            {"gain", expert.gain},
-            {"max_change", expert.maxChange},
-            {"perturbation", expert.perturbation},
-            {"gripper_flip", expert.gripperFlip}};
+    return {{"style", expertStyle(expert)},       {"gain", expert.gain},
+            {"max_change", expert.maxChange},     {"perturbation", expert.perturbation},
+            {"gripper_flip", expert.gripperFlip}, {"quantum", expert.quantum}};
 }
 
 int runProbe(const std::vector<std::string>& argv) {
     const Args args(argv,
                     {"episodes", "steps", "batch", "lr", "bin-sigma", "hidden", "seed", "eval", "noise-cm",
                      "json", "dagger", "dagger-episodes", "perturb", "gripper-flip", "expert", "expert-gain",
-                     "expert-max-change"},
+                     "expert-max-change", "expert-quantum"},
                     {"failures"});
     if (!args.positionals().empty())
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");
@@ -358,6 +361,7 @@ int runTrain(const std::vector<std::string>& argv) {
                      "expert",
                      "expert-gain",
                      "expert-max-change",
+                     "expert-quantum",
                      "vision-attention",
                      "bin-sigma",
                      "lm-attention",

@@ -116,8 +116,8 @@ Goal pickPlaceFunnelGoal(const WorldState& w) {
     }
     if (w.task == TaskKind::PickUp) return {g.x, g.y, 0.2 - w.heldDz, g.yaw, true};
     const auto [px, py, bottom, d, bz] = placement(w);
-    // Come down within `inner` of the goal (a fraction of the task's tolerance: tight for stacking) and release
-    // once the block is within 2 cm of where it rests; keep descending meanwhile.
+    // Come down within `inner` of the goal (a fraction of the task's tolerance: tight for stacking) and
+    // release once the block is within 2 cm of where it rests; keep descending meanwhile.
     const double inner = w.task == TaskKind::Stack ? 0.008 : 0.02;
     const bool release = d < 1.5 * inner && bz < bottom + 0.02;
     const double carry = std::max(kCarryZ, bottom + 0.06);
@@ -219,7 +219,9 @@ data::Action Expert::act(const WorldState& w) {
         const double smooth =
             m_previous[i] + std::clamp(d - m_previous[i], -m_options.maxChange, m_options.maxChange);
         m_previous[i] = smooth;
-        a[i] = std::clamp(smooth + m_rng.uniform(-m_options.noise, m_options.noise), -1.0, 1.0);
+        const double label =
+            m_options.quantum > 0 ? m_options.quantum * std::round(smooth / m_options.quantum) : smooth;
+        a[i] = std::clamp(label + m_rng.uniform(-m_options.noise, m_options.noise), -1.0, 1.0);
     }
     a[6] = goal.close ? 1.0 : -1.0;
     m_previous[6] = a[6];

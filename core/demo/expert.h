@@ -38,6 +38,13 @@ struct ExpertOptions {
     // down and close as they line up behind the block, and a goal that does not depend on the previous
     // action; with gain < 1 and maxChange >= 2 every label is a function of the frame alone.
     bool funnel = false;
+    // Labels rounded to multiples of this (action units) before the noise, so the motion labels take a few
+    // values (0, +-quantum, ..., +-1) instead of a continuum. A policy that decodes the most likely bin picks
+    // among bins that hold probability mass: with continuous labels, the small steps near a goal spread
+    // over dozens of bins while the saturated ones pile up on the two end bins, so an unsure policy
+    // picks an end bin and overshoots. Near the goal the expert stops within quantum / 2 of a step's
+    // reach (times 1 / gain). 0: continuous.
+    double quantum = 0.0;
 };
 
 // Where the task wants the named block, in the table plane: the receptacle's centre (put in), the spot in

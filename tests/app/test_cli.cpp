@@ -313,7 +313,8 @@ private Q_SLOTS:
               QStringList{"--expert-max-change", "3"}, QStringList{"--vision-attention", "-1"},
               QStringList{"--bin-sigma", "-1"}, QStringList{"--lm-attention", "-1"},
               QStringList{"--lm-attention-layer", "-2"}, QStringList{"--dagger", "-1"},
-              QStringList{"--dagger-layouts", "0"}, QStringList{"--dagger-stride", "0"}}) {
+              QStringList{"--dagger-layouts", "0"}, QStringList{"--dagger-stride", "0"},
+              QStringList{"--expert-quantum", "2"}}) {
             const Run r = runCli(QStringList{"demo", "train", "--out", out, "--tiny"} + bad);
             QCOMPARE(r.code, 2);
             QVERIFY2(r.err.contains(bad.front()), qPrintable(r.err));
@@ -369,6 +370,7 @@ private Q_SLOTS:
         QCOMPARE(report["expert"]["style"].get<std::string>(), std::string("funnel"));
         QCOMPARE(report["expert"]["gain"].get<double>(), 0.5);
         QCOMPARE(report["expert"]["max_change"].get<double>(), 2.0);
+        QCOMPARE(report["expert"]["quantum"].get<double>(), 0.0);
         QCOMPARE(report["target"]["vision_steps"].get<int>(), 4);
         QCOMPARE(report["target"]["freeze_vision"].get<bool>(), true);
         QCOMPARE(report["target"]["sincos_positions"].get<bool>(), true);

@@ -59,6 +59,7 @@ private Q_SLOTS:
     void expertSucceedsOnEveryTaskKind();
     void expertActionsAreBoundedAndSmooth();
     void funnelExpertSucceedsAndIsMemoryless();
+    void quantizedExpertLabelsTakeFewValues();
     void rolloutIsDeterministic();
     void perturbedRolloutsRecover();
     void instructionThingsNameTheBlocksAndReceptacle();
@@ -346,6 +347,46 @@ void TestDemo::funnelExpertSucceedsAndIsMemoryless() {
     const data::Action closing = Expert(1, o).act(q);
     QCOMPARE(closing[6], 1.0);
     QVERIFY(std::abs(closing[0] * ux + closing[1] * uy) < 0.2);
+}
+
+void TestDemo::quantizedExpertLabelsTakeFewValues() {
+    // The funnel expert with labels rounded to quarters still solves every task kind, every motion label is a
+    // multiple of 0.25 (roll and pitch stay 0), and near its goal it stops instead of creeping.
+    ExpertOptions o;
+    o.funnel = true;
+    o.gain = 0.5;
+    o.maxChange = 2;
+    o.noise = 0;
+    o.quantum = 0.25;
+    for (TaskKind k : allTaskKinds()) {
+        std::set<double> values;
+        for (int s = 0; s < kSeeds; ++s) {
+            const data::Episode ep = rollout(k, static_cast<std::uint64_t>(300 + s), 32, o);
+            const std::string what = std::string(taskKindName(k)) + " seed " + std::to_string(300 + s);
+            QVERIFY2(ep.success(), what.c_str());
+            for (const data::Action& a : ep.actions)
+                for (std::size_t i : {0u, 1u, 2u, 5u}) {
+                    QVERIFY2(std::abs(a[i] * 4 - std::round(a[i] * 4)) < 1e-12, what.c_str());
+                    values.insert(a[i]);
+                }
+        }
+        QVERIFY(values.size() <= 9);
+        QVERIFY(values.count(0.0) == 1); // it does stop
+    }
+    // Over the block, a few millimetres off centre: the continuous expert creeps, the quantized one holds.
+    WorldState w = sampleLayout(TaskKind::PickUp, 5);
+    const Block& b = w.blocks[static_cast<std::size_t>(w.target)];
+    w.gripper.x = b.x + 0.004;
+    w.gripper.y = b.y;
+    w.gripper.z = 0.1;
+    ExpertOptions continuous = o;
+    continuous.quantum = 0;
+    QVERIFY(std::abs(Expert(1, continuous).act(w)[0]) > 0.01);
+    QCOMPARE(Expert(1, o).act(w)[0], 0.0);
+    // Far away both saturate.
+    w.gripper.x = b.x + 0.2;
+    QCOMPARE(Expert(1, o).act(w)[0], -1.0);
+    QCOMPARE(Expert(1, continuous).act(w)[0], -1.0);
 }
 
 void TestDemo::rolloutIsDeterministic() {
