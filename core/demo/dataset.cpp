@@ -316,6 +316,14 @@ data::Action toOpenVlaAction(const data::Action& a) {
     return out;
 }
 
+data::Action simulatorAction(std::vector<double> decoded) {
+    decode::liberoGripperPostprocess(decoded);
+    data::Action out{};
+    for (std::size_t d = 0; d < out.size() && d < decoded.size(); ++d)
+        out[d] = decoded[d];
+    return out;
+}
+
 nlohmann::json actionStatistics(const std::vector<data::Action>& actions) {
     if (actions.empty()) throw Error("demo trainer: no actions to take statistics of");
     nlohmann::json j;

@@ -70,6 +70,9 @@ std::vector<data::Episode> expertEpisodes(int count, std::uint64_t firstSeed, in
 // inverse (sign(2g - 1), negated) applied to decoded actions.
 double toOpenVlaGripper(double liberoGripper);
 data::Action toOpenVlaAction(const data::Action& liberoAction);
+// A decoded action (OpenVLA convention, decode::ActionTrace::action) as the simulator takes it: the LIBERO
+// gripper (decode::liberoGripperPostprocess), then its first 7 components (missing ones 0).
+data::Action simulatorAction(std::vector<double> decoded);
 
 // OpenVLA's dataset statistics of (OpenVLA-convention) actions: {"mean","std","max","min","q01","q99","mask"}
 // per dimension; q01/q99 by linear interpolation as numpy.quantile; mask true for the six motion components

@@ -4,6 +4,7 @@
 #include "common/error.h"
 #include "decode/action_tokenizer.h"
 #include "decode/spec_decoder.h"
+#include "demo/dataset.h"
 #include "demo/expert.h"
 #include "demo/sim.h"
 #include "demo/trainer.h"
@@ -120,12 +121,8 @@ EvalResult evaluateClosedLoop(const model::VlaModel& target, const model::DraftH
                                           target, draft, policyInput(frame), instr, o.base.tree)))
                              .first;
                 decode::ActionTrace trace = decode::decodeFrame(target, draft, *it->second, settings[i]);
-                std::vector<double> act = trace.action;
-                decode::liberoGripperPostprocess(act);
+                const data::Action out = simulatorAction(trace.action);
                 traces[i].push_back(std::move(trace));
-                data::Action out{};
-                for (std::size_t d = 0; d < 7 && d < act.size(); ++d)
-                    out[d] = act[d];
                 return out;
             };
             const RolloutResult r = runEpisode(start, policy, imageSize, o.maxSteps);

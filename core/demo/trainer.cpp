@@ -122,6 +122,20 @@ at::Tensor sceneGroupMask() {
     return mask;
 }
 
+// The projected patch embeddings of samples [first, first + count), [count, P, D], in chunks of 64, without
+// gradients.
+at::Tensor patchEmbeddings(const model::VlaModel& m, const DemoDataset& data, int first, int count) {
+    const at::NoGradGuard noGrad;
+    std::vector<at::Tensor> parts;
+    for (int from = first; from < first + count; from += 64) {
+        std::vector<int> idx;
+        for (int i = from; i < std::min(first + count, from + 64); ++i)
+            idx.push_back(i);
+        parts.push_back(m.vision().forward(pixelsOfSamples(m, data, idx).to(m.dtype())));
+    }
+    return at::cat(parts, 0);
+}
+
 double median(std::vector<double> v) {
     if (v.empty()) return 0.0;
     std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
@@ -373,17 +387,7 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
     }
     // Frozen vision: every sample's patch embeddings once, [N, P, D].
     at::Tensor frozen;
-    if (o.freezeVision) {
-        at::NoGradGuard noGrad;
-        std::vector<at::Tensor> parts;
-        for (int first = 0; first < n; first += 64) {
-            std::vector<int> idx;
-            for (int i = first; i < std::min(n, first + 64); ++i)
-                idx.push_back(i);
-            parts.push_back(m->vision().forward(pixelsOfSamples(*m, data, idx).to(m->dtype())));
-        }
-        frozen = at::cat(parts, 0);
-    }
+    if (o.freezeVision) frozen = patchEmbeddings(*m, data, 0, n);
     out.visionSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     std::vector<at::Tensor> params;
@@ -553,28 +557,15 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
                 }
                 decode::DecodeSettings ar;
                 ar.mode = decode::DecodeMode::Ar;
-                std::vector<double> act = decode::decodeFrame(*m, nullptr, ctx, ar).action;
-                decode::liberoGripperPostprocess(act);
-                data::Action a{};
-                for (std::size_t d = 0; d < 7 && d < act.size(); ++d)
-                    a[d] = act[d];
-                return a;
+                return simulatorAction(decode::decodeFrame(*m, nullptr, ctx, ar).action);
             };
             info.successes += runEpisode(start, policy, imageSize, o.daggerMaxSteps).success ? 1 : 0;
             ++info.layouts;
         }
         const int added = static_cast<int>(data.samples.size()) - first;
         info.samples = added;
-        if (frozen.defined() && added > 0) {
-            std::vector<at::Tensor> parts{frozen};
-            for (int from = first; from < first + added; from += 64) {
-                std::vector<int> idx;
-                for (int i = from; i < std::min(first + added, from + 64); ++i)
-                    idx.push_back(i);
-                parts.push_back(m->vision().forward(pixelsOfSamples(*m, data, idx).to(m->dtype())));
-            }
-            frozen = at::cat(parts, 0);
-        }
+        if (frozen.defined() && added > 0)
+            frozen = at::cat({frozen, patchEmbeddings(*m, data, first, added)}, 0);
         info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - r0).count();
         out.dagger.push_back(info);
         if (o.daggerProgress) o.daggerProgress(info);

@@ -41,6 +41,17 @@ int differingPixels(const vision::RgbImage& a, const vision::RgbImage& b, double
     return n;
 }
 
+// The funnel expert whose every label is a function of the state alone (gain below 1, no smoothing, no
+// noise).
+ExpertOptions memorylessFunnel() {
+    ExpertOptions o;
+    o.funnel = true;
+    o.gain = 0.5;
+    o.maxChange = 2;
+    o.noise = 0;
+    return o;
+}
+
 int differingPixelsAll(const vision::RgbImage& a, const vision::RgbImage& b) {
     return differingPixels(a, b, a.width / 2.0, a.height / 2.0, a.width);
 }
@@ -254,11 +265,7 @@ void TestDemo::funnelExpertSucceedsAndIsMemoryless() {
     // The funnel expert with a proportional gain and no rate limit: every task kind succeeds, each label is
     // a function of the state alone (a fresh expert gives the same action), and the commanded descent is
     // continuous in the distance to the block (no jump from "hover" to "descend").
-    ExpertOptions o;
-    o.funnel = true;
-    o.gain = 0.5;
-    o.maxChange = 2;
-    o.noise = 0;
+    const ExpertOptions o = memorylessFunnel();
     for (TaskKind k : allTaskKinds()) {
         int total = 0;
         for (int s = 0; s < kSeeds; ++s) {
@@ -352,11 +359,7 @@ void TestDemo::funnelExpertSucceedsAndIsMemoryless() {
 void TestDemo::quantizedExpertLabelsTakeFewValues() {
     // The funnel expert with labels rounded to quarters still solves every task kind, every motion label is a
     // multiple of 0.25 (roll and pitch stay 0), and near its goal it stops instead of creeping.
-    ExpertOptions o;
-    o.funnel = true;
-    o.gain = 0.5;
-    o.maxChange = 2;
-    o.noise = 0;
+    ExpertOptions o = memorylessFunnel();
     o.quantum = 0.25;
     for (TaskKind k : allTaskKinds()) {
         std::set<double> values;
