@@ -38,11 +38,11 @@ Vec3 normalized(Vec3 a) {
 class Camera {
 public:
     explicit Camera(int size) : m_size(size) {
-        m_eye = {0.0, -0.85, 0.75};
+        m_eye = {0.0, -0.6, 1.0};
         m_forward = normalized(sub({0.0, 0.0, 0.0}, m_eye));
         m_right = normalized(cross(m_forward, {0, 0, 1}));
         m_up = cross(m_right, m_forward);
-        m_focal = 1.15 * size;
+        m_focal = 1.3 * size;
     }
     cv::Point2d project(double x, double y, double z) const {
         const Vec3 d = sub({x, y, z}, m_eye);
