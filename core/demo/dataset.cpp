@@ -197,9 +197,10 @@ StateFeatures stateFeatures(const WorldState& w) {
     const Gripper& g = w.gripper;
     const Block& b = w.blocks[static_cast<std::size_t>(w.target)];
     const auto [gx, gy] = taskGoal(w); // the goal in the table plane
-    // The yaw error modulo a quarter turn (a cube grasps the same four ways), in [-pi/4, pi/4].
+    // The gripper's yaw off square with the table, modulo a quarter turn (its fingers look the same four
+    // ways), in [-pi/4, pi/4]: what the funnel expert turns away while it picks and places.
     const double q = kPi / 2;
-    double d = std::fmod(b.yaw - g.yaw, q);
+    double d = std::fmod(-g.yaw, q);
     if (d > q / 2) d -= q;
     if (d < -q / 2) d += q;
     const double reach = std::hypot(b.x - g.x, b.y - g.y);

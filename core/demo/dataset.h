@@ -34,11 +34,11 @@ std::string trainDemoTokenizer(const std::string& modelPrefix, int vocabSize);
 // trainTarget only (never saved, never a model input), each scaled to about [-1, 1]: the gripper's x, y, z
 // and opening; whether it holds the named block; the named block's x, y and z; the task's goal x and y (the
 // receptacle, the spot in front of it, the side of or the top of the reference block; the block itself for
-// pick up); the yaw error to the block's nearest grasp yaw; the gripper-to-block distance. Then, from index
-// kSceneFeatureOffset, what the frame shows whatever the instruction (for pretraining the vision tower): the
-// gripper's x, y, z, opening and yaw (as cos 4 yaw, sin 4 yaw); for each block colour of colorNames() whether
-// such a block is on the table and its x, y, z (0 when absent); for the plate and the bowl whether one is on
-// the table and its x, y.
+// pick up); the gripper's yaw off square with the table (modulo a quarter turn); the gripper-to-block
+// distance. Then, from index kSceneFeatureOffset, what the frame shows whatever the instruction (for
+// pretraining the vision tower): the gripper's x, y, z, opening and yaw (as cos 4 yaw, sin 4 yaw); for each
+// block colour of colorNames() whether such a block is on the table and its x, y, z (0 when absent); for the
+// plate and the bowl whether one is on the table and its x, y.
 constexpr int kTaskFeatures = 12;
 constexpr int kSceneFeatureOffset = kTaskFeatures;
 constexpr int kSceneFeatures = 6 + 6 * 4 + 2 * 3;

@@ -56,7 +56,7 @@ Goal pickPlaceGoal(const WorldState& w) {
     const Block& b = w.blocks[static_cast<std::size_t>(w.target)];
     if (w.held != w.target) {
         const double d = std::hypot(b.x - g.x, b.y - g.y);
-        const double yaw = alignedYaw(g.yaw, b.yaw);
+        const double yaw = alignedYaw(g.yaw, 0.0); // square with the table (see pickPlaceFunnelGoal)
         if (d < 0.012 && g.z < b.z + 0.015 && g.opening > 0.9) return {b.x, b.y, b.z, yaw, true, true};
         if (g.opening < 0.9 && g.opening > 0.2 && d < 0.012 && g.z < b.z + 0.015) // closing on it
             return {b.x, b.y, b.z, yaw, true, true};
@@ -107,7 +107,12 @@ Goal pickPlaceFunnelGoal(const WorldState& w) {
     const Block& b = w.blocks[static_cast<std::size_t>(w.target)];
     if (w.held != w.target) {
         const double d = std::hypot(b.x - g.x, b.y - g.y);
-        const double yaw = alignedYaw(g.yaw, b.yaw);
+        // The fingers square up with the table, not with the block: the simulator grasps a cube from any
+        // side, and a 5 cm cube's yaw is a few pixels at the model's 112-pixel input, so a label that turned
+        // the gripper to the block's nearest face would hinge on what the policy cannot see (it flips from a
+        // full turn one way to the other as the block's yaw passes 45 degrees). The gripper's own yaw is
+        // plain in every frame.
+        const double yaw = alignedYaw(g.yaw, 0.0);
         // Over the block and low: close (the simulator grasps within 3.5 cm) while still centring and
         // descending, so the motion label does not change when the gripper command does.
         const bool close = d < 0.025 && g.z < b.z + 0.02;
