@@ -190,7 +190,8 @@ void DecodeController::onModelLoaded(const QString& modelDir, bool hasDraft) {
     Q_EMIT modelReadyChanged(true);
     std::fill(m_traces.begin(), m_traces.end(), std::nullopt);
     std::fill(m_arTraces.begin(), m_arTraces.end(), std::nullopt);
-    clearSweep(); // measured with another model
+    std::fill(m_frameCost.begin(), m_frameCost.end(), std::nullopt); // the frames are prepared anew
+    clearSweep();                                                    // measured with another model
     requestCurrentAndEpisode();
 }
 
@@ -204,6 +205,7 @@ void DecodeController::onEpisodeLoaded(const QString& path, int numSteps, const 
     m_numSteps = numSteps;
     m_traces.assign(static_cast<std::size_t>(numSteps), std::nullopt);
     m_arTraces.assign(static_cast<std::size_t>(numSteps), std::nullopt);
+    m_frameCost.assign(static_cast<std::size_t>(numSteps), std::nullopt);
     m_currentStep = 0;
     clearSweep(); // measured on another episode
     if (m_views.strip) m_views.strip->clear();
@@ -325,6 +327,12 @@ void DecodeController::setCurrentStep(int step) {
 
 void DecodeController::onStepDecoded(int step, const decode::ActionTrace& t) {
     if (step < 0 || step >= m_numSteps) return;
+    if (!t.fromCache && step < static_cast<int>(m_frameCost.size())) {
+        decode::StageTimes cost;
+        cost.vision = t.ms.vision;
+        cost.prefill = t.ms.prefill;
+        m_frameCost[static_cast<std::size_t>(step)] = cost;
+    }
     bool used = false;
     if (t.settings.mode == decode::DecodeMode::Ar) {
         m_arTraces[step] = t;
@@ -350,14 +358,26 @@ void DecodeController::redraw() {
             if (const decode::ActionTrace* t = trace(step)) m_views.strip->setStepTrace(step, *t);
     m_dirtySteps.clear();
 
+    // A decode that reused its frame's vision and prefill is charged the frame's cost, so the bars and the AR
+    // line always include them (otherwise the AR baseline, decoded after the speculative run on the same
+    // frames, would look faster by the whole vision and prefill time).
+    auto withFrameCost = [this](int step, const decode::ActionTrace& t) {
+        decode::StageTimes ms = t.ms;
+        const auto i = static_cast<std::size_t>(step);
+        if (t.fromCache && i < m_frameCost.size() && m_frameCost[i]) {
+            ms.vision = m_frameCost[i]->vision;
+            ms.prefill = m_frameCost[i]->prefill;
+        }
+        return ms;
+    };
     std::vector<decode::StageTimes> stages(static_cast<std::size_t>(m_numSteps));
     std::vector<double> arTotals;
     for (int i = 0; i < m_numSteps; ++i)
-        if (const decode::ActionTrace* t = trace(i)) stages[i] = t->ms;
+        if (const decode::ActionTrace* t = trace(i)) stages[i] = withFrameCost(i, *t);
     if (m_settings.mode != decode::DecodeMode::Ar) {
         arTotals.assign(static_cast<std::size_t>(m_numSteps), 0.0);
         for (int i = 0; i < m_numSteps; ++i)
-            if (const decode::ActionTrace* t = arTrace(i)) arTotals[i] = t->ms.total();
+            if (const decode::ActionTrace* t = arTrace(i)) arTotals[i] = withFrameCost(i, *t).total();
     }
     if (m_views.latency) {
         m_views.latency->setSteps(stages, arTotals);

@@ -150,8 +150,12 @@ private:
     decode::DecodeSettings m_settings;
     std::vector<std::optional<decode::ActionTrace>> m_traces;   // current settings, per step
     std::vector<std::optional<decode::ActionTrace>> m_arTraces; // AR baseline, per step
-    std::shared_ptr<data::Episode> m_frames;                    // images and recorded actions
-    QString m_frameError; // written by the reading task, read when it has finished
+    // Per step, the vision and prefill cost of the frame, from its first decode: later decodes of the frame
+    // (the AR baseline, a new margin) reuse that work and carry none of it, so the latency plot adds it back
+    // to compare like with like.
+    std::vector<std::optional<decode::StageTimes>> m_frameCost;
+    std::shared_ptr<data::Episode> m_frames; // images and recorded actions
+    QString m_frameError;                    // written by the reading task, read when it has finished
     QSet<int> m_dirtySteps;
     bool m_currentDirty = false;
     QVector<int> m_sweepMargins;

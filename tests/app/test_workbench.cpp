@@ -117,6 +117,19 @@ private Q_SLOTS:
         }
         QTRY_VERIFY_WITH_TIMEOUT(c->arTrace(kSteps - 1) != nullptr, kWaitMs); // the AR baseline
         QTRY_COMPARE_WITH_TIMEOUT(v.latency->stepCount(), kSteps, kWaitMs);
+        // The AR baseline and the re-decoded episode reuse the frames' vision and prefill work, so their
+        // traces carry none of it; the latency plot charges each the frame's cost, as the first decode
+        // measured it.
+        QTRY_COMPARE_WITH_TIMEOUT(v.latency->arGraph()->data()->size(), kSteps, kWaitMs);
+        for (int i = 0; i < kSteps; ++i) {
+            const decode::ActionTrace* ar = c->arTrace(i);
+            QVERIFY(ar && ar->fromCache && ar->ms.vision == 0 && ar->ms.prefill == 0);
+            QVERIFY(c->trace(i)->fromCache);
+            const double vision = v.latency->stageBars(0)->data()->at(i)->value;
+            const double prefill = v.latency->stageBars(1)->data()->at(i)->value;
+            QVERIFY2(vision > 0 && prefill > 0, qPrintable(QString::number(i)));
+            QCOMPARE(v.latency->arGraph()->data()->at(i)->value, ar->ms.total() + vision + prefill);
+        }
 
         // The step cursor: timeline, strip, latency cursor, frame and tree follow.
         updated.clear();
