@@ -327,12 +327,8 @@ void DecodeController::setCurrentStep(int step) {
 
 void DecodeController::onStepDecoded(int step, const decode::ActionTrace& t) {
     if (step < 0 || step >= m_numSteps) return;
-    if (!t.fromCache && step < static_cast<int>(m_frameCost.size())) {
-        decode::StageTimes cost;
-        cost.vision = t.ms.vision;
-        cost.prefill = t.ms.prefill;
-        m_frameCost[static_cast<std::size_t>(step)] = cost;
-    }
+    if (!t.fromCache)
+        m_frameCost[static_cast<std::size_t>(step)] = decode::StageTimes{t.ms.vision, t.ms.prefill};
     bool used = false;
     if (t.settings.mode == decode::DecodeMode::Ar) {
         m_arTraces[step] = t;
@@ -363,10 +359,10 @@ void DecodeController::redraw() {
     // frames, would look faster by the whole vision and prefill time).
     auto withFrameCost = [this](int step, const decode::ActionTrace& t) {
         decode::StageTimes ms = t.ms;
-        const auto i = static_cast<std::size_t>(step);
-        if (t.fromCache && i < m_frameCost.size() && m_frameCost[i]) {
-            ms.vision = m_frameCost[i]->vision;
-            ms.prefill = m_frameCost[i]->prefill;
+        const std::optional<decode::StageTimes>& cost = m_frameCost[static_cast<std::size_t>(step)];
+        if (t.fromCache && cost) {
+            ms.vision = cost->vision;
+            ms.prefill = cost->prefill;
         }
         return ms;
     };

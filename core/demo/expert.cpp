@@ -23,10 +23,10 @@ double wrapAngle(double a) {
     return a;
 }
 
-// The block yaw (modulo a quarter turn) nearest to the gripper's yaw.
-double alignedYaw(double gripperYaw, double blockYaw) {
+// The yaw square with faceYaw (modulo a quarter turn) nearest to the gripper's yaw.
+double alignedYaw(double gripperYaw, double faceYaw) {
     const double q = kPi / 2;
-    const double d = wrapAngle(blockYaw - gripperYaw);
+    const double d = wrapAngle(faceYaw - gripperYaw);
     return gripperYaw + (d - q * std::round(d / q));
 }
 
