@@ -50,6 +50,30 @@ void check(bool ok, const char* field, const std::string& why) {
 
 } // namespace
 
+WorldState perceivedState(const WorldState& seen, double sigmaMetres, std::mt19937_64& rng) {
+    WorldState w = seen;
+    if (sigmaMetres <= 0) return w;
+    std::normal_distribution<double> gauss(0.0, 1.0);
+    auto jitter = [&](double& v) { v += sigmaMetres * gauss(rng); };
+    jitter(w.gripper.x);
+    jitter(w.gripper.y);
+    for (std::size_t i = 0; i < w.blocks.size(); ++i) {
+        Block& b = w.blocks[i];
+        if (static_cast<int>(i) == w.held) {
+            b.x = w.gripper.x;
+            b.y = w.gripper.y;
+            continue;
+        }
+        jitter(b.x);
+        jitter(b.y);
+    }
+    for (Receptacle& r : w.receptacles) {
+        jitter(r.x);
+        jitter(r.y);
+    }
+    return w;
+}
+
 ProbeResult runProbe(const ProbeOptions& o, const ProbeProgress& progress, const ProbeEpisodeReport& report) {
     check(o.episodes >= 1, "episodes", "must be at least 1");
     check(o.steps >= 1, "steps", "must be at least 1");
@@ -178,25 +202,11 @@ ProbeResult runProbe(const ProbeOptions& o, const ProbeProgress& progress, const
         ProbeLevel l;
         l.noiseCm = o.noiseCm[level];
         std::mt19937_64 noiseRng(o.seed * 7919 + level);
-        std::normal_distribution<double> gauss(0.0, 1.0);
         const double sigma = l.noiseCm / 100.0;
         for (int k = 0; k < o.evalEpisodes; ++k) {
             const WorldState start = heldOutLayout(k);
             const auto policy = [&](const vision::RgbImage&, const WorldState& seen) {
-                WorldState w = seen;
-                if (sigma > 0) {
-                    auto jitter = [&](double& v) { v += sigma * gauss(noiseRng); };
-                    jitter(w.gripper.x);
-                    jitter(w.gripper.y);
-                    for (Block& b : w.blocks) {
-                        jitter(b.x);
-                        jitter(b.y);
-                    }
-                    for (Receptacle& r : w.receptacles) {
-                        jitter(r.x);
-                        jitter(r.y);
-                    }
-                }
+                const WorldState w = perceivedState(seen, sigma, noiseRng);
                 return act(w);
             };
             const RolloutResult r = runEpisode(start, policy, kImage, o.maxSteps);

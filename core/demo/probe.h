@@ -14,6 +14,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <random>
 #include <vector>
 
 namespace specvla::demo {
@@ -61,11 +62,17 @@ using ProbeProgress = std::function<void(int, double)>;
 // An episode's outcome at a noise level: noise (cm), held-out layout k, the rollout (final state included)
 using ProbeEpisodeReport = std::function<void(double, int, const RolloutResult&)>;
 
+// What the probe perceives of a state: the gripper, every block and every receptacle moved in the table
+// plane by independent Gaussian noise of sigmaMetres, except that a held block is seen where the gripper is
+// seen (it sits in the fingers; jittered on its own it would put the block centimetres outside the fingers,
+// a state no demonstration shows). Heights, yaw, opening and what is held are read exactly.
+WorldState perceivedState(const WorldState& seen, double sigmaMetres, std::mt19937_64& rng);
+
 // Trains and evaluates the probe. Actions are binned as 256 equal bins over [-1, 1] per dimension (the
 // demo's motion components already span that range), decoded greedily to bin centres; the gripper is the
-// sign. The noise moves the gripper, every block and every receptacle in the table plane independently at
-// each frame before the features are computed, so derived features (goal, distance) stay consistent.
-// Deterministic for fixed options. Throws Error for options out of range, naming the field.
+// sign. At each frame the policy reads perceivedState() before the features are computed, so derived
+// features (goal, distance) stay consistent. Deterministic for fixed options. Throws Error for options out
+// of range, naming the field.
 ProbeResult runProbe(const ProbeOptions& options, const ProbeProgress& progress = {},
                      const ProbeEpisodeReport& episodeReport = {});
 

@@ -7,6 +7,7 @@
 #include "data/libero_writer.h"
 #include "demo/dataset.h"
 #include "demo/expert.h"
+#include "demo/probe.h"
 #include "demo/sim.h"
 #include "demo/world.h"
 #include "vision/preprocess.h"
@@ -18,6 +19,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <functional>
+#include <random>
 #include <set>
 #include <string>
 
@@ -71,6 +73,7 @@ private Q_SLOTS:
     void expertActionsAreBoundedAndSmooth();
     void funnelExpertSucceedsAndIsMemoryless();
     void quantizedExpertLabelsTakeFewValues();
+    void probePerceptionKeepsAHeldBlockInTheFingers();
     void rolloutIsDeterministic();
     void perturbedRolloutsRecover();
     void instructionThingsNameTheBlocksAndReceptacle();
@@ -654,5 +657,33 @@ void TestDemo::savesFramesWhenAsked() {
     }
 }
 
+void TestDemo::probePerceptionKeepsAHeldBlockInTheFingers() {
+    // The probe's noisy perception moves the gripper, the blocks and the receptacles in the table plane,
+    // reads heights exactly, and sees a held block where it sees the fingers.
+    WorldState w = sampleLayout(TaskKind::PutIn, 7);
+    std::mt19937_64 rng(3);
+    const WorldState exact = perceivedState(w, 0, rng);
+    QCOMPARE(exact.gripper.x, w.gripper.x);
+    QCOMPARE(exact.blocks.front().y, w.blocks.front().y);
+    const std::size_t target = static_cast<std::size_t>(w.target);
+    const std::size_t other = target == 0 ? 1 : 0;
+    w.held = w.target;
+    w.blocks[target].x = w.gripper.x;
+    w.blocks[target].y = w.gripper.y;
+    w.blocks[target].z = w.gripper.z - 0.01;
+    for (int i = 0; i < 20; ++i) {
+        const WorldState p = perceivedState(w, 0.03, rng);
+        QVERIFY(p.gripper.x != w.gripper.x && p.gripper.y != w.gripper.y);
+        QCOMPARE(p.blocks[target].x, p.gripper.x);
+        QCOMPARE(p.blocks[target].y, p.gripper.y);
+        QCOMPARE(p.blocks[target].z, w.blocks[target].z);
+        QCOMPARE(p.gripper.z, w.gripper.z);
+        QVERIFY(p.blocks[other].x != w.blocks[other].x);
+        QVERIFY(p.receptacles.front().x != w.receptacles.front().x);
+        QVERIFY(std::abs(p.gripper.x - w.gripper.x) < 0.3); // 10 sigma
+    }
+}
+
 QTEST_GUILESS_MAIN(TestDemo)
+
 #include "test_demo.moc"
