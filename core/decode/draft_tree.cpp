@@ -81,6 +81,17 @@ void DraftTreeBuilder::expand(const std::vector<std::vector<TokenLogProb>>& chil
     ++m_expansions;
 }
 
+bool DraftTreeBuilder::frontierCanEnterTree() const {
+    if (m_frontier.empty()) return false;
+    float best = m_candidates[m_frontier.front()].score;
+    for (int f : m_frontier)
+        best = std::max(best, m_candidates[f].score);
+    int atLeast = 0;
+    for (const Candidate& c : m_candidates)
+        atLeast += c.score >= best ? 1 : 0;
+    return atLeast < m_shape.totalTokens - 1;
+}
+
 std::vector<int> DraftTreeBuilder::ancestors(int candidate) const {
     if (candidate < 0 || candidate >= static_cast<int>(m_candidates.size()))
         throw Error("draft tree: no candidate " + std::to_string(candidate) + " (there are " +

@@ -50,6 +50,13 @@ public:
     // Expansion steps done so far (the reference does `depth` of them).
     int expansions() const { return m_expansions; }
     bool done() const { return m_expansions >= m_shape.depth; }
+    // Whether expanding the frontier can still change finalize()'s tree. A descendant of a frontier node
+    // scores at most what the best frontier node scores (log-probs are <= 0), and it ranks below every
+    // recorded candidate of equal or higher score (it is deeper and recorded later). So once totalTokens - 1
+    // recorded candidates score at least the best frontier node's score, no descendant can make the tree, and
+    // the remaining draft passes would be wasted: the decoder stops there, with the same tree as after all
+    // `depth` expansions. False for an empty frontier.
+    bool frontierCanEnterTree() const;
 
     const std::vector<Candidate>& candidates() const { return m_candidates; }
     // Ancestors of a candidate (nearest first), as candidate indices.

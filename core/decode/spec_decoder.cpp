@@ -194,7 +194,9 @@ DraftTree expandTree(const model::VlaModel& m, const model::DraftHead& d, FrameC
     std::map<int, int> slot;             // candidate -> index among the fed tree entries
     int fed = 0;
     const auto dev = m.device();
-    for (int step = 0; step < s.tree.depth && !builder.frontier().empty(); ++step) {
+    // Stops early once no deeper draft could enter the reranked tree (the tree is the same as after all
+    // `depth` expansions; see frontierCanEnterTree).
+    for (int step = 0; step < s.tree.depth && builder.frontierCanEnterTree(); ++step) {
         const std::vector<int> frontier = builder.frontier();
         const int n = static_cast<int>(frontier.size());
         std::vector<std::int64_t> ids, positions;

@@ -383,6 +383,62 @@ private Q_SLOTS:
         }
     }
 
+    void treeEarlyStopIsExact() {
+        // Stopping the expansion once frontierCanEnterTree() says no deeper draft can make the tree gives the
+        // same tree as all `depth` expansions, with fewer draft passes when the drafts are unsure.
+        std::mt19937 rng(7);
+        int saved = 0, stopped = 0;
+        for (int trial = 0; trial < 300; ++trial) {
+            const TreeShape shape{1 + int(rng() % 8), 1 + int(rng() % 5), 2 + int(rng() % 49)};
+            // Sharp or flat draft distributions: a confident chain rarely stops early, a flat draft often.
+            const float spread = trial % 2 ? 0.5f : 8.0f;
+            std::uniform_real_distribution<float> logp(-spread, 0.0f);
+            std::vector<TokenLogProb> root;
+            for (int j = 0; j < shape.topK; ++j)
+                root.push_back({100 + j, j == 0 ? -0.01f : logp(rng)});
+            std::vector<std::vector<std::vector<TokenLogProb>>>
+                levels; // children per step, per frontier node
+            DraftTreeBuilder full(shape, 1), early(shape, 1);
+            full.addRootChildren(root);
+            early.addRootChildren(root);
+            while (!full.done()) {
+                std::vector<std::vector<TokenLogProb>> per(full.frontier().size());
+                for (auto& list : per)
+                    for (int j = 0; j < shape.topK; ++j)
+                        list.push_back({int(rng() % 1000), logp(rng)});
+                if (!early.done() && early.frontierCanEnterTree() && early.expansions() == full.expansions())
+                    early.expand(per);
+                full.expand(per);
+            }
+            const int skipped = full.expansions() - early.expansions();
+            saved += skipped;
+            stopped += skipped > 0 ? 1 : 0;
+            QVERIFY(!early.frontierCanEnterTree() || early.done());
+            const DraftTree a = full.finalize(), b = early.finalize();
+            QCOMPARE(b.tokens, a.tokens);
+            QCOMPARE(b.parent, a.parent);
+            QCOMPARE(b.score, a.score);
+            QCOMPARE(b.paths, a.paths);
+            QCOMPARE(b.mask, a.mask);
+        }
+        qInfo("early stop in %d of 300 trees, %d expansions saved", stopped, saved);
+        QVERIFY(stopped > 20); // it does stop, and the trees above stayed the same
+
+        // By hand: top-2, depth 3, 4 tokens. The root's children score -0.1 and -0.2; their children -0.3 and
+        // -0.4 (from the first) and -3, -4 (from the second) make the frontier {-0.3, -0.4}, and three
+        // recorded candidates (-0.1, -0.2, -0.3) score at least -0.3: the tree is full, nothing deeper fits.
+        DraftTreeBuilder h(TreeShape{2, 3, 4}, 9);
+        h.addRootChildren({{1, -0.1f}, {2, -0.2f}});
+        QVERIFY(h.frontierCanEnterTree());
+        h.expand({{{3, -0.2f}, {4, -0.3f}}, {{5, -2.8f}, {6, -3.8f}}});
+        QVERIFY(!h.frontierCanEnterTree());
+        QCOMPARE(h.finalize().tokens, (std::vector<int>{9, 1, 2, 3}));
+        DraftTreeBuilder sure(TreeShape{2, 3, 6}, 9);
+        sure.addRootChildren({{1, -0.01f}, {2, -5.0f}});
+        sure.expand({{{3, -0.01f}, {4, -5.0f}}, {{5, -5.0f}, {6, -6.0f}}});
+        QVERIFY(sure.frontierCanEnterTree()); // a confident chain keeps going
+    }
+
     void treeRootOnly() {
         DraftTreeBuilder b(TreeShape{4, 2, 1}, 9);
         b.addRootChildren({{1, -0.1f}});
