@@ -47,6 +47,10 @@ std::string demoUsage() {
            "OUT] [expert "
            "options of demo "
            "train]\n"
+           "       specvla demo distil --model DIR --out DIR [--episodes N] [--frame-stride K] "
+           "[--draft-steps N]\n"
+           "                           [--draft-samples N] [--batch N] [--lr LR] [--seed S] [--bf16] [expert "
+           "options]\n"
            "\n"
            "Renders expert demonstrations in the demo world, trains a tiny OpenVLA-architecture target by\n"
            "behaviour cloning (printing progress and loss), distils an EAGLE draft head from it, and saves\n"
@@ -120,6 +124,12 @@ std::string demoUsage() {
            "(layout_KK_TASK_MODE_demo.hdf5,\n"
            "                   for the workbench or specvla run) and a contact sheet of every fifth frame\n"
            "  (--dtype defaults to fp32 here; the tree options of the decode options apply to every mode)\n"
+           "\n"
+           "demo distil distils a fresh EAGLE draft head from a saved target (DIR/model of demo train) on\n"
+           "freshly rendered expert demonstrations (layouts seeded from --seed, default 3, apart from the\n"
+           "target's own and the held-out ones) and writes it to --out, without training the target again.\n"
+           "  --episodes N (default 1000), --frame-stride K (3), --draft-steps N (1600), --draft-samples N\n"
+           "  (default: all), --batch N (16), --lr LR (1e-3); the expert options are demo train's.\n"
            "\n"
            "demo probe measures how well the expert can be cloned with perfect perception: a small\n"
            "MLP learns the expert's action bins from the simulator's state and the task kind, then\n"
@@ -334,6 +344,72 @@ int runProbe(const std::vector<std::string>& argv) {
         io::writeFileAtomically(*args.value("json"), j.dump(2) + "\n");
         std::printf("wrote %s\n", args.value("json")->c_str());
     }
+    return 0;
+}
+
+// Distils a fresh draft head from a saved target on freshly rendered expert demonstrations.
+int runDistil(const std::vector<std::string>& argv) {
+    const Args args(argv,
+                    {"model", "out", "episodes", "frame-stride", "seed", "draft-steps", "draft-samples",
+                     "batch", "lr", "perturb", "gripper-flip", "expert", "expert-gain", "expert-max-change",
+                     "expert-quantum"},
+                    {"bf16"});
+    if (!args.positionals().empty())
+        throw UsageError("unexpected argument '" + args.positionals().front() + "'");
+    if (!args.has("model") || !args.has("out")) throw UsageError("--model DIR and --out DIR are required");
+    auto intOpt = [&](const char* name, int def) {
+        const auto v = args.value(name);
+        const int x = v ? parseInt(name, *v) : def;
+        if (x < 1) throw UsageError(std::string("--") + name + " must be positive");
+        return x;
+    };
+    const int episodes = intOpt("episodes", 1000);
+    const int frameStride = intOpt("frame-stride", 3);
+    const auto seed = static_cast<std::uint64_t>(intOpt("seed", 3));
+    if (seed * 100000 + static_cast<std::uint64_t>(episodes) + 20 * 7919 >= demo::kHeldOutSeedBase)
+        throw UsageError("--seed and --episodes would reach the held-out layouts");
+    demo::DraftTrainOptions dopt;
+    dopt.steps = intOpt("draft-steps", 1600);
+    dopt.batchSize = intOpt("batch", 16);
+    dopt.seed = seed + 1;
+    dopt.maxSamples = args.value("draft-samples") ? intOpt("draft-samples", 0) : 0;
+    if (args.value("lr")) dopt.lr = parseDouble("lr", *args.value("lr"));
+    if (!(dopt.lr > 0)) throw UsageError("--lr must be positive");
+    const demo::ExpertOptions expert = expertFromArgs(args);
+
+    const auto t0 = std::chrono::steady_clock::now();
+    auto elapsed = [&] {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
+    const demo::TrainedTarget target = demo::loadTrainedTarget(*args.value("model"));
+    const int imageSize = target.config.featurizer.imageSize; // the demo renders at the input size
+    std::vector<data::Episode> demonstrations =
+        demo::expertEpisodes(episodes, seed * 100000, imageSize, expert, nullptr);
+    const demo::DemoDataset data = demo::buildDataset(
+        std::move(demonstrations), decode::ActionTokenizer(target.config.actionVocabBase()), {}, frameStride);
+    std::printf("distil: target %s, %d episodes, %zu samples, %.1f s\n", args.value("model")->c_str(),
+                episodes, data.samples.size(), elapsed());
+    std::fflush(stdout);
+    const int every = std::max(1, dopt.steps / 40);
+    double window = 0;
+    int inWindow = 0;
+    const demo::TrainedDraft draft = demo::trainDraft(
+        target, data, demo::demoDraftConfig(target.config), dopt, [&](int step, double loss) {
+            window += loss;
+            ++inWindow;
+            if ((step + 1) % every == 0 || step + 1 == dopt.steps) {
+                std::printf("draft step %5d / %d  loss %.4f  (%.0f s)\n", step + 1, dopt.steps,
+                            window / inWindow, elapsed());
+                std::fflush(stdout);
+                window = 0;
+                inWindow = 0;
+            }
+        });
+    demo::SaveOptions so;
+    so.bf16 = args.has("bf16");
+    demo::saveDraft(*args.value("out"), draft, so);
+    std::printf("draft: %.1f s, target greedy = expert token %.1f%%, draft top-1 = target %.1f%%, saved %s\n",
+                draft.seconds, 100 * draft.greedyMatch, 100 * draft.draftTop1, args.value("out")->c_str());
     return 0;
 }
 
@@ -790,6 +866,7 @@ int runDemo(const std::vector<std::string>& argv) {
     if (argv.front() == "train") return runTrain(rest);
     if (argv.front() == "eval") return runEval(rest);
     if (argv.front() == "probe") return runProbe(rest);
+    if (argv.front() == "distil") return runDistil(rest);
     throw UsageError("unknown demo subcommand '" + argv.front() + "' (expected: train, eval, probe)");
 }
 

@@ -6,7 +6,9 @@
 #include "demo/expert.h"
 #include "demo/sim.h"
 #include "demo/trainer_internal.h"
+#include "io/checkpoint.h"
 #include "io/tensor_view.h"
+#include "model/weights.h"
 #include "text/tokenizer.h"
 #include "vision/preprocess.h"
 
@@ -699,6 +701,23 @@ void saveDemoModel(const std::string& dir, const TrainedTarget& t, const SaveOpt
     fs::copy_file(t.tokenizerPath, fs::path(dir) / "tokenizer.model", fs::copy_options::overwrite_existing);
     const nlohmann::json stats = {{kDemoStatsKey, {{"action", t.actionStats}}}};
     io::writeFileAtomically((fs::path(dir) / "dataset_statistics.json").string(), stats.dump(2));
+}
+
+TrainedTarget loadTrainedTarget(const std::string& dir) {
+    if (!fs::is_directory(dir)) throw Error(dir + ": not a model folder");
+    TrainedTarget t;
+    t.config = model::VlaConfig::fromFile((fs::path(dir) / "config.json").string());
+    t.tokenizerPath = (fs::path(dir) / "tokenizer.model").string();
+    if (!fs::exists(t.tokenizerPath)) throw Error(dir + ": missing tokenizer.model");
+    const auto key = t.config.normStats.find(kDemoStatsKey);
+    if (key != t.config.normStats.end() && key->contains("action")) t.actionStats = (*key)["action"];
+    auto checkpoint = std::make_shared<const io::Checkpoint>(io::Checkpoint::open(dir));
+    model::CheckpointWeights source(checkpoint, at::kFloat, at::kCPU);
+    t.weights = std::make_shared<WeightSet>();
+    // Owned float32 copies (the checkpoint's views are read-only maps of the file).
+    for (const auto& spec : model::vlaTensorSpecs(t.config))
+        t.weights->tensors[spec.name] = source.get(spec.name, spec.shape).to(at::kFloat).clone();
+    return t;
 }
 
 } // namespace specvla::demo

@@ -232,5 +232,10 @@ void saveDemoModel(const std::string& dir, const TrainedTarget& target, const Sa
 // dir/config.json + model.safetensors (fc, layer 0, embed_tokens as the reference ships it). Loads with
 // DraftHead::load.
 void saveDraft(const std::string& dir, const TrainedDraft& draft, const SaveOptions& options = {});
+// A target saved by saveDemoModel (or any OpenVLA-layout folder of the demo's architecture), as trained
+// weights again (float32 copies), so that a draft head can be distilled from it: config.json, every tensor
+// of vlaTensorSpecs, tokenizer.model. Throws Error naming the folder, file or tensor that is missing or
+// malformed.
+TrainedTarget loadTrainedTarget(const std::string& dir);
 
 } // namespace specvla::demo

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <QDir>
 #include <QFileInfo>
 #include <QProcess>
 #include <QTemporaryDir>
@@ -378,6 +379,26 @@ private Q_SLOTS:
         QVERIFY(report["target"]["vision_check"].contains("gripper_error_cm"));
         QCOMPARE(report["draft"]["max_samples"].get<int>(), 5);
         QCOMPARE(report["text_geometry"]["layers"].get<int>(), 1);
+
+        // demo distil: a fresh draft head for the saved target, on freshly rendered demonstrations; it loads
+        // beside the target and decodes. Without --model it is a usage error; a missing model is named.
+        const QString distilled = out + "/distilled";
+        const Run d = runCli({"demo", "distil", "--model", out + "/model", "--out", distilled, "--episodes",
+                              "2", "--frame-stride", "2", "--draft-steps", "3", "--draft-samples", "4",
+                              "--expert", "funnel"});
+        QVERIFY2(d.code == 0, qPrintable(d.err + d.out));
+        QVERIFY2(d.out.contains("draft step") && d.out.contains("draft top-1"), qPrintable(d.out));
+        QVERIFY(QFileInfo::exists(distilled + "/model.safetensors"));
+        QVERIFY(QFileInfo::exists(distilled + "/config.json"));
+        const Run decoded =
+            runCli({"run", "--model", out + "/model", "--draft", distilled, "--episode",
+                    out + "/episodes/" + QDir(out + "/episodes").entryList({"*.hdf5"}).value(0), "--steps",
+                    "0:1", "--dtype", "fp32", "--mode", "relaxed"});
+        QVERIFY2(decoded.code == 0, qPrintable(decoded.err + decoded.out));
+        QCOMPARE(runCli({"demo", "distil", "--out", distilled}).code, 2);
+        const Run missing = runCli({"demo", "distil", "--model", out + "/nothing", "--out", distilled});
+        QVERIFY(missing.code != 0);
+        QVERIFY2(missing.err.contains("nothing"), qPrintable(missing.err));
         QCOMPARE(report["target"]["lm_attention"].get<double>(), 0.5);
         QCOMPARE(report["target"]["lm_attention_layer"].get<int>(), 0); // the only layer
         QCOMPARE(report["target"]["lm_attention_loss"].size(), std::size_t(3));

@@ -9,6 +9,7 @@
 #include "demo/expert.h"
 #include "demo/probe.h"
 #include "demo/trainer.h"
+#include "demo/trainer_internal.h" // WeightSet, to compare the tensors of a target read back
 #include "model/draft_head.h"
 #include "model/tensor_specs.h"
 #include "model/vla_model.h"
@@ -272,6 +273,26 @@ private Q_SLOTS:
         QVERIFY(std::filesystem::exists(modelDir + "/tokenizer.model"));
         QVERIFY(std::filesystem::exists(modelDir + "/dataset_statistics.json"));
         QVERIFY(std::filesystem::exists(draftDir + "/model.safetensors"));
+
+        // The saved target reads back as trained weights (for distilling another draft from it): every
+        // tensor equal, the tokenizer and the action statistics with it; a missing folder or shard is named.
+        const demo::TrainedTarget back = demo::loadTrainedTarget(modelDir);
+        QCOMPARE(back.weights->tensors.size(), target.weights->tensors.size());
+        for (const auto& [name, t] : target.weights->tensors)
+            QVERIFY2(at::equal(back.weights->tensors.at(name), t.to(at::kFloat)), name.c_str());
+        QCOMPARE(back.actionStats, target.actionStats);
+        QVERIFY(std::filesystem::exists(back.tokenizerPath));
+        QVERIFY(testing::errorOf([&] { demo::loadTrainedTarget(modelDir + "-none"); }).find("-none") !=
+                std::string::npos);
+        {
+            const std::string broken = m_dir.filePath("broken-model").toStdString();
+            std::filesystem::copy(modelDir, broken);
+            for (const auto& f : std::filesystem::directory_iterator(broken))
+                if (f.path().filename().string().rfind("model-00001", 0) == 0)
+                    std::filesystem::remove(f.path());
+            const std::string e = testing::errorOf([&] { demo::loadTrainedTarget(broken); });
+            QVERIFY2(e.find("model-00001") != std::string::npos, e.c_str());
+        }
 
         model::LoadOptions lo;
         lo.dtype = at::kFloat;
