@@ -867,7 +867,7 @@ int runDemo(const std::vector<std::string>& argv) {
     if (argv.front() == "eval") return runEval(rest);
     if (argv.front() == "probe") return runProbe(rest);
     if (argv.front() == "distil") return runDistil(rest);
-    throw UsageError("unknown demo subcommand '" + argv.front() + "' (expected: train, eval, probe)");
+    throw UsageError("unknown demo subcommand '" + argv.front() + "' (expected: train, eval, probe, distil)");
 }
 
 } // namespace specvla::cli
