@@ -24,6 +24,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 
 #include <nlohmann/json.hpp>
 
@@ -203,6 +204,41 @@ std::vector<std::string> writeHeldOutEpisodes(const std::string& dir, int count,
         paths.push_back(path);
     }
     return paths;
+}
+
+// Training progress of demo train and demo distil: each phase prints the mean loss over every `every` steps
+// (and at its last step) with the seconds since the command started.
+class LossPrinter {
+public:
+    LossPrinter(int every, std::function<double()> elapsed) : m_every(every), m_elapsed(std::move(elapsed)) {}
+    // Starts a fresh window for the phase `what` of `total` steps.
+    demo::TrainProgress phase(const char* what, int total) {
+        m_window = 0;
+        m_count = 0;
+        return [this, what, total](int step, double loss) {
+            m_window += loss;
+            ++m_count;
+            if ((step + 1) % m_every == 0 || step + 1 == total) {
+                std::printf("%s step %5d / %d  loss %.4f  (%.0f s)\n", what, step + 1, total,
+                            m_window / m_count, m_elapsed());
+                std::fflush(stdout);
+                m_window = 0;
+                m_count = 0;
+            }
+        };
+    }
+
+private:
+    int m_every;
+    std::function<double()> m_elapsed;
+    double m_window = 0;
+    int m_count = 0;
+};
+
+void printDraftSaved(const demo::TrainedDraft& draft, const std::string& dir) {
+    std::printf("draft: %.1f s, target greedy = expert token %.1f%%, draft top-1 = target %.1f%%, saved %s\n",
+                draft.seconds, 100 * draft.greedyMatch, 100 * draft.draftTop1, dir.c_str());
+    std::fflush(stdout);
 }
 
 // The demonstrating expert of demo train and demo probe: --expert, --expert-gain, --expert-max-change,
@@ -390,26 +426,13 @@ int runDistil(const std::vector<std::string>& argv) {
     std::printf("distil: target %s, %d episodes, %zu samples, %.1f s\n", args.value("model")->c_str(),
                 episodes, data.samples.size(), elapsed());
     std::fflush(stdout);
-    const int every = std::max(1, dopt.steps / 40);
-    double window = 0;
-    int inWindow = 0;
-    const demo::TrainedDraft draft = demo::trainDraft(
-        target, data, demo::demoDraftConfig(target.config), dopt, [&](int step, double loss) {
-            window += loss;
-            ++inWindow;
-            if ((step + 1) % every == 0 || step + 1 == dopt.steps) {
-                std::printf("draft step %5d / %d  loss %.4f  (%.0f s)\n", step + 1, dopt.steps,
-                            window / inWindow, elapsed());
-                std::fflush(stdout);
-                window = 0;
-                inWindow = 0;
-            }
-        });
+    LossPrinter printer(std::max(1, dopt.steps / 40), elapsed);
+    const demo::TrainedDraft draft = demo::trainDraft(target, data, demo::demoDraftConfig(target.config),
+                                                      dopt, printer.phase("draft", dopt.steps));
     demo::SaveOptions so;
     so.bf16 = args.has("bf16");
     demo::saveDraft(*args.value("out"), draft, so);
-    std::printf("draft: %.1f s, target greedy = expert token %.1f%%, draft top-1 = target %.1f%%, saved %s\n",
-                draft.seconds, 100 * draft.greedyMatch, 100 * draft.draftTop1, args.value("out")->c_str());
+    printDraftSaved(draft, *args.value("out"));
     return 0;
 }
 
@@ -559,23 +582,9 @@ int runTrain(const std::vector<std::string>& argv) {
                     r.step, r.successes, r.layouts, r.samples, elapsed());
         std::fflush(stdout);
     };
-    double window = 0;
-    int inWindow = 0;
-    auto report = [&](const char* what, int total) {
-        return [&, what, total](int step, double loss) {
-            window += loss;
-            ++inWindow;
-            if ((step + 1) % every == 0 || step + 1 == total) {
-                std::printf("%s step %5d / %d  loss %.4f  (%.0f s)\n", what, step + 1, total,
-                            window / inWindow, elapsed());
-                std::fflush(stdout);
-                window = 0;
-                inWindow = 0;
-            }
-        };
-    };
-    const demo::TrainedTarget target =
-        demo::trainTarget(config, tok, data, to, report("target", steps), report("vision", to.visionSteps));
+    LossPrinter printer(every, elapsed);
+    const demo::TrainedTarget target = demo::trainTarget(
+        config, tok, data, to, printer.phase("target", steps), printer.phase("vision", to.visionSteps));
     if (to.visionSteps > 0 || to.freezeVision)
         std::printf("vision: %.1f s (pretraining %d steps%s)\n", target.visionSeconds, to.visionSteps,
                     to.freezeVision ? ", then frozen patch embeddings" : "");
@@ -610,14 +619,10 @@ int runTrain(const std::vector<std::string>& argv) {
     dopt.batchSize = batch;
     dopt.seed = seed + 1;
     dopt.maxSamples = intOpt("draft-samples", 0);
-    window = 0;
-    inWindow = 0;
     const demo::TrainedDraft draft = demo::trainDraft(target, data, demo::demoDraftConfig(target.config),
-                                                      dopt, report("draft", draftSteps));
+                                                      dopt, printer.phase("draft", draftSteps));
     demo::saveDraft(draftDir, draft, so);
-    std::printf("draft: %.1f s, target greedy = expert token %.1f%%, draft top-1 = target %.1f%%, saved %s\n",
-                draft.seconds, 100 * draft.greedyMatch, 100 * draft.draftTop1, draftDir.c_str());
-    std::fflush(stdout);
+    printDraftSaved(draft, draftDir);
     const auto heldOutPaths =
         writeHeldOutEpisodes((fs::path(out) / "episodes").string(), heldOut, spec.imageSize, heldOutExpert);
     std::printf("held-out episodes: %zu files in %s\n", heldOutPaths.size(),
