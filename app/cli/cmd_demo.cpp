@@ -852,8 +852,10 @@ int runEval(std::vector<std::string> argv) {
     j["max_steps"] = o.maxSteps;
     j["device"] = m.device;
     j["dtype"] = m.dtype;
-    j["tree"] = {
-        {"top_k", o.base.tree.topK}, {"depth", o.base.tree.depth}, {"total_tokens", o.base.tree.totalTokens}};
+    j["tree"] = {{"top_k", o.base.tree.topK},
+                 {"depth", o.base.tree.depth},
+                 {"total_tokens", o.base.tree.totalTokens},
+                 {"children", decode::childChoiceName(o.base.children)}};
     j["seconds"] = r.seconds;
     j["modes"] = nlohmann::json::array();
     for (const auto& mode : r.modes)

@@ -30,13 +30,15 @@ const char* const kDecodeOptionsHelp =
     "                       both tokens are action tokens)\n"
     "  --top-k K --depth D --total-tokens N   draft tree shape (default 8, 4, 50 as the reference)\n"
     "  --path-choice fewest_relaxed|reference_order   tie rule between equally long accepted paths\n"
+    "  --children bin_coverage|top_k   a tree node's children: in relaxed mode by the draft mass each\n"
+    "                       newly covers within the margin (default), or the k most likely as the reference\n"
     "  --reference-positions   reproduce the reference's draft position ids for tree nodes\n";
 
 std::set<std::string> modelValueOptions() {
     return {"model", "draft", "device", "dtype", "unnorm-key"};
 }
 std::set<std::string> decodeValueOptions() {
-    return {"mode", "margin", "margins", "top-k", "depth", "total-tokens", "path-choice"};
+    return {"mode", "margin", "margins", "top-k", "depth", "total-tokens", "path-choice", "children"};
 }
 std::set<std::string> decodeFlags() {
     return {"relax-all-tokens", "reference-positions"};
@@ -124,6 +126,11 @@ decode::DecodeSettings decodeSettings(const Args& args, bool perDimMargins) {
             s.pathChoice = decode::PathChoice::ReferenceOrder;
         else
             throw UsageError("--path-choice expects fewest_relaxed or reference_order");
+    }
+    if (auto v = args.value("children")) {
+        const auto choice = decode::parseChildChoice(*v);
+        if (!choice) throw UsageError("--children expects bin_coverage or top_k, got '" + *v + "'");
+        s.children = *choice;
     }
     return s;
 }

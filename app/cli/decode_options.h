@@ -20,11 +20,12 @@ namespace specvla::cli {
 extern const char* const kModelOptionsHelp;
 extern const char* const kDecodeOptionsHelp;
 
-std::set<std::string> modelValueOptions();  // model, draft, device, dtype, unnorm-key
-std::set<std::string> decodeValueOptions(); // mode, margin, margins, top-k, depth, total-tokens, path-choice
-std::set<std::string> decodeFlags();        // relax-all-tokens, reference-positions
-std::set<std::string> inputValueOptions();  // image, episode, demo-index, steps, instruction
-std::set<std::string> inputFlags(); // libero-preprocess, no-libero-preprocess, flip, jpeg, center-crop
+std::set<std::string> modelValueOptions(); // model, draft, device, dtype, unnorm-key
+// mode, margin, margins, top-k, depth, total-tokens, path-choice, children
+std::set<std::string> decodeValueOptions();
+std::set<std::string> decodeFlags();       // relax-all-tokens, reference-positions
+std::set<std::string> inputValueOptions(); // image, episode, demo-index, steps, instruction
+std::set<std::string> inputFlags();        // libero-preprocess, no-libero-preprocess, flip, jpeg, center-crop
 
 struct LoadedModels {
     std::shared_ptr<model::VlaModel> target;

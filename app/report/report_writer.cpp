@@ -280,6 +280,7 @@ QString parametersTable(const ReportData& d) {
                                          .arg(st.tree.depth)
                                          .arg(st.tree.totalTokens));
     kv(QStringLiteral("Path choice"), QString::fromLatin1(decode::pathChoiceName(st.pathChoice)));
+    kv(QStringLiteral("Tree children"), QString::fromLatin1(decode::childChoiceName(st.children)));
     kv(QStringLiteral("Relax only action tokens"),
        st.relaxOnlyActionTokens ? QStringLiteral("yes") : QStringLiteral("no"));
     kv(QStringLiteral("Device, dtype"),

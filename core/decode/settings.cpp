@@ -53,6 +53,23 @@ std::optional<PathChoice> parsePathChoice(const std::string& name) {
     return std::nullopt;
 }
 
+const char* childChoiceName(ChildChoice choice) {
+    switch (choice) {
+    case ChildChoice::BinCoverage:
+        return "bin_coverage";
+    case ChildChoice::TopK:
+        return "top_k";
+    }
+    return "unknown";
+}
+
+std::optional<ChildChoice> parseChildChoice(const std::string& name) {
+    const std::string n = lowered(name);
+    for (ChildChoice c : {ChildChoice::BinCoverage, ChildChoice::TopK})
+        if (n == childChoiceName(c)) return c;
+    return std::nullopt;
+}
+
 const char* verdictName(Verdict v) {
     switch (v) {
     case Verdict::Root:

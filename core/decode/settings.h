@@ -17,6 +17,13 @@ enum class PathChoice {
     ReferenceOrder, // the first path in leaf order, as the reference code's argmax over retrieve_indices
 };
 
+// How a draft tree node's children are chosen (see decode/child_selection.h).
+enum class ChildChoice {
+    BinCoverage, // default: in relaxed mode, action children by the draft mass each newly covers within the
+                 // margin; plain top-k in strict mode and at margin 0
+    TopK,        // the k most likely tokens, as EAGLE-2 and the reference code
+};
+
 struct TreeShape {
     int topK = 8;         // children per expanded node and frontier width (the reference's top_k)
     int depth = 4;        // expansion steps; draft tokens reach depth + 1 below the root
@@ -38,6 +45,7 @@ struct DecodeSettings {
     bool relaxOnlyActionTokens = true;
     TreeShape tree;
     PathChoice pathChoice = PathChoice::FewestRelaxed;
+    ChildChoice children = ChildChoice::BinCoverage;
     // Reproduce the reference's draft position ids for tree nodes (text length instead of the multimodal
     // length; reference section 1.8.1). Off: tree nodes sit at draft_kv_len + depth - 1.
     bool referencePositionQuirk = false;
@@ -54,8 +62,8 @@ struct DecodeSettings {
     bool operator==(const DecodeSettings& o) const {
         return mode == o.mode && margin == o.margin && marginPerDim == o.marginPerDim &&
                relaxOnlyActionTokens == o.relaxOnlyActionTokens && tree == o.tree &&
-               pathChoice == o.pathChoice && referencePositionQuirk == o.referencePositionQuirk &&
-               maxTokens == o.maxTokens;
+               pathChoice == o.pathChoice && children == o.children &&
+               referencePositionQuirk == o.referencePositionQuirk && maxTokens == o.maxTokens;
     }
     bool operator!=(const DecodeSettings& o) const { return !(*this == o); }
 };
@@ -64,5 +72,7 @@ const char* modeName(DecodeMode mode);                        // "ar", "strict",
 std::optional<DecodeMode> parseMode(const std::string& name); // case-insensitive; nullopt when unknown
 const char* pathChoiceName(PathChoice choice);                // "fewest_relaxed", "reference_order"
 std::optional<PathChoice> parsePathChoice(const std::string& name);
+const char* childChoiceName(ChildChoice choice); // "bin_coverage", "top_k"
+std::optional<ChildChoice> parseChildChoice(const std::string& name);
 
 } // namespace specvla::decode

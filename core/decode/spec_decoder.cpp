@@ -3,6 +3,7 @@
 
 #include "common/error.h"
 #include "decode/acceptance.h"
+#include "decode/child_selection.h"
 #include "decode/draft_tree.h"
 #include "model/draft_head.h"
 #include "model/vla_model.h"
@@ -12,6 +13,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include <chrono>
+#include <limits>
 #include <map>
 #include <memory>
 
@@ -83,6 +85,36 @@ std::vector<std::vector<TokenLogProb>> topChildren(const at::Tensor& logProbs, i
     for (std::int64_t r = 0; r < rows; ++r)
         for (int i = 0; i < k; ++i)
             out[static_cast<std::size_t>(r)].emplace_back(static_cast<int>(ix[r * k + i]), v[r * k + i]);
+    return out;
+}
+
+// The children of each row of logProbs [n, V] as the settings choose them; dims[r] is the action dimension of
+// row r's children. Bin coverage needs each row's action-token log-probs (by bin) and its best non-action
+// tokens; rows without a margin keep plain top-k.
+std::vector<std::vector<TokenLogProb>> childrenOf(const at::Tensor& logProbs, const std::vector<int>& dims,
+                                                  const DecodeSettings& s, const ActionTokenizer& tok) {
+    const int k = s.tree.topK;
+    std::vector<std::vector<TokenLogProb>> out = topChildren(logProbs, k);
+    if (s.children != ChildChoice::BinCoverage || s.mode != DecodeMode::Relaxed) return out;
+    bool relaxed = false;
+    for (int d : dims)
+        relaxed = relaxed || s.marginFor(d) > 0;
+    const int first = tok.firstActionToken(), nBins = tok.nBins();
+    if (!relaxed || first < 0 || tok.lastActionToken() >= logProbs.size(-1)) return out;
+    // Token base - 1 - bin carries bin: the id-ordered slice runs from the last bin down, so flip it.
+    const at::Tensor actions =
+        logProbs.narrow(-1, first, nBins).flip(-1).to(at::kCPU, at::kFloat).contiguous();
+    at::Tensor others = logProbs.clone();
+    others.narrow(-1, first, nBins).fill_(-std::numeric_limits<float>::infinity());
+    const std::vector<std::vector<TokenLogProb>> bestOthers =
+        topChildren(others, std::min<std::int64_t>(k, logProbs.size(-1)));
+    const float* a = actions.data_ptr<float>();
+    for (std::size_t r = 0; r < out.size(); ++r) {
+        const int margin = s.marginFor(dims[r]);
+        if (margin <= 0) continue;
+        const std::vector<float> row(a + r * nBins, a + (r + 1) * nBins);
+        out[r] = binCoverageChildren(row, bestOthers[r], tok, margin, k);
+    }
     return out;
 }
 
@@ -186,9 +218,10 @@ ActionTrace decodeArFromFrame(const model::VlaModel& m, FrameContext& f, const D
 DraftTree expandTree(const model::VlaModel& m, const model::DraftHead& d, FrameContext& f, int root,
                      const DecodeSettings& s, int committed, int& draftPasses) {
     const int stable = f.draftCache.length();
-    const int K = s.tree.topK;
     DraftTreeBuilder builder(s.tree, root);
-    builder.addRootChildren(topChildren(at::log_softmax(d.logits(f.draftLastHidden)[0], -1), K).front());
+    const ActionTokenizer& tok = m.actionTokenizer();
+    builder.addRootChildren(
+        childrenOf(at::log_softmax(d.logits(f.draftLastHidden)[0], -1), {committed + 1}, s, tok).front());
 
     std::map<int, at::Tensor> outHidden; // candidate -> draft output [D]
     std::map<int, int> slot;             // candidate -> index among the fed tree entries
@@ -200,6 +233,7 @@ DraftTree expandTree(const model::VlaModel& m, const model::DraftHead& d, FrameC
         const std::vector<int> frontier = builder.frontier();
         const int n = static_cast<int>(frontier.size());
         std::vector<std::int64_t> ids, positions;
+        std::vector<int> childDims;
         std::vector<at::Tensor> parentHidden;
         const int width = stable + fed + n;
         std::vector<std::uint8_t> maskBytes(static_cast<std::size_t>(n) * width, 0);
@@ -217,13 +251,14 @@ DraftTree expandTree(const model::VlaModel& m, const model::DraftHead& d, FrameC
             const int base =
                 s.referencePositionQuirk ? (committed == 0 ? 0 : f.textLength + committed) : stable;
             positions.push_back(base + c.depth - 1);
+            childDims.push_back(committed + c.depth + 1);
         }
         const at::Tensor emb = d.embed(longTensor(ids, dev).unsqueeze(0));
         const at::Tensor mask = at::from_blob(maskBytes.data(), {n, width}, at::kByte).to(dev, at::kBool);
         const at::Tensor out = d.forward(emb, at::stack(parentHidden).unsqueeze(0),
                                          longTensor(positions, dev), &f.draftCache, mask);
         const std::vector<std::vector<TokenLogProb>> children =
-            topChildren(at::log_softmax(d.logits(out)[0], -1), K);
+            childrenOf(at::log_softmax(d.logits(out)[0], -1), childDims, s, tok);
         for (int j = 0; j < n; ++j) {
             outHidden[frontier[j]] = out[0][j];
             slot[frontier[j]] = fed + j;

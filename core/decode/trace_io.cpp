@@ -287,6 +287,7 @@ json toJson(const DecodeSettings& s) {
         {"relax_only_action_tokens", s.relaxOnlyActionTokens},
         {"tree", {{"top_k", s.tree.topK}, {"depth", s.tree.depth}, {"total_tokens", s.tree.totalTokens}}},
         {"path_choice", pathChoiceName(s.pathChoice)},
+        {"children", childChoiceName(s.children)},
         {"reference_position_quirk", s.referencePositionQuirk},
         {"max_tokens", s.maxTokens}};
 }
@@ -331,6 +332,17 @@ DecodeSettings settingsFromJson(const json& j) {
             f.fail("path_choice", "unknown path choice '" + name + "' (expected " +
                                       pathChoiceName(PathChoice::FewestRelaxed) + " or " +
                                       pathChoiceName(PathChoice::ReferenceOrder) + ")");
+    }
+    // Files written before the choice existed were decoded with plain top-k children.
+    s.children = ChildChoice::TopK;
+    if (const auto it = j.find("children"); it != j.end()) {
+        const std::string name = f.toString(*it, "children");
+        const auto choice = parseChildChoice(name);
+        if (!choice)
+            f.fail("children", "unknown child choice '" + name + "' (expected " +
+                                   childChoiceName(ChildChoice::BinCoverage) + " or " +
+                                   childChoiceName(ChildChoice::TopK) + ")");
+        s.children = *choice;
     }
     s.referencePositionQuirk = optBool(f, j, "reference_position_quirk", s.referencePositionQuirk);
     s.maxTokens = optInt(f, j, "", "max_tokens", s.maxTokens, 1);

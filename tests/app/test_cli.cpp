@@ -210,6 +210,16 @@ private Q_SLOTS:
         const std::string rounds = specvla::testing::readBytes((csv + "-rounds.csv").toStdString());
         QVERIFY(rounds.rfind("step,round,committed_before", 0) == 0);
         QVERIFY(QFileInfo::exists(csv + "-nodes.csv") && QFileInfo::exists(csv + "-actions.csv"));
+        QCOMPARE(j["settings"]["children"].get<std::string>(), std::string("bin_coverage"));
+        // plain top-k children on request, recorded in the trace; an unknown choice is a usage error
+        r = runCli(QStringList{"run"} + common +
+                   QStringList{"--episode", h5, "--children", "top_k", "--json", json});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        j = nlohmann::json::parse(specvla::testing::readBytes(json.toStdString()));
+        QCOMPARE(j["settings"]["children"].get<std::string>(), std::string("top_k"));
+        r = runCli(QStringList{"run"} + common + QStringList{"--episode", h5, "--children", "widest"});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("--children expects bin_coverage or top_k"), qPrintable(r.err));
         // speculative modes without a draft are a usage error
         QCOMPARE(runCli({"run", "--model", modelDir, "--episode", h5, "--mode", "strict"}).code, 2);
 

@@ -158,8 +158,8 @@ bool sameSettings(const DecodeSettings& a, const DecodeSettings& b) {
     return a.mode == b.mode && a.margin == b.margin && a.marginPerDim == b.marginPerDim &&
            a.relaxOnlyActionTokens == b.relaxOnlyActionTokens && a.tree.topK == b.tree.topK &&
            a.tree.depth == b.tree.depth && a.tree.totalTokens == b.tree.totalTokens &&
-           a.pathChoice == b.pathChoice && a.referencePositionQuirk == b.referencePositionQuirk &&
-           a.maxTokens == b.maxTokens;
+           a.pathChoice == b.pathChoice && a.children == b.children &&
+           a.referencePositionQuirk == b.referencePositionQuirk && a.maxTokens == b.maxTokens;
 }
 
 bool sameTrace(const ActionTrace& a, const ActionTrace& b) {
@@ -467,9 +467,15 @@ private Q_SLOTS:
     }
 
     void settingsJson() {
-        // absent keys keep the defaults
+        // absent keys keep the defaults, except the child choice: files from before it existed were decoded
+        // with plain top-k children
         const DecodeSettings defaults;
-        QVERIFY(sameSettings(settingsFromJson(json::object()), defaults));
+        DecodeSettings old = defaults;
+        old.children = ChildChoice::TopK;
+        QVERIFY(sameSettings(settingsFromJson(json::object()), old));
+        QVERIFY(settingsFromJson(json{{"children", "bin_coverage"}}).children == ChildChoice::BinCoverage);
+        QCOMPARE(toJson(defaults)["children"].get<std::string>(), std::string("bin_coverage"));
+        QVERIFY(sameSettings(settingsFromJson(json::parse(toJson(defaults).dump())), defaults));
         DecodeSettings s =
             settingsFromJson(json{{"margin", 3}, {"tree", {{"depth", 6}}}, {"future_key", true}});
         QCOMPARE(s.margin, 3);
@@ -487,6 +493,7 @@ private Q_SLOTS:
         x.relaxOnlyActionTokens = false;
         x.tree = TreeShape{3, 2, 11};
         x.pathChoice = PathChoice::ReferenceOrder;
+        x.children = ChildChoice::TopK;
         x.referencePositionQuirk = true;
         x.maxTokens = 8;
         QVERIFY(sameSettings(settingsFromJson(json::parse(toJson(x).dump())), x));
@@ -508,6 +515,8 @@ private Q_SLOTS:
         QVERIFY2(e.contains("'margin_per_dim[5]'"), qPrintable(e));
         e = err(json{{"relax_only_action_tokens", 1}});
         QVERIFY2(e.contains("'relax_only_action_tokens' must be a boolean"), qPrintable(e));
+        e = err(json{{"children", "widest"}});
+        QVERIFY2(e.contains("'children'") && e.contains("unknown child choice 'widest'"), qPrintable(e));
         e = err(json{{"path_choice", "random"}});
         QVERIFY2(e.contains("'path_choice'"), qPrintable(e));
         QVERIFY(err(json{{"margin", -1}}).contains("'margin' must be an integer >= 0"));

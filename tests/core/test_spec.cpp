@@ -3,6 +3,7 @@
 // draft states equal to recomputation without caches, cached frames re-decoded without vision or prefill
 // work.
 #include "common/error.h"
+#include "decode/child_selection.h"
 #include "decode/spec_decoder.h"
 #include "model/draft_head.h"
 #include "model/vla_model.h"
@@ -184,44 +185,74 @@ private Q_SLOTS:
     void draftTreeMatchesDraftRecomputation() {
         // Round 0's tree: every node's draft log-prob equals the draft run from scratch over the prefix pairs
         // and the node's ancestors (each fed with its parent's draft output), with positions L + depth - 1.
+        // Strict mode takes the top-k children; relaxed mode with bin coverage takes the children that
+        // binCoverageChildren picks from the same recomputed distribution, each with the mass it covers.
         c10::InferenceMode guard;
         std::mt19937 rng(5);
         const auto& f = m_models[0];
         const auto img = randomImage(28, rng);
         const std::string instr = randomInstruction(rng);
-        decode::FrameContext frame = decode::prepareFrame(*f.target, f.draft.get(), img, instr);
-        const auto t = decode::decodeFrame(*f.target, f.draft.get(), frame,
-                                           settings(decode::DecodeMode::Strict, 0, {3, 3, 16}));
-        const auto& tree = t.rounds.at(0).nodes;
-
         const at::Tensor prompt = promptEmbeds(*f.target, img, instr);
         const int L = static_cast<int>(prompt.size(1));
         const auto prefill = f.target->llm().forward(prompt, at::arange(L, at::kLong), nullptr);
         const int t1 = static_cast<int>(prefill.logits[0][-1].argmax().item<std::int64_t>());
-        QCOMPARE(tree[0].token, t1);
         const at::Tensor firstEmb = f.target->llm().embed(at::full({1, 1}, t1, at::kLong));
         const at::Tensor prefixTok = at::cat({prompt.narrow(1, 1, L - 1), firstEmb}, 1);
-        for (std::size_t i = 1; i < tree.size(); ++i) {
-            std::vector<int> path;
-            for (int a = static_cast<int>(i); a >= 0; a = tree[a].parent)
-                path.insert(path.begin(), a);
-            // Feed the prefix, then the ancestors one at a time, each with its parent's draft output as the
-            // hidden input; the node's log-prob is read at its parent's output.
-            at::Tensor tok = prefixTok, hid = prefill.hidden;
-            at::Tensor out = f.draft->forward(tok, hid, at::arange(L, at::kLong), nullptr);
-            at::Tensor last = out.narrow(1, L - 1, 1);
-            for (std::size_t j = 1; j + 1 < path.size(); ++j) {
-                tok = at::cat({tok, f.target->llm().embed(at::full({1, 1}, tree[path[j]].token, at::kLong))},
-                              1);
-                hid = at::cat({hid, last}, 1);
-                out = f.draft->forward(tok, hid, at::arange(tok.size(1), at::kLong), nullptr);
-                last = out.narrow(1, out.size(1) - 1, 1);
+        const decode::ActionTokenizer& tok = f.target->actionTokenizer();
+        int coveredNodes = 0;
+        for (const auto mode : {decode::DecodeMode::Strict, decode::DecodeMode::Relaxed}) {
+            decode::FrameContext frame = decode::prepareFrame(*f.target, f.draft.get(), img, instr);
+            const decode::DecodeSettings s = settings(mode, 12, {3, 3, 16});
+            const auto t = decode::decodeFrame(*f.target, f.draft.get(), frame, s);
+            const auto& tree = t.rounds.at(0).nodes;
+            QCOMPARE(tree[0].token, t1);
+            for (std::size_t i = 1; i < tree.size(); ++i) {
+                std::vector<int> path;
+                for (int a = static_cast<int>(i); a >= 0; a = tree[a].parent)
+                    path.insert(path.begin(), a);
+                // Feed the prefix, then the ancestors one at a time, each with its parent's draft output as
+                // the hidden input; the node's log-prob is read at its parent's output.
+                at::Tensor tokens = prefixTok, hid = prefill.hidden;
+                at::Tensor out = f.draft->forward(tokens, hid, at::arange(L, at::kLong), nullptr);
+                at::Tensor last = out.narrow(1, L - 1, 1);
+                for (std::size_t j = 1; j + 1 < path.size(); ++j) {
+                    tokens = at::cat(
+                        {tokens, f.target->llm().embed(at::full({1, 1}, tree[path[j]].token, at::kLong))}, 1);
+                    hid = at::cat({hid, last}, 1);
+                    out = f.draft->forward(tokens, hid, at::arange(tokens.size(1), at::kLong), nullptr);
+                    last = out.narrow(1, out.size(1) - 1, 1);
+                }
+                const at::Tensor row = at::log_softmax(f.draft->logits(last)[0][0], -1);
+                float expected = row[tree[i].token].item<float>();
+                if (mode == decode::DecodeMode::Relaxed) {
+                    // The children binCoverageChildren picks from this row under the node's margin.
+                    std::vector<float> bins;
+                    for (int b = 0; b < tok.nBins(); ++b)
+                        bins.push_back(row[tok.tokenOfBin(b)].item<float>());
+                    std::vector<decode::TokenLogProb> others;
+                    const auto sorted = row.sort(-1, /*descending=*/true);
+                    for (std::int64_t j = 0; j < row.size(0) && static_cast<int>(others.size()) < 3; ++j) {
+                        const int id = static_cast<int>(std::get<1>(sorted)[j].item<std::int64_t>());
+                        if (!tok.isActionToken(id))
+                            others.push_back({id, std::get<0>(sorted)[j].item<float>()});
+                    }
+                    const auto picks =
+                        decode::binCoverageChildren(bins, others, tok, s.marginFor(tree[i].dim), 3);
+                    const auto it = std::find_if(picks.begin(), picks.end(),
+                                                 [&](const auto& p) { return p.first == tree[i].token; });
+                    QVERIFY2(it != picks.end(), qPrintable(QString("node %1 is not a coverage pick").arg(i)));
+                    coveredNodes += std::abs(it->second - expected) > 1e-3 ? 1 : 0;
+                    expected = it->second;
+                }
+                QVERIFY2(std::abs(expected - tree[i].draftLogProb) < 1e-4,
+                         qPrintable(QString("%1 node %2: %3 vs %4")
+                                        .arg(decode::modeName(mode))
+                                        .arg(i)
+                                        .arg(expected)
+                                        .arg(tree[i].draftLogProb)));
             }
-            const float expected =
-                at::log_softmax(f.draft->logits(last)[0][0], -1)[tree[i].token].item<float>();
-            QVERIFY2(std::abs(expected - tree[i].draftLogProb) < 1e-4,
-                     qPrintable(QString("node %1: %2 vs %3").arg(i).arg(expected).arg(tree[i].draftLogProb)));
         }
+        QVERIFY(coveredNodes > 0); // relaxed nodes carry covered mass, not their own probability
     }
 
     void cachedFrameRedecodesWithoutVisionOrPrefill() {

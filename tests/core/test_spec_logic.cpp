@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "decode/acceptance.h"
 #include "decode/action_tokenizer.h"
+#include "decode/child_selection.h"
 #include "decode/draft_tree.h"
 #include "decode/settings.h"
 #include "decode/trace.h"
@@ -13,6 +14,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <set>
 
@@ -437,6 +439,115 @@ private Q_SLOTS:
         sure.addRootChildren({{1, -0.01f}, {2, -5.0f}});
         sure.expand({{{3, -0.01f}, {4, -5.0f}}, {{5, -5.0f}, {6, -6.0f}}});
         QVERIFY(sure.frontierCanEnterTree()); // a confident chain keeps going
+    }
+
+    // ---- children by bin coverage
+    // -------------------------------------------------------------------------- Normalised log-probs over
+    // the 256 action bins from unnormalised weights, plus the rest of the mass on the non-action tokens
+    // given.
+    static std::vector<float> logOf(const std::vector<double>& w, double rest = 0) {
+        double z = rest;
+        for (double x : w)
+            z += x;
+        std::vector<float> out;
+        for (double x : w)
+            out.push_back(x > 0 ? float(std::log(x / z)) : -std::numeric_limits<float>::infinity());
+        return out;
+    }
+
+    static std::vector<float> lp0() { return std::vector<float>(256, float(std::log(1.0 / 256))); }
+
+    void coverageSkipsNeighbours() {
+        // A sharp mode of neighbouring bins 200..204 and a broad second mode around bin 30 (the draft unsure
+        // whether to move one way or the other). Top-2 takes bins 202 and 201; under a margin of 9 the second
+        // covers nothing 202 does not, so coverage takes the other mode instead.
+        std::vector<double> w(256, 0.0);
+        for (int b = 200; b <= 204; ++b)
+            w[b] = b == 202 ? 0.2 : 0.1;
+        for (int b = 22; b <= 38; ++b)
+            w[b] = 0.35 / 17;
+        const std::vector<float> lp = logOf(w, 0.05);
+        const std::vector<TokenLogProb> others{{2, float(std::log(0.05))}}; // EOS
+        const std::vector<TokenLogProb> c = binCoverageChildren(lp, others, m_actions, 9, 2);
+        QCOMPARE(c.size(), std::size_t(2));
+        QCOMPARE(m_actions.binOfToken(c[0].first), 202);
+        QVERIFY(std::abs(std::exp(c[0].second) - 0.6) < 1e-5); // all of 200..204
+        const int second = m_actions.binOfToken(c[1].first);
+        QVERIFY2(second >= 22 && second <= 38, qPrintable(QString::number(second)));
+        // A window of 19 bins centred on 29, 30 or 31 holds the whole 17-bin mode (mass 0.35); the tie goes to
+        // the lowest.
+        QCOMPARE(second, 29);
+        QVERIFY(std::abs(std::exp(c[1].second) - 0.35) < 1e-5);
+        // Plain top-k on the same draft: the two best single bins.
+        const std::vector<TokenLogProb> top = binCoverageChildren(lp, others, m_actions, 0, 2);
+        QCOMPARE(m_actions.binOfToken(top[0].first), 202);
+        QCOMPARE(top[0].second, lp[202]); // margin 0 keeps the exact log-probs
+        QVERIFY(m_actions.binOfToken(top[1].first) >= 200 && m_actions.binOfToken(top[1].first) <= 204);
+        // A third pick takes the EOS (0.05) over any uncovered action mass (none is left).
+        const std::vector<TokenLogProb> three = binCoverageChildren(lp, others, m_actions, 9, 3);
+        QCOMPARE(three.size(), std::size_t(3));
+        QCOMPARE(three[2].first, 2);
+        QCOMPARE(three[2].second, others[0].second);
+    }
+
+    void coverageInvariants() {
+        // Random drafts: children are distinct tokens, each action child covers new mass, and the masses
+        // never add up to more than one; at margin 0 the children are plain top-k over the vocabulary.
+        std::mt19937 rng(11);
+        for (int trial = 0; trial < 200; ++trial) {
+            std::vector<double> w(256);
+            std::exponential_distribution<double> e(1.0);
+            const double sharp = trial % 3 == 0 ? 8.0 : 1.0;
+            for (double& x : w)
+                x = std::pow(e(rng), sharp) * (rng() % 4 == 0 ? 0.0 : 1.0);
+            w[rng() % 256] += 1.0;
+            const double rest = trial % 2 ? 0.5 : 0.0;
+            const std::vector<float> lp = logOf(w, rest);
+            double z = rest;
+            for (double x : w)
+                z += x;
+            std::vector<TokenLogProb> others; // the rest of the mass on two text tokens, 2:1
+            if (rest > 0)
+                others = {{2, float(std::log(rest * 2 / 3 / z))}, {5, float(std::log(rest / 3 / z))}};
+            const int k = 1 + int(rng() % 6), margin = int(rng() % 12);
+            const std::vector<TokenLogProb> c = binCoverageChildren(lp, others, m_actions, margin, k);
+            QVERIFY(!c.empty() && int(c.size()) <= k);
+            std::set<int> tokens;
+            double mass = 0;
+            float last = 1;
+            for (const auto& [token, logProb] : c) {
+                QVERIFY(tokens.insert(token).second);
+                QVERIFY(logProb <= 1e-6f && std::isfinite(logProb));
+                QVERIFY(logProb <= last + 1e-6f); // best first
+                last = logProb;
+                mass += std::exp(double(logProb));
+            }
+            QVERIFY(mass <= 1 + 1e-5);
+            if (margin == 0) {
+                std::vector<TokenLogProb> all = others;
+                for (int b = 0; b < 256; ++b)
+                    if (w[b] > 0) all.push_back({m_actions.tokenOfBin(b), lp[b]});
+                std::sort(all.begin(), all.end(), [](auto& a, auto& b) { return a.second > b.second; });
+                for (std::size_t i = 0; i < c.size(); ++i)
+                    QCOMPARE(c[i].second, all[i].second);
+            }
+        }
+        try {
+            binCoverageChildren(std::vector<float>(255, -1.0f), {}, m_actions, 9, 2);
+            QFAIL("a short action row was accepted");
+        } catch (const Error& e) {
+            QVERIFY2(QString(e.what()).contains("255 action log-probs for 256 bins"), e.what());
+        }
+        QVERIFY_THROWS_EXCEPTION(Error, binCoverageChildren(lp0(), {}, m_actions, -1, 2));
+    }
+
+    void childChoiceNames() {
+        QCOMPARE(QString(childChoiceName(ChildChoice::BinCoverage)), QString("bin_coverage"));
+        QCOMPARE(QString(childChoiceName(ChildChoice::TopK)), QString("top_k"));
+        QVERIFY(parseChildChoice("TOP_K") == ChildChoice::TopK);
+        QVERIFY(parseChildChoice("bin_coverage") == ChildChoice::BinCoverage);
+        QVERIFY(!parseChildChoice("coverage"));
+        QVERIFY(DecodeSettings().children == ChildChoice::BinCoverage);
     }
 
     void treeRootOnly() {

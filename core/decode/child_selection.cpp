@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+#include "decode/child_selection.h"
+
+#include "common/error.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace specvla::decode {
+
+std::vector<TokenLogProb> binCoverageChildren(const std::vector<float>& actionLogProbs,
+                                              const std::vector<TokenLogProb>& others,
+                                              const ActionTokenizer& tokenizer, int margin, int k) {
+    const int nBins = tokenizer.nBins();
+    if (static_cast<int>(actionLogProbs.size()) != nBins)
+        throw Error("bin coverage: " + std::to_string(actionLogProbs.size()) + " action log-probs for " +
+                    std::to_string(nBins) + " bins");
+    if (margin < 0) throw Error("bin coverage: negative margin");
+    std::vector<double> p(static_cast<std::size_t>(nBins));
+    for (int b = 0; b < nBins; ++b)
+        p[b] = std::exp(static_cast<double>(actionLogProbs[b]));
+    std::vector<bool> covered(static_cast<std::size_t>(nBins), false), picked(others.size(), false);
+    std::vector<TokenLogProb> out;
+    std::vector<double> prefix(static_cast<std::size_t>(nBins) + 1);
+    while (static_cast<int>(out.size()) < k) {
+        prefix[0] = 0;
+        for (int b = 0; b < nBins; ++b)
+            prefix[b + 1] = prefix[b] + (covered[b] ? 0.0 : p[b]);
+        // The best action bin by newly covered mass.
+        int bestBin = -1;
+        double bestMass = 0;
+        for (int c = 0; c < nBins; ++c) {
+            const double mass = prefix[std::min(nBins, c + margin + 1)] - prefix[std::max(0, c - margin)];
+            if (mass <= 0) continue;
+            // Masses within rounding of each other tie (prefix sums differ in the last bits).
+            const double tol = 1e-9 * std::max(mass, bestMass);
+            if (bestBin < 0 || mass > bestMass + tol || (mass >= bestMass - tol && p[c] > p[bestBin])) {
+                bestBin = c;
+                bestMass = mass;
+            }
+        }
+        // The best non-action token not yet taken.
+        int bestOther = -1;
+        for (std::size_t i = 0; i < others.size(); ++i)
+            if (!picked[i] && !tokenizer.isActionToken(others[i].first) &&
+                (bestOther < 0 || others[i].second > others[bestOther].second ||
+                 (others[i].second == others[bestOther].second && others[i].first < others[bestOther].first)))
+                bestOther = static_cast<int>(i);
+        const double otherMass =
+            bestOther < 0 ? 0.0 : std::exp(static_cast<double>(others[bestOther].second));
+        if (otherMass <= 0)
+            bestOther = -1; // impossible tokens (a masked or underflowed log-prob) are no child
+        if (bestBin < 0 && bestOther < 0) break;
+        if (bestBin >= 0 && (bestOther < 0 || bestMass >= otherMass)) {
+            // margin 0: the mass is the bin's own probability; keep the exact log-prob.
+            const float lp = margin == 0 ? actionLogProbs[bestBin] : static_cast<float>(std::log(bestMass));
+            out.emplace_back(tokenizer.tokenOfBin(bestBin), lp);
+            for (int b = std::max(0, bestBin - margin); b <= std::min(nBins - 1, bestBin + margin); ++b)
+                covered[b] = true;
+        } else {
+            picked[bestOther] = true;
+            out.push_back(others[bestOther]);
+        }
+    }
+    return out;
+}
+
+} // namespace specvla::decode
