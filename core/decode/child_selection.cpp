@@ -53,16 +53,33 @@ std::vector<TokenLogProb> binCoverageChildren(const std::vector<float>& actionLo
             bestOther = -1; // impossible tokens (a masked or underflowed log-prob) are no child
         if (bestBin < 0 && bestOther < 0) break;
         if (bestBin >= 0 && (bestOther < 0 || bestMass >= otherMass)) {
-            // margin 0: the mass is the bin's own probability; keep the exact log-prob.
-            const float lp = margin == 0 ? actionLogProbs[bestBin] : static_cast<float>(std::log(bestMass));
-            out.emplace_back(tokenizer.tokenOfBin(bestBin), lp);
+            // The window decides which part of the distribution to cover next; the child itself is the
+            // draft's most likely uncovered bin in it (ties: nearest the window's centre, then the lower
+            // bin), so a confident draft still proposes its own token, not one shifted towards the window's
+            // edge.
+            int token = -1;
             for (int b = std::max(0, bestBin - margin); b <= std::min(nBins - 1, bestBin + margin); ++b)
-                covered[b] = true;
+                if (!covered[b] && p[b] > 0 &&
+                    (token < 0 || p[b] > p[token] ||
+                     (p[b] == p[token] && std::abs(b - bestBin) < std::abs(token - bestBin))))
+                    token = b;
+            double mass = 0;
+            for (int b = std::max(0, token - margin); b <= std::min(nBins - 1, token + margin); ++b)
+                if (!covered[b]) {
+                    mass += p[b];
+                    covered[b] = true;
+                }
+            // margin 0: the mass is the bin's own probability; keep the exact log-prob.
+            out.emplace_back(tokenizer.tokenOfBin(token),
+                             margin == 0 ? actionLogProbs[token] : static_cast<float>(std::log(mass)));
         } else {
             picked[bestOther] = true;
             out.push_back(others[bestOther]);
         }
     }
+    // Best first: a child picked later can cover more than an earlier one (its window reached further).
+    std::stable_sort(out.begin(), out.end(),
+                     [](const TokenLogProb& a, const TokenLogProb& b) { return a.second > b.second; });
     return out;
 }
 

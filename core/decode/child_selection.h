@@ -16,11 +16,13 @@ namespace specvla::decode {
 
 // actionLogProbs: the draft's log-probs of the action tokens, indexed by bin (tokenizer.nBins() entries).
 // others: the best non-action tokens with their log-probs, best first (at least k of them where the
-// vocabulary has them). Returns up to k children, best first. An action child's log-prob is the log of the
-// probability mass it newly covers (the bins within `margin` of it that no earlier child covers); a
-// non-action child keeps its own log-prob. Each pick takes the largest mass (masses equal up to rounding tie:
-// the higher point probability, then the lower bin or token id); a pick that would cover nothing new is never
-// made. With margin 0 this is plain top-k over the whole vocabulary.
+// vocabulary has them). Returns up to k children, best first. Each pick finds the window of 2 * margin + 1
+// bins that holds the most probability no earlier child covers (or a non-action token, when its own
+// probability is larger) and proposes the draft's most likely uncovered bin in that window. An action child's
+// log-prob is the log of the mass it newly covers (the uncovered bins within `margin` of it); a non-action
+// child keeps its own log-prob. Masses equal up to rounding tie (the higher point probability, then the lower
+// bin or token id). A pick that would cover nothing new is never made. With margin 0 this is plain top-k over
+// the vocabulary.
 std::vector<TokenLogProb> binCoverageChildren(const std::vector<float>& actionLogProbs,
                                               const std::vector<TokenLogProb>& others,
                                               const ActionTokenizer& tokenizer, int margin, int k);

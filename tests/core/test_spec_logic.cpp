@@ -474,8 +474,8 @@ private Q_SLOTS:
         QVERIFY(std::abs(std::exp(c[0].second) - 0.6) < 1e-5); // all of 200..204
         const int second = m_actions.binOfToken(c[1].first);
         QVERIFY2(second >= 22 && second <= 38, qPrintable(QString::number(second)));
-        // A window of 19 bins centred on 29, 30 or 31 holds the whole 17-bin mode (mass 0.35); the tie goes to
-        // the lowest.
+        // A window of 19 bins centred on 29, 30 or 31 holds the whole 17-bin mode (mass 0.35); the tie goes
+        // to the lowest.
         QCOMPARE(second, 29);
         QVERIFY(std::abs(std::exp(c[1].second) - 0.35) < 1e-5);
         // Plain top-k on the same draft: the two best single bins.
@@ -488,6 +488,23 @@ private Q_SLOTS:
         QCOMPARE(three.size(), std::size_t(3));
         QCOMPARE(three[2].first, 2);
         QCOMPARE(three[2].second, others[0].second);
+    }
+
+    void coverageKeepsTheDraftsToken() {
+        // A draft sure of bin 0 (0.5) with a tail over bins 10..18 (0.05 each). The window holding the most
+        // mass is centred on bin 9 (bins 0..18), but the child is the draft's own token, bin 0, covering bins
+        // 0..9; the tail is left to the next child, the tail's most likely bin nearest its window's centre.
+        std::vector<double> w(256, 0.0);
+        w[0] = 0.5;
+        for (int b = 10; b <= 18; ++b)
+            w[b] = 0.05 + 0.001 * (b == 14);
+        const std::vector<float> lp = logOf(w);
+        const std::vector<TokenLogProb> c = binCoverageChildren(lp, {}, m_actions, 9, 2);
+        QCOMPARE(c.size(), std::size_t(2));
+        QCOMPARE(m_actions.binOfToken(c[0].first), 0);
+        QVERIFY(std::abs(std::exp(c[0].second) - w[0] / 0.951) < 1e-5);
+        QCOMPARE(m_actions.binOfToken(c[1].first), 14);
+        QVERIFY(std::abs(std::exp(c[1].second) - 0.451 / 0.951) < 1e-5);
     }
 
     void coverageInvariants() {
