@@ -252,7 +252,15 @@ QString DraftTreeView::nodeDetail(int node) const {
         lines << tr("Target token: %1").arg(tokenText(p.targetToken, p.targetBin));
     }
     if (n.binDistance >= 0) lines << tr("Bin distance: %1").arg(n.binDistance);
-    lines << tr("Draft log-prob: %1 · score: %2").arg(n.draftLogProb, 0, 'f', 3).arg(n.score, 0, 'f', 3);
+    const decode::DecodeSettings& st = m_trace.settings;
+    if (st.mode == decode::DecodeMode::Relaxed && st.children == decode::ChildChoice::BinCoverage &&
+        n.bin >= 0 && st.marginFor(n.dim) > 0)
+        // Chosen by bin coverage: the value is the log of the draft mass this child newly covers.
+        lines << tr("Draft mass covered (log): %1 · score: %2")
+                     .arg(n.draftLogProb, 0, 'f', 3)
+                     .arg(n.score, 0, 'f', 3);
+    else
+        lines << tr("Draft log-prob: %1 · score: %2").arg(n.draftLogProb, 0, 'f', 3).arg(n.score, 0, 'f', 3);
     lines << tr("Target next: %1").arg(tokenText(n.targetToken, n.targetBin));
     QString verdict = QString::fromLatin1(verdictLabel(n.verdict));
     if (onAcceptedPath(node)) verdict += tr(" · accepted path");

@@ -375,6 +375,13 @@ void TestTraceViews::treeHoverReportsNode() {
     QVERIFY(detail.contains(QStringLiteral("bin 130"))); // the target at the parent
     QVERIFY(detail.contains(QStringLiteral("Bin distance: 5")));
     QVERIFY(detail.contains(QStringLiteral("relaxed")));
+    // A relaxed trace with bin-coverage children reports the covered mass; a top-k one the log-prob.
+    QVERIFY2(detail.contains(QStringLiteral("Draft mass covered (log)")), qPrintable(detail));
+    decode::ActionTrace topK = relaxedTrace();
+    topK.settings.children = decode::ChildChoice::TopK;
+    DraftTreeView other;
+    other.setTrace(topK);
+    QVERIFY(other.nodeDetail(2).contains(QStringLiteral("Draft log-prob")));
     QCOMPARE(DraftTreeView::nodeLabel(view.trace().rounds[0].nodes[2]), QStringLiteral("b135 Δ5"));
     QCOMPARE(DraftTreeView::nodeLabel(view.trace().rounds[0].nodes[9]), QStringLiteral("t13"));
     sendMouse(&view, QEvent::MouseMove, QPoint(2, 200), Qt::NoButton, Qt::NoButton);
