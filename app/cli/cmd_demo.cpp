@@ -241,6 +241,17 @@ void printDraftSaved(const demo::TrainedDraft& draft, const std::string& dir) {
     std::fflush(stdout);
 }
 
+// The first layout seed of --seed's demonstrations (seed * 100000). Their layouts (that + episode + retries
+// of 7919) must stay below the held-out seeds.
+std::uint64_t demonstrationSeedBase(std::uint64_t seed, int episodes) {
+    if (seed * 100000 + static_cast<std::uint64_t>(episodes) + 20 * 7919 >= demo::kHeldOutSeedBase)
+        throw UsageError(
+            "--seed and --episodes would reach the held-out layouts (seed * 100000 + episodes must "
+            "stay below " +
+            std::to_string(demo::kHeldOutSeedBase - 20 * 7919) + ")");
+    return seed * 100000;
+}
+
 // The demonstrating expert of demo train and demo probe: --expert, --expert-gain, --expert-max-change,
 // --perturb and --gripper-flip.
 demo::ExpertOptions expertFromArgs(const Args& args) {
@@ -402,8 +413,7 @@ int runDistil(const std::vector<std::string>& argv) {
     const int episodes = intOpt("episodes", 1000);
     const int frameStride = intOpt("frame-stride", 3);
     const auto seed = static_cast<std::uint64_t>(intOpt("seed", 3));
-    if (seed * 100000 + static_cast<std::uint64_t>(episodes) + 20 * 7919 >= demo::kHeldOutSeedBase)
-        throw UsageError("--seed and --episodes would reach the held-out layouts");
+    const std::uint64_t seedBase = demonstrationSeedBase(seed, episodes);
     demo::DraftTrainOptions dopt;
     dopt.steps = intOpt("draft-steps", 1600);
     dopt.batchSize = intOpt("batch", 16);
@@ -420,7 +430,7 @@ int runDistil(const std::vector<std::string>& argv) {
     const demo::TrainedTarget target = demo::loadTrainedTarget(*args.value("model"));
     const int imageSize = target.config.featurizer.imageSize; // the demo renders at the input size
     std::vector<data::Episode> demonstrations =
-        demo::expertEpisodes(episodes, seed * 100000, imageSize, expert, nullptr);
+        demo::expertEpisodes(episodes, seedBase, imageSize, expert, nullptr);
     const demo::DemoDataset data = demo::buildDataset(
         std::move(demonstrations), decode::ActionTokenizer(target.config.actionVocabBase()), {}, frameStride);
     std::printf("distil: target %s, %d episodes, %zu samples, %.1f s\n", args.value("model")->c_str(),
@@ -496,12 +506,7 @@ int runTrain(const std::vector<std::string>& argv) {
     heldOutExpert.gripperFlip = 0;
     if (frameStride < 1) throw UsageError("--frame-stride must be at least 1");
     if (episodes < 1 || batch < 1) throw UsageError("--episodes and --batch must be positive");
-    // Training layouts (seed * 100000 + episode + retries of 7919) must stay below the held-out seeds.
-    if (seed * 100000 + static_cast<std::uint64_t>(episodes) + 20 * 7919 >= demo::kHeldOutSeedBase)
-        throw UsageError(
-            "--seed and --episodes would reach the held-out layouts (seed * 100000 + episodes must "
-            "stay below " +
-            std::to_string(demo::kHeldOutSeedBase - 20 * 7919) + ")");
+    demonstrationSeedBase(seed, episodes);
     demo::DemoModelSpec spec = args.has("tiny") ? demo::DemoModelSpec::tiny() : demo::DemoModelSpec::laptop();
     // The language model's geometry (the draft head follows its width).
     spec.textLayers = intOpt("text-layers", spec.textLayers);

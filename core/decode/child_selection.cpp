@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
 namespace specvla::decode {
 
@@ -20,7 +19,8 @@ std::vector<TokenLogProb> binCoverageChildren(const std::vector<float>& actionLo
     std::vector<double> p(static_cast<std::size_t>(nBins));
     for (int b = 0; b < nBins; ++b)
         p[b] = std::exp(static_cast<double>(actionLogProbs[b]));
-    std::vector<bool> covered(static_cast<std::size_t>(nBins), false), picked(others.size(), false);
+    std::vector<bool> covered(static_cast<std::size_t>(nBins), false);
+    std::size_t nextOther = 0; // others come best first: the next one not yet taken
     std::vector<TokenLogProb> out;
     std::vector<double> prefix(static_cast<std::size_t>(nBins) + 1);
     while (static_cast<int>(out.size()) < k) {
@@ -40,19 +40,14 @@ std::vector<TokenLogProb> binCoverageChildren(const std::vector<float>& actionLo
                 bestMass = mass;
             }
         }
-        // The best non-action token not yet taken.
-        int bestOther = -1;
-        for (std::size_t i = 0; i < others.size(); ++i)
-            if (!picked[i] && !tokenizer.isActionToken(others[i].first) &&
-                (bestOther < 0 || others[i].second > others[bestOther].second ||
-                 (others[i].second == others[bestOther].second && others[i].first < others[bestOther].first)))
-                bestOther = static_cast<int>(i);
+        // The best non-action token not yet taken; impossible ones (a masked or underflowed log-prob) are no
+        // child.
+        while (nextOther < others.size() && tokenizer.isActionToken(others[nextOther].first))
+            ++nextOther;
         const double otherMass =
-            bestOther < 0 ? 0.0 : std::exp(static_cast<double>(others[bestOther].second));
-        if (otherMass <= 0)
-            bestOther = -1; // impossible tokens (a masked or underflowed log-prob) are no child
-        if (bestBin < 0 && bestOther < 0) break;
-        if (bestBin >= 0 && (bestOther < 0 || bestMass >= otherMass)) {
+            nextOther < others.size() ? std::exp(static_cast<double>(others[nextOther].second)) : 0.0;
+        if (bestBin < 0 && otherMass <= 0) break;
+        if (bestBin >= 0 && bestMass >= otherMass) {
             // The window decides which part of the distribution to cover next; the child itself is the
             // draft's most likely uncovered bin in it (ties: nearest the window's centre, then the lower
             // bin), so a confident draft still proposes its own token, not one shifted towards the window's
@@ -73,8 +68,7 @@ std::vector<TokenLogProb> binCoverageChildren(const std::vector<float>& actionLo
             out.emplace_back(tokenizer.tokenOfBin(token),
                              margin == 0 ? actionLogProbs[token] : static_cast<float>(std::log(mass)));
         } else {
-            picked[bestOther] = true;
-            out.push_back(others[bestOther]);
+            out.push_back(others[nextOther++]);
         }
     }
     // Best first: a child picked later can cover more than an earlier one (its window reached further).

@@ -21,8 +21,8 @@ namespace specvla::decode {
 // probability is larger) and proposes the draft's most likely uncovered bin in that window. An action child's
 // log-prob is the log of the mass it newly covers (the uncovered bins within `margin` of it); a non-action
 // child keeps its own log-prob. Masses equal up to rounding tie (the higher point probability, then the lower
-// bin or token id). A pick that would cover nothing new is never made. With margin 0 this is plain top-k over
-// the vocabulary.
+// bin); non-action tokens are taken in the given order. A pick that would cover nothing new is never made.
+// With margin 0 this is plain top-k over the vocabulary.
 std::vector<TokenLogProb> binCoverageChildren(const std::vector<float>& actionLogProbs,
                                               const std::vector<TokenLogProb>& others,
                                               const ActionTokenizer& tokenizer, int margin, int k);
