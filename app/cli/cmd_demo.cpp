@@ -38,6 +38,7 @@ std::string demoUsage() {
            "[--vision-steps N]\n"
            "                          [--text-layers N] [--text-hidden N] [--text-heads N] "
            "[--text-intermediate N]\n"
+           "                          [--image-size N] [--patch-size N]\n"
            "                          [--freeze-vision] [--draft-samples N] [--tiny] [--bf16]\n"
            "       specvla demo eval --json OUT [--model DIR] [--draft DIR] [--margins A:B[:S]] [--episodes "
            "N]\n"
@@ -67,6 +68,8 @@ std::string demoUsage() {
            "  --tiny           the seconds-long test geometry instead of the laptop model\n"
            "  --text-layers N, --text-hidden N, --text-heads N, --text-intermediate N\n"
            "                   the language model's geometry (default 4, 160, 4, 432)\n"
+           "  --image-size N, --patch-size N  the frame size the world is rendered at and the model\n"
+           "                   takes, and the vision towers' patch size (default 112 and 14)\n"
            "  --perturb A      DART perturbation of the executed expert actions (default 0.3)\n"
            "  --gripper-flip P the perturbed demonstrations execute the opposite gripper command with\n"
            "                   probability P per step (recoveries from wrong grasps; default 0)\n"
@@ -466,6 +469,8 @@ int runTrain(const std::vector<std::string>& argv) {
                      "text-hidden",
                      "text-heads",
                      "text-intermediate",
+                     "image-size",
+                     "patch-size",
                      "gripper-flip",
                      "expert",
                      "expert-gain",
@@ -518,6 +523,12 @@ int runTrain(const std::vector<std::string>& argv) {
         throw UsageError(
             "--text-layers, --text-heads and --text-intermediate must be positive, and --text-hidden "
             "a multiple of twice the heads (an even head size)");
+    // The frame size the world is rendered at and the model takes, and the vision towers' patch size.
+    spec.imageSize = intOpt("image-size", spec.imageSize);
+    spec.patchSize = intOpt("patch-size", spec.patchSize);
+    if (spec.patchSize < 1 || spec.imageSize < 16 || spec.imageSize > 1024 ||
+        spec.imageSize % spec.patchSize != 0)
+        throw UsageError("--image-size must be 16..1024 and a multiple of --patch-size");
 
     const auto t0 = std::chrono::steady_clock::now();
     auto elapsed = [&] {
@@ -595,8 +606,9 @@ int runTrain(const std::vector<std::string>& argv) {
                     to.freezeVision ? ", then frozen patch embeddings" : "");
     if (target.visionCheckFrames > 0)
         std::printf("vision read-out on %d frames kept out of pretraining: median error %.2f cm (gripper), "
-                    "%.2f cm (blocks)\n",
-                    target.visionCheckFrames, target.visionGripperErrorCm, target.visionBlockErrorCm);
+                    "%.2f cm (blocks), %.2f cm (gripper height), %.3f (opening)\n",
+                    target.visionCheckFrames, target.visionGripperErrorCm, target.visionBlockErrorCm,
+                    target.visionGripperHeightErrorCm, target.visionOpeningError);
     auto printCheck = [](const char* what, const demo::PolicyCheck& c) {
         std::printf("policy on %d %s frames (teacher-forced): tokens %.1f%% equal to the expert's, mean bin "
                     "distance %.1f, sign agreement x %.2f y %.2f z %.2f",
@@ -604,8 +616,9 @@ int runTrain(const std::vector<std::string>& argv) {
                     c.signAgreement[1], c.signAgreement[2]);
         if (c.gripperErrorCm >= 0)
             std::printf(
-                "; state read-out median error %.1f cm (gripper), %.1f cm (named block), %.1f cm (goal)",
-                c.gripperErrorCm, c.blockErrorCm, c.goalErrorCm);
+                "; state read-out median error %.1f cm (gripper), %.1f cm (named block), %.1f cm (goal), "
+                "%.1f cm (gripper height), holding wrong on %.1f%%",
+                c.gripperErrorCm, c.blockErrorCm, c.goalErrorCm, c.heightErrorCm, 100 * c.heldWrong);
         std::printf("\n");
     };
     if (target.bcUnseen.frames > 0) {
@@ -652,8 +665,11 @@ int runTrain(const std::vector<std::string>& argv) {
                             {"mean_bin_distance", c.meanBinDistance},
                             {"sign_agreement", {c.signAgreement[0], c.signAgreement[1], c.signAgreement[2]}}};
         if (c.gripperErrorCm >= 0)
-            j["state_error_cm"] = {
-                {"gripper", c.gripperErrorCm}, {"named_block", c.blockErrorCm}, {"goal", c.goalErrorCm}};
+            j["state_error_cm"] = {{"gripper", c.gripperErrorCm},
+                                   {"named_block", c.blockErrorCm},
+                                   {"goal", c.goalErrorCm},
+                                   {"gripper_height", c.heightErrorCm}};
+        if (c.heldWrong >= 0) j["holding_wrong"] = c.heldWrong;
         return j;
     };
     nlohmann::json provenance;
@@ -671,6 +687,7 @@ int runTrain(const std::vector<std::string>& argv) {
                                    {"hidden", spec.textHidden},
                                    {"heads", spec.textHeads},
                                    {"intermediate", spec.textIntermediate}};
+    provenance["image"] = {{"size", spec.imageSize}, {"patch", spec.patchSize}};
     nlohmann::json daggerJson = {{"rounds", to.daggerRounds},      {"layouts", to.daggerLayouts},
                                  {"max_steps", to.daggerMaxSteps}, {"stride", to.daggerStride},
                                  {"first_seed", to.daggerSeed},    {"per_round", nlohmann::json::array()}};
@@ -690,7 +707,9 @@ int runTrain(const std::vector<std::string>& argv) {
         {"vision_check",
          {{"frames", target.visionCheckFrames},
           {"gripper_error_cm", target.visionGripperErrorCm},
-          {"block_error_cm", target.visionBlockErrorCm}}},
+          {"block_error_cm", target.visionBlockErrorCm},
+          {"gripper_height_error_cm", target.visionGripperHeightErrorCm},
+          {"opening_error", target.visionOpeningError}}},
         {"freeze_vision", to.freezeVision},
         {"sincos_positions", to.sincosPositions},
         {"vision_attention", to.visionAttentionWeight},

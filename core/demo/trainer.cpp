@@ -361,7 +361,7 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
         stopTraining(vparams);
         if (checkFrames > 0) {
             const at::NoGradGuard noGrad;
-            std::vector<double> gripper, blocks;
+            std::vector<double> gripper, blocks, height, opening;
             for (int first = n - checkFrames; first < n; first += o.visionBatch) {
                 std::vector<int> idx;
                 for (int i = first; i < std::min(n, first + o.visionBatch); ++i)
@@ -378,6 +378,9 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
                         return 30.0 * std::hypot(dx, dy); // centimetres
                     };
                     gripper.push_back(planar(0, 0));
+                    // The gripper's height is (z - 0.15 m) / 0.15 m, its opening 2 * opening - 1.
+                    height.push_back(15.0 * std::abs(pred[k][0][2] - y[k][0][2]));
+                    opening.push_back(0.5 * std::abs(pred[k][0][3] - y[k][0][3]));
                     for (std::int64_t g = 1; g <= 6; ++g)
                         if (y[k][g][0] > 0) blocks.push_back(planar(g, 1));
                 }
@@ -385,6 +388,8 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             out.visionCheckFrames = checkFrames;
             out.visionGripperErrorCm = median(gripper);
             out.visionBlockErrorCm = median(blocks);
+            out.visionGripperHeightErrorCm = median(height);
+            out.visionOpeningError = median(opening);
         }
     }
     // Frozen vision: every sample's patch embeddings once, [N, P, D].
@@ -626,7 +631,8 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
         int matches = 0;
         std::array<int, 3> agree{}, counted{};
         double distance = 0;
-        std::vector<double> gripper, block, goal;
+        std::vector<double> gripper, block, goal, height;
+        int heldWrong = 0;
         for (int from = first; from < first + count; from += 32) {
             std::vector<int> idx;
             for (int i = from; i < std::min(first + count, from + 32); ++i)
@@ -666,6 +672,9 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
                     gripper.push_back(planar(0));
                     block.push_back(planar(5));
                     goal.push_back(planar(8));
+                    // Height is (z - 0.15 m) / 0.15 m at 2; holding the named block is +1 or -1 at 4.
+                    height.push_back(15.0 * std::abs(a[r][2] - y[2]));
+                    heldWrong += (a[r][4] > 0) != (y[4] > 0);
                 }
             }
         }
@@ -678,6 +687,8 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             c.gripperErrorCm = median(gripper);
             c.blockErrorCm = median(block);
             c.goalErrorCm = median(goal);
+            c.heightErrorCm = median(height);
+            c.heldWrong = static_cast<double>(heldWrong) / count;
         }
         return c;
     };

@@ -149,6 +149,9 @@ struct PolicyCheck {
     // With the auxiliary loss: its read-out from the last prompt position, median error in the table plane in
     // centimetres for the gripper, the named block and the task's goal; -1 without it.
     double gripperErrorCm = -1, blockErrorCm = -1, goalErrorCm = -1;
+    // The same read-out's median error of the fingertips' height (cm), and the fraction of frames whose
+    // "holding the named block" read-out has the wrong sign; -1 without it.
+    double heightErrorCm = -1, heldWrong = -1;
 };
 
 struct TrainedTarget {
@@ -169,6 +172,8 @@ struct TrainedTarget {
     int visionCheckFrames = 0;
     double visionGripperErrorCm = 0;
     double visionBlockErrorCm = 0;
+    double visionGripperHeightErrorCm = 0; // the fingertips' height
+    double visionOpeningError = 0;         // the opening, 0 closed to 1 open
     // With TargetTrainOptions::bcCheck: the policy on the samples kept out and on as many it trained on.
     PolicyCheck bcUnseen, bcSeen;
     // With TargetTrainOptions::daggerRounds: what each round's closed-loop rollouts found and added.

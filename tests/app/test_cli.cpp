@@ -325,7 +325,8 @@ private Q_SLOTS:
               QStringList{"--bin-sigma", "-1"}, QStringList{"--lm-attention", "-1"},
               QStringList{"--lm-attention-layer", "-2"}, QStringList{"--dagger", "-1"},
               QStringList{"--dagger-layouts", "0"}, QStringList{"--dagger-stride", "0"},
-              QStringList{"--expert-quantum", "2"}}) {
+              QStringList{"--expert-quantum", "2"}, QStringList{"--image-size", "60"},
+              QStringList{"--patch-size", "0"}}) {
             const Run r = runCli(QStringList{"demo", "train", "--out", out, "--tiny"} + bad);
             QCOMPARE(r.code, 2);
             QVERIFY2(r.err.contains(bad.front()), qPrintable(r.err));
@@ -361,6 +362,8 @@ private Q_SLOTS:
                               "2",
                               "--text-layers",
                               "1",
+                              "--image-size",
+                              "70",
                               "--lm-attention",
                               "0.5",
                               "--dagger",
@@ -389,6 +392,15 @@ private Q_SLOTS:
         QVERIFY(report["target"]["vision_check"].contains("gripper_error_cm"));
         QCOMPARE(report["draft"]["max_samples"].get<int>(), 5);
         QCOMPARE(report["text_geometry"]["layers"].get<int>(), 1);
+        // --image-size: the world is rendered at that size for training and the held-out episodes, and the
+        // saved model takes it.
+        QCOMPARE(report["image"]["size"].get<int>(), 70);
+        QCOMPARE(report["image"]["patch"].get<int>(), 14);
+        {
+            std::ifstream cfg((out + "/model/config.json").toStdString());
+            const nlohmann::json config = nlohmann::json::parse(cfg);
+            QCOMPARE(config["image_sizes"], nlohmann::json({70, 70}));
+        }
 
         // demo distil: a fresh draft head for the saved target, on freshly rendered demonstrations; it loads
         // beside the target and decodes. Without --model it is a usage error; a missing model is named.

@@ -547,10 +547,17 @@ private Q_SLOTS:
                   clean.bcSeen.tokenMatch, clean.bcUnseen.tokenMatch, clean.bcSeen.blockErrorCm,
                   clean.bcUnseen.blockErrorCm);
             QVERIFY(std::isfinite(clean.bcUnseen.blockErrorCm) && clean.bcUnseen.blockErrorCm >= 0);
+            for (const demo::PolicyCheck* p : {&clean.bcUnseen, &clean.bcSeen}) {
+                QVERIFY(std::isfinite(p->heightErrorCm) && p->heightErrorCm >= 0 && p->heightErrorCm < 100);
+                QVERIFY(p->heldWrong >= 0 && p->heldWrong <= 1);
+            }
             // Without the auxiliary loss there is no read-out to measure.
             c.auxWeight = 0;
             c.steps = 3;
-            QCOMPARE(demo::trainTarget(m_config, m_tokenizer, data, c).bcUnseen.gripperErrorCm, -1.0);
+            const auto plain = demo::trainTarget(m_config, m_tokenizer, data, c);
+            QCOMPARE(plain.bcUnseen.gripperErrorCm, -1.0);
+            QCOMPARE(plain.bcUnseen.heightErrorCm, -1.0);
+            QCOMPARE(plain.bcUnseen.heldWrong, -1.0);
         }
 
         o.steps = 3;
@@ -697,6 +704,8 @@ private Q_SLOTS:
         QCOMPARE(pre.visionCheckFrames, static_cast<int>(data.samples.size() / 20));
         QVERIFY(pre.visionGripperErrorCm > 0 && pre.visionGripperErrorCm < 100);
         QVERIFY(pre.visionBlockErrorCm > 0 && pre.visionBlockErrorCm < 100);
+        QVERIFY(pre.visionGripperHeightErrorCm > 0 && pre.visionGripperHeightErrorCm < 100);
+        QVERIFY(pre.visionOpeningError >= 0 && pre.visionOpeningError <= 1);
         // With the attention targets the combined loss falls too, from the cross entropy of near-uniform
         // attention (about log P) upwards; the result differs from pretraining without them.
         {
