@@ -25,6 +25,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <memory>
 
 #include <nlohmann/json.hpp>
 
@@ -42,7 +43,8 @@ std::string demoUsage() {
            "                          [--freeze-vision] [--draft-samples N] [--tiny] [--bf16]\n"
            "       specvla demo eval --json OUT [--model DIR] [--draft DIR] [--margins A:B[:S]] [--episodes "
            "N]\n"
-           "                         [--first K] [--max-steps N] [--save-rollouts DIR] [decode options]\n"
+           "                         [--first K] [--max-steps N] [--save-rollouts DIR] [--explain]\n"
+           "                         [expert options] [decode options]\n"
            "       specvla demo probe [--episodes N] [--steps N] [--hidden N] [--eval N] [--noise-cm "
            "A,B,...]\n"
            "                          [--batch N] [--lr LR] [--bin-sigma S] [--failures] [--seed S] [--json "
@@ -124,6 +126,10 @@ std::string demoUsage() {
            "  --margins A:B[:S] relaxed margins from A to B in steps of S (default 0:16)\n"
            "  --episodes N     held-out layouts (default 20); --first K starts at layout K (default 0)\n"
            "  --max-steps N    episode bound (default 80)\n"
+           "  --explain        print every step: the fingertips, the named block and the goal relative\n"
+           "                   to them, the policy's action and the expert's label for the same state (the\n"
+           "                   shipped recipe's expert unless the expert options of demo train say "
+           "otherwise)\n"
            "  --save-rollouts DIR  write every rollout there as a LIBERO file "
            "(layout_KK_TASK_MODE_demo.hdf5,\n"
            "                   for the workbench or specvla run) and a contact sheet of every fifth frame\n"
@@ -786,18 +792,25 @@ int runEval(std::vector<std::string> argv) {
     auto valueOptions = modelValueOptions();
     for (const auto& o : decodeValueOptions())
         valueOptions.insert(o);
-    valueOptions.insert({"margins", "episodes", "first", "max-steps", "json", "save-rollouts"});
+    valueOptions.insert({"margins", "episodes", "first", "max-steps", "json", "save-rollouts", "expert",
+                         "expert-gain", "expert-max-change", "expert-quantum"});
+    auto flags = decodeFlags();
+    flags.insert("explain");
     {
-        const Args probe(argv, valueOptions, decodeFlags());
+        const Args probe(argv, valueOptions, flags);
         if (!probe.positionals().empty())
             throw UsageError("unexpected argument '" + probe.positionals().front() + "'");
         if (!probe.has("model")) argv.insert(argv.end(), {"--model", kDemoModelDir});
         if (!probe.has("draft")) argv.insert(argv.end(), {"--draft", kDemoDraftDir});
         if (!probe.has("unnorm-key")) argv.insert(argv.end(), {"--unnorm-key", demo::kDemoStatsKey});
     }
-    const Args args(argv, valueOptions, decodeFlags());
+    const Args args(argv, valueOptions, flags);
     if (args.has("mode"))
         throw UsageError("demo eval runs every mode; use --margins to choose the relaxed runs");
+    const bool expertGiven = args.has("expert") || args.has("expert-gain") || args.has("expert-max-change") ||
+                             args.has("expert-quantum");
+    if (expertGiven && !args.has("explain"))
+        throw UsageError("the expert options of demo eval only set what --explain compares with");
     if (!args.has("json")) throw UsageError("--json OUT is required");
     demo::EvalOptions o;
     o.margins = demo::parseMarginRange(args.value("margins").value_or("0:16"));
@@ -827,6 +840,39 @@ int runEval(std::vector<std::string> argv) {
                                   {demo::storedEpisode(r.episode)}, demoWriteOptions(e.task));
             demo::writePng(demo::contactSheet(r.episode, 5, 8),
                            (fs::path(dir) / (std::string(stem) + "_frames.png")).string());
+        };
+    }
+
+    if (args.has("explain")) {
+        // Every step beside the expert's label for the same state: by default the expert of the shipped
+        // recipe (scripts/build-demo-assets), unperturbed and without noise.
+        demo::ExpertOptions expert = expertFromArgs(args);
+        if (!args.has("expert")) {
+            expert.funnel = true;
+            if (!args.has("expert-gain")) expert.gain = 0.5;
+            if (!args.has("expert-max-change")) expert.maxChange = 2;
+        }
+        expert.perturbation = 0;
+        expert.gripperFlip = 0;
+        expert.noise = 0;
+        auto labeller = std::make_shared<demo::Expert>(1, expert);
+        o.step = [labeller](const std::string& mode, int layout, int step, const demo::WorldState& s,
+                            const data::Action& a) {
+            if (step == 0) labeller->reset();
+            const data::Action e = labeller->act(s);
+            const demo::Gripper& g = s.gripper;
+            const demo::Block& b = s.blocks.at(static_cast<std::size_t>(s.target));
+            const auto goal = demo::taskGoal(s);
+            auto grip = [](double v) { return v > 0 ? "close" : "open"; };
+            std::printf(
+                "    %s layout %d step %2d: fingertips %+5.1f %+5.1f %4.1f cm, opening %.2f, %s; block "
+                "at %+5.1f %+5.1f %+5.1f cm, goal at %+5.1f %+5.1f cm | policy %+.2f %+.2f %+.2f yaw "
+                "%+.2f %s | expert %+.2f %+.2f %+.2f yaw %+.2f %s\n",
+                mode.c_str(), layout, step, 100 * g.x, 100 * g.y, 100 * g.z, g.opening,
+                s.held == s.target ? "holding it" : (s.held >= 0 ? "holding another" : "empty"),
+                100 * (b.x - g.x), 100 * (b.y - g.y), 100 * (b.z - g.z), 100 * (goal[0] - g.x),
+                100 * (goal[1] - g.y), a[0], a[1], a[2], a[5], grip(a[6]), e[0], e[1], e[2], e[5],
+                grip(e[6]));
         };
     }
 

@@ -110,7 +110,8 @@ EvalResult evaluateClosedLoop(const model::VlaModel& target, const model::DraftH
         // agree keep seeing the same frames.
         std::unordered_map<std::string, std::unique_ptr<decode::FrameContext>> contexts;
         for (std::size_t i = 0; i < settings.size(); ++i) {
-            auto policy = [&](const vision::RgbImage& frame, const WorldState&) {
+            int stepIndex = 0;
+            auto policy = [&](const vision::RgbImage& frame, const WorldState& state) {
                 std::string key(frame.pixels.begin(), frame.pixels.end());
                 auto it = contexts.find(key);
                 if (it == contexts.end() && contexts.size() >= 256) contexts.clear(); // bounded memory
@@ -123,6 +124,8 @@ EvalResult evaluateClosedLoop(const model::VlaModel& target, const model::DraftH
                 decode::ActionTrace trace = decode::decodeFrame(target, draft, *it->second, settings[i]);
                 const data::Action out = simulatorAction(trace.action);
                 traces[i].push_back(std::move(trace));
+                if (o.step) o.step(labels[i], k, stepIndex, state, out);
+                ++stepIndex;
                 return out;
             };
             const RolloutResult r = runEpisode(start, policy, imageSize, o.maxSteps);

@@ -40,6 +40,11 @@ struct EvalOptions {
     // Called with every closed-loop rollout (frames as rendered, upright) after its outcome is recorded,
     // e.g. to save it; mode is the run's label ("ar", "strict", "relaxed r=9").
     std::function<void(const std::string& mode, const EpisodeOutcome&, const RolloutResult&)> rollout;
+    // Called at every step of every rollout with the state the policy saw and the action it chose (as the
+    // simulator takes it), before the simulator applies it; step 0 starts a rollout.
+    std::function<void(const std::string& mode, int layout, int step, const WorldState& state,
+                       const data::Action& action)>
+        step;
 };
 
 struct EpisodeOutcome {

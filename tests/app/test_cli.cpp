@@ -2,6 +2,7 @@
 // Runs the real `specvla` executable on checkpoints written by the tests and on every kind of corrupt file.
 #include "data/libero_reader.h"
 #include "demo/evaluation.h"
+#include "demo/expert.h"
 #include "demo/world.h"
 #include "support/test_support.h"
 #include "support/tiny_model.h"
@@ -462,6 +463,35 @@ private Q_SLOTS:
             QCOMPARE(file.instruction(), specvla::demo::instruction(specvla::demo::heldOutLayout(0)));
             QVERIFY(QFileInfo(stem + "_frames.png").size() > 0);
         }
+
+        // --explain prints every step of every mode beside the expert's label for the same state: by default
+        // the shipped recipe's expert (funnel, gain 0.5, no smoothing), unperturbed and noiseless.
+        const Run x = runCli({"demo", "eval", "--model", out + "/model", "--draft", out + "/draft", "--json",
+                              path("explain.json"), "--episodes", "1", "--max-steps", "4", "--margins", "3",
+                              "--explain"});
+        QVERIFY2(x.code == 0, qPrintable(x.err + x.out));
+        std::ifstream explainIn(path("explain.json").toStdString());
+        const nlohmann::json explained = nlohmann::json::parse(explainIn);
+        for (const auto& mode : explained["modes"]) {
+            const QString label = QString::fromStdString(mode["label"].get<std::string>());
+            QCOMPARE(static_cast<int>(x.out.count("    " + label + " layout 0 step ")),
+                     mode["outcomes"][0]["steps"].get<int>());
+        }
+        specvla::demo::ExpertOptions shipped;
+        shipped.funnel = true;
+        shipped.gain = 0.5;
+        shipped.maxChange = 2;
+        shipped.noise = 0;
+        specvla::demo::Expert expert(1, shipped);
+        const specvla::data::Action first = expert.act(specvla::demo::heldOutLayout(0));
+        const QString label = QString::asprintf("expert %+.2f %+.2f %+.2f yaw %+.2f %s", first[0], first[1],
+                                                first[2], first[5], first[6] > 0 ? "close" : "open");
+        QVERIFY2(x.out.contains("ar layout 0 step  0:") && x.out.contains(label), qPrintable(x.out));
+        // The expert options only set what --explain compares with.
+        QCOMPARE(runCli({"demo", "eval", "--model", out + "/model", "--draft", out + "/draft", "--json",
+                         path("explain.json"), "--expert", "funnel"})
+                     .code,
+                 2);
     }
 
 public:
