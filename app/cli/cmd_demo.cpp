@@ -97,6 +97,9 @@ std::string demoUsage() {
            "                   patches where its thing is (default 0: none)\n"
            "  --bin-sigma S    soft labels for the motion tokens: a Gaussian of S bins around each label\n"
            "                   (default 0: plain cross entropy)\n"
+           "  --logit-adjust T  in training only, add T x log(each bin's share of its dimension's labels)\n"
+           "                   to the motion tokens' logits before the loss, so an unsure policy does not\n"
+           "                   fall back on the frequent end bins (default 0: none)\n"
            "  --lm-attention W weight of a loss that points three heads of one language-model layer, at the\n"
            "                   last prompt position, at the named block, the goal's reference thing and the\n"
            "                   gripper (training only; default 0: none)\n"
@@ -484,6 +487,7 @@ int runTrain(const std::vector<std::string>& argv) {
                      "expert-quantum",
                      "vision-attention",
                      "bin-sigma",
+                     "logit-adjust",
                      "lm-attention",
                      "lm-attention-layer",
                      "dagger",
@@ -575,6 +579,8 @@ int runTrain(const std::vector<std::string>& argv) {
         to.visionAttentionWeight = parseDouble("vision-attention", *args.value("vision-attention"));
     if (!(to.visionAttentionWeight >= 0)) throw UsageError("--vision-attention must not be negative");
     if (args.value("bin-sigma")) to.binSigma = parseDouble("bin-sigma", *args.value("bin-sigma"));
+    if (args.value("logit-adjust")) to.logitAdjust = parseDouble("logit-adjust", *args.value("logit-adjust"));
+    if (!(to.logitAdjust >= 0 && to.logitAdjust <= 4)) throw UsageError("--logit-adjust must be in [0, 4]");
     if (!(to.binSigma >= 0 && to.binSigma <= 64)) throw UsageError("--bin-sigma must be within [0, 64]");
     if (args.value("lm-attention"))
         to.lmAttentionWeight = parseDouble("lm-attention", *args.value("lm-attention"));
@@ -720,6 +726,7 @@ int runTrain(const std::vector<std::string>& argv) {
         {"sincos_positions", to.sincosPositions},
         {"vision_attention", to.visionAttentionWeight},
         {"bin_sigma", to.binSigma},
+        {"logit_adjust", to.logitAdjust},
         {"lm_attention", to.lmAttentionWeight},
         {"lm_attention_layer", target.lmAttentionLayer},
         {"lm_attention_loss", curve(target.lmAttentionLosses)},

@@ -578,6 +578,29 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
         if (o.daggerProgress) o.daggerProgress(info);
     };
     const int trainable = o.bcCheck ? n - checkFrames : n;
+    // With logit adjustment: the log frequency of each bin among the trainable samples' labels, per motion
+    // dimension (one count added to every bin), as rows [nTargets, vocab] in the order the loss sees them;
+    // zero for the gripper, EOS and every non-action token.
+    at::Tensor labelPrior;
+    if (o.logitAdjust < 0) throw Error("demo: logit adjustment must not be negative");
+    if (o.logitAdjust > 0) {
+        const std::int64_t vocab = config.text.vocabSize;
+        labelPrior = at::zeros({nTargets, vocab}, at::kFloat);
+        const std::int64_t first = actions.firstActionToken(), bins = actions.nBins();
+        for (int j = 0; j < 6; ++j) {
+            std::vector<double> counts(static_cast<std::size_t>(bins), 1.0);
+            for (int i = 0; i < trainable; ++i) {
+                const int id = data.samples[static_cast<std::size_t>(i)].tokens[static_cast<std::size_t>(j)];
+                if (actions.isActionToken(id)) counts[static_cast<std::size_t>(id - first)] += 1;
+            }
+            double total = 0;
+            for (double c : counts)
+                total += c;
+            auto row = labelPrior[j];
+            for (std::int64_t b = 0; b < bins; ++b)
+                row[first + b] = std::log(counts[static_cast<std::size_t>(b)] / total);
+        }
+    }
     std::mt19937_64 rng(o.seed);
     int rounds = 0;
     for (int step = 0; step < o.steps; ++step) {
@@ -592,7 +615,10 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             if (i >= trainable) i += n - trainable;
         const Forward fwd = teacherForced(idx);
         const std::vector<std::int64_t>& targets = fwd.targets;
-        const at::Tensor logits = fwd.out.logits.index({at::tensor(fwd.rows), at::tensor(fwd.cols)});
+        at::Tensor logits = fwd.out.logits.index({at::tensor(fwd.rows), at::tensor(fwd.cols)});
+        if (labelPrior.defined())
+            logits = logits.to(at::kFloat) +
+                     labelPrior.repeat({static_cast<std::int64_t>(idx.size()), 1}) * o.logitAdjust;
         const at::Tensor ce = o.binSigma > 0 ? softActionLoss(logits, targets, nTargets)
                                              : at::cross_entropy_loss(logits, at::tensor(targets));
         at::Tensor loss = ce;

@@ -104,6 +104,12 @@ struct TargetTrainOptions {
     // the target's distribution spreads over neighbouring bins as the expert's labels do (what relaxed
     // acceptance exploits). The gripper token and EOS stay one-hot. 0: plain cross entropy.
     double binSigma = 0;
+    // Logit adjustment for the motion tokens (as in long-tail classification, Menon et al. 2021): in training
+    // only, logitAdjust * log(frequency of each bin among that dimension's labels) is added to the action
+    // tokens' logits before the loss, so the logits learn how much likelier a bin is than its share of the
+    // labels, and greedy decoding of the saved (unchanged) checkpoint stops falling back on the frequent end
+    // bins when it is unsure. 0: none.
+    double logitAdjust = 0;
     // Keep the last twentieth of the samples (at most 256: the last episodes' frames, the ones the vision
     // check keeps out of pretraining) out of behaviour cloning too, and measure the policy on them and on as
     // many samples it trained on (TrainedTarget::bcUnseen, bcSeen). Off: every sample trains.

@@ -327,7 +327,7 @@ private Q_SLOTS:
               QStringList{"--lm-attention-layer", "-2"}, QStringList{"--dagger", "-1"},
               QStringList{"--dagger-layouts", "0"}, QStringList{"--dagger-stride", "0"},
               QStringList{"--expert-quantum", "2"}, QStringList{"--image-size", "60"},
-              QStringList{"--patch-size", "0"}}) {
+              QStringList{"--patch-size", "0"}, QStringList{"--logit-adjust", "-1"}}) {
             const Run r = runCli(QStringList{"demo", "train", "--out", out, "--tiny"} + bad);
             QCOMPARE(r.code, 2);
             QVERIFY2(r.err.contains(bad.front()), qPrintable(r.err));

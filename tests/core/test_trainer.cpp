@@ -239,6 +239,27 @@ private Q_SLOTS:
         QVERIFY2(last < 0.9 * first, qPrintable(QString("%1 -> %2").arg(first).arg(last)));
     }
 
+    void logitAdjustment() {
+        // The label prior added to the motion logits changes the loss from the first step, still lowers it,
+        // stays deterministic, and a negative weight is refused.
+        demo::TargetTrainOptions o;
+        o.steps = 30;
+        o.batchSize = 4;
+        o.seed = 5;
+        o.lr = 3e-3;
+        o.binSigma = 3;
+        const auto plain = demo::trainTarget(m_config, m_tokenizer, m_data, o);
+        o.logitAdjust = 1;
+        const auto adjusted = demo::trainTarget(m_config, m_tokenizer, m_data, o);
+        const auto again = demo::trainTarget(m_config, m_tokenizer, m_data, o);
+        QCOMPARE(adjusted.losses, again.losses);
+        QVERIFY(std::abs(adjusted.losses.front() - plain.losses.front()) > 1e-6);
+        const double first = mean(adjusted.losses, 0, 5), last = mean(adjusted.losses, 25, 5);
+        QVERIFY2(last < 0.9 * first, qPrintable(QString("%1 -> %2").arg(first).arg(last)));
+        o.logitAdjust = -1;
+        QVERIFY_THROWS_EXCEPTION(Error, demo::trainTarget(m_config, m_tokenizer, m_data, o));
+    }
+
     void shortRunLowersLossesAndSavesLoadableCheckpoints() {
         demo::TargetTrainOptions o;
         o.steps = 100;
