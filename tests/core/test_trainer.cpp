@@ -221,14 +221,20 @@ private Q_SLOTS:
         QVERIFY(c.losses != a.losses);
     }
 
-    void softBinLabels() {
-        // Soft labels for the motion tokens change the loss from the first step (the same initialisation
-        // and batches see other targets), still lower it, and stay deterministic.
+    // 30 steps of 4 samples at a high learning rate: long enough to see a loss fall.
+    static demo::TargetTrainOptions shortRun() {
         demo::TargetTrainOptions o;
         o.steps = 30;
         o.batchSize = 4;
         o.seed = 5;
         o.lr = 3e-3;
+        return o;
+    }
+
+    void softBinLabels() {
+        // Soft labels for the motion tokens change the loss from the first step (the same initialisation
+        // and batches see other targets), still lower it, and stay deterministic.
+        demo::TargetTrainOptions o = shortRun();
         const auto plain = demo::trainTarget(m_config, m_tokenizer, m_data, o);
         o.binSigma = 3;
         const auto soft = demo::trainTarget(m_config, m_tokenizer, m_data, o);
@@ -242,11 +248,7 @@ private Q_SLOTS:
     void logitAdjustment() {
         // The label prior added to the motion logits changes the loss from the first step, still lowers it,
         // stays deterministic, and a negative weight is refused.
-        demo::TargetTrainOptions o;
-        o.steps = 30;
-        o.batchSize = 4;
-        o.seed = 5;
-        o.lr = 3e-3;
+        demo::TargetTrainOptions o = shortRun();
         o.binSigma = 3;
         const auto plain = demo::trainTarget(m_config, m_tokenizer, m_data, o);
         o.logitAdjust = 1;
