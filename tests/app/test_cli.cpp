@@ -327,7 +327,8 @@ private Q_SLOTS:
               QStringList{"--lm-attention-layer", "-2"}, QStringList{"--dagger", "-1"},
               QStringList{"--dagger-layouts", "0"}, QStringList{"--dagger-stride", "0"},
               QStringList{"--expert-quantum", "2"}, QStringList{"--image-size", "60"},
-              QStringList{"--patch-size", "0"}, QStringList{"--logit-adjust", "-1"}}) {
+              QStringList{"--patch-size", "0"}, QStringList{"--logit-adjust", "-1"},
+              QStringList{"--vision-lr", "0"}}) {
             const Run r = runCli(QStringList{"demo", "train", "--out", out, "--tiny"} + bad);
             QCOMPARE(r.code, 2);
             QVERIFY2(r.err.contains(bad.front()), qPrintable(r.err));
@@ -349,6 +350,8 @@ private Q_SLOTS:
                               "5",
                               "--vision-steps",
                               "4",
+                              "--vision-lr",
+                              "0.004",
                               "--freeze-vision",
                               "--sincos-positions",
                               "--vision-attention",
@@ -387,6 +390,7 @@ private Q_SLOTS:
         QCOMPARE(report["expert"]["max_change"].get<double>(), 2.0);
         QCOMPARE(report["expert"]["quantum"].get<double>(), 0.0);
         QCOMPARE(report["target"]["vision_steps"].get<int>(), 4);
+        QCOMPARE(report["target"]["vision_lr"].get<double>(), 0.004);
         QCOMPARE(report["target"]["freeze_vision"].get<bool>(), true);
         QCOMPARE(report["target"]["sincos_positions"].get<bool>(), true);
         QCOMPARE(report["target"]["vision_attention"].get<double>(), 0.5);
