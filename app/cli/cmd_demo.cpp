@@ -62,6 +62,8 @@ std::string demoUsage() {
            "                   2: none, so every label is a function of the frame)\n"
            "  --expert-quantum Q  motion labels rounded to multiples of Q (default 0: continuous), so\n"
            "                   small steps near a goal share a few bins instead of spreading over dozens\n"
+           "  --expert-grasp-rise  (funnel) the fingers rise gently while they close on a block, so the\n"
+           "                   frames just before and just after a grasp both say rise\n"
            "  --lr LR          target learning rate (default 1e-3)\n"
            "  --frame-stride K train on every K-th step of each episode (more layouts in the same memory;\n"
            "                   default 1)\n"
@@ -154,6 +156,7 @@ demo::ExpertOptions expertFromArgs(const Args& args) {
     if (args.value("expert-quantum"))
         expert.quantum = parseDouble("expert-quantum", *args.value("expert-quantum"));
     if (!(expert.quantum >= 0 && expert.quantum <= 1)) throw UsageError("--expert-quantum must be in [0, 1]");
+    expert.graspRise = args.has("expert-grasp-rise");
     expert.perturbation = args.value("perturb") ? parseDouble("perturb", *args.value("perturb")) : 0.3;
     if (!(expert.perturbation >= 0 && expert.perturbation <= 1))
         throw UsageError("--perturb must be in [0, 1]");
@@ -171,7 +174,8 @@ const char* expertStyle(const demo::ExpertOptions& expert) {
 nlohmann::json expertJson(const demo::ExpertOptions& expert) {
     return {{"style", expertStyle(expert)},       {"gain", expert.gain},
             {"max_change", expert.maxChange},     {"perturbation", expert.perturbation},
-            {"gripper_flip", expert.gripperFlip}, {"quantum", expert.quantum}};
+            {"gripper_flip", expert.gripperFlip}, {"quantum", expert.quantum},
+            {"grasp_rise", expert.graspRise}};
 }
 
 data::LiberoWriteOptions demoWriteOptions(demo::TaskKind task) {

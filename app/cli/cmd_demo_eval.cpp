@@ -33,7 +33,7 @@ int runProbe(const std::vector<std::string>& argv) {
                     {"episodes", "steps", "batch", "lr", "bin-sigma", "hidden", "seed", "eval", "noise-cm",
                      "json", "dagger", "dagger-episodes", "perturb", "gripper-flip", "expert", "expert-gain",
                      "expert-max-change", "expert-quantum"},
-                    {"failures"});
+                    {"failures", "expert-grasp-rise"});
     if (!args.positionals().empty())
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");
     demo::ProbeOptions o;
@@ -191,6 +191,7 @@ int runEval(std::vector<std::string> argv) {
                          "expert-gain", "expert-max-change", "expert-quantum"});
     auto flags = decodeFlags();
     flags.insert("explain");
+    flags.insert("expert-grasp-rise");
     {
         const Args probe(argv, valueOptions, flags);
         if (!probe.positionals().empty())
@@ -203,7 +204,7 @@ int runEval(std::vector<std::string> argv) {
     if (args.has("mode"))
         throw UsageError("demo eval runs every mode; use --margins to choose the relaxed runs");
     const bool expertGiven = args.has("expert") || args.has("expert-gain") || args.has("expert-max-change") ||
-                             args.has("expert-quantum");
+                             args.has("expert-quantum") || args.has("expert-grasp-rise");
     if (expertGiven && !args.has("explain"))
         throw UsageError("the expert options of demo eval only set what --explain compares with");
     if (!args.has("json")) throw UsageError("--json OUT is required");

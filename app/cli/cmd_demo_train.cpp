@@ -108,7 +108,7 @@ int runDistil(const std::vector<std::string>& argv) {
                     {"model", "out", "episodes", "frame-stride", "seed", "draft-steps", "draft-samples",
                      "batch", "lr", "perturb", "gripper-flip", "expert", "expert-gain", "expert-max-change",
                      "expert-quantum"},
-                    {"bf16"});
+                    {"bf16", "expert-grasp-rise"});
     if (!args.positionals().empty())
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");
     if (!args.has("model") || !args.has("out")) throw UsageError("--model DIR and --out DIR are required");
@@ -191,7 +191,7 @@ int runTrain(const std::vector<std::string>& argv) {
                      "dagger-layouts",
                      "dagger-steps",
                      "dagger-stride"},
-                    {"tiny", "bf16", "freeze-vision", "sincos-positions", "bc-check"});
+                    {"tiny", "bf16", "freeze-vision", "sincos-positions", "bc-check", "expert-grasp-rise"});
     if (!args.positionals().empty())
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");
     if (!args.has("out")) throw UsageError("--out DIR is required");

@@ -102,7 +102,7 @@ double funnelHeight(double distance, double low, double high, double inner, doub
     return low + t * (high - low);
 }
 
-Goal pickPlaceFunnelGoal(const WorldState& w) {
+Goal pickPlaceFunnelGoal(const WorldState& w, bool graspRise) {
     const Gripper& g = w.gripper;
     const Block& b = w.blocks[static_cast<std::size_t>(w.target)];
     if (w.held != w.target) {
@@ -114,10 +114,13 @@ Goal pickPlaceFunnelGoal(const WorldState& w) {
         // plain in every frame.
         const double yaw = alignedYaw(g.yaw, 0.0);
         // Over the block and low: close (the simulator grasps within 3.5 cm) while still centring and
-        // descending, so the motion label does not change when the gripper command does.
-        const bool close = d < 0.025 && g.z < b.z + 0.02;
+        // descending, so the motion label does not change when the gripper command does. With graspRise
+        // (see ExpertOptions) the fingers keep closing once they close, rising gently to 2.5 cm.
+        const bool closing = graspRise && g.opening < 0.95 && d < 0.03 && g.z < b.z + 0.03;
+        const bool close = (d < 0.025 && g.z < b.z + 0.02) || closing;
         const double hover = std::max(kHoverZ, b.z + 0.08);
-        return {b.x, b.y, funnelHeight(d, b.z + 0.005, hover, 0.015, 0.05), yaw, close};
+        const double z = graspRise && close ? b.z + 0.025 : funnelHeight(d, b.z + 0.005, hover, 0.015, 0.05);
+        return {b.x, b.y, z, yaw, close};
     }
     if (w.task == TaskKind::PickUp) return {g.x, g.y, 0.2 - w.heldDz, g.yaw, true};
     const auto [px, py, bottom, d, bz] = placement(w);
@@ -199,7 +202,8 @@ data::Action Expert::act(const WorldState& w) {
         (w.reference < 0 || w.reference >= static_cast<int>(w.blocks.size())))
         throw Error("demo: task names no reference block");
     const Goal goal = m_options.funnel
-                          ? (w.task == TaskKind::PushToFront ? pushFunnelGoal(w) : pickPlaceFunnelGoal(w))
+                          ? (w.task == TaskKind::PushToFront ? pushFunnelGoal(w)
+                                                             : pickPlaceFunnelGoal(w, m_options.graspRise))
                       : w.task == TaskKind::PushToFront ? pushGoal(w)
                                                         : pickPlaceGoal(w);
     const Gripper& g = w.gripper;

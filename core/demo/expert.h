@@ -45,6 +45,13 @@ struct ExpertOptions {
     // picks an end bin and overshoots. Near the goal the expert stops within quantum / 2 of a step's
     // reach (times 1 / gain). 0: continuous.
     double quantum = 0.0;
+    // Funnel pick-and-place only: while the fingers close on the named block they head for 2.5 cm above its
+    // bottom (a gentle rise, slower than the closing, so they are still low enough to grasp when they meet
+    // the block), and they keep closing while they close. A frame just after a grasp looks like one just
+    // before it (the block between the fingers, at the table), and the label for a held block is to rise:
+    // with this both labels rise, so a policy that takes one for the other still lifts the block instead of
+    // holding still over it. false (the shipped demo assets): close while descending to the block's bottom.
+    bool graspRise = false;
 };
 
 // Where the task wants the named block, in the table plane: the receptacle's centre (put in), the spot in

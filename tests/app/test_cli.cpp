@@ -364,6 +364,7 @@ private Q_SLOTS:
                               "0.5",
                               "--expert-max-change",
                               "2",
+                              "--expert-grasp-rise",
                               "--text-layers",
                               "1",
                               "--image-size",
@@ -389,6 +390,7 @@ private Q_SLOTS:
         QCOMPARE(report["expert"]["gain"].get<double>(), 0.5);
         QCOMPARE(report["expert"]["max_change"].get<double>(), 2.0);
         QCOMPARE(report["expert"]["quantum"].get<double>(), 0.0);
+        QCOMPARE(report["expert"]["grasp_rise"].get<bool>(), true);
         QCOMPARE(report["target"]["vision_steps"].get<int>(), 4);
         QCOMPARE(report["target"]["vision_lr"].get<double>(), 0.004);
         QCOMPARE(report["target"]["freeze_vision"].get<bool>(), true);
@@ -492,10 +494,12 @@ private Q_SLOTS:
                                                 first[2], first[5], first[6] > 0 ? "close" : "open");
         QVERIFY2(x.out.contains("ar layout 0 step  0:") && x.out.contains(label), qPrintable(x.out));
         // The expert options only set what --explain compares with.
-        QCOMPARE(runCli({"demo", "eval", "--model", out + "/model", "--draft", out + "/draft", "--json",
-                         path("explain.json"), "--expert", "funnel"})
-                     .code,
-                 2);
+        for (const QString& option : {QString("--expert=funnel"), QString("--expert-grasp-rise")}) {
+            const Run bad = runCli({"demo", "eval", "--model", out + "/model", "--draft", out + "/draft",
+                                    "--json", path("explain.json"), option});
+            QCOMPARE(bad.code, 2);
+            QVERIFY2(bad.err.contains("--explain"), qPrintable(bad.err));
+        }
     }
 
 public:

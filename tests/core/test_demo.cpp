@@ -73,6 +73,7 @@ private Q_SLOTS:
     void expertActionsAreBoundedAndSmooth();
     void funnelExpertSucceedsAndIsMemoryless();
     void quantizedExpertLabelsTakeFewValues();
+    void graspRiseExpertRisesWhileClosing();
     void probePerceptionKeepsAHeldBlockInTheFingers();
     void rolloutIsDeterministic();
     void perturbedRolloutsRecover();
@@ -360,6 +361,56 @@ void TestDemo::funnelExpertSucceedsAndIsMemoryless() {
     const data::Action closing = Expert(1, o).act(q);
     QCOMPARE(closing[6], 1.0);
     QVERIFY(std::abs(closing[0] * ux + closing[1] * uy) < 0.2);
+}
+
+void TestDemo::graspRiseExpertRisesWhileClosing() {
+    // With graspRise the funnel expert still solves every task kind with labels that are a function of the
+    // state, and every label given while the fingers close on the named block (not yet held) rises.
+    ExpertOptions o = memorylessFunnel();
+    o.graspRise = true;
+    for (TaskKind k : allTaskKinds()) {
+        int closingFrames = 0;
+        for (int s = 0; s < kSeeds; ++s) {
+            std::vector<WorldState> states;
+            const data::Episode ep =
+                rollout(k, static_cast<std::uint64_t>(500 + s), 32, o, kMaxEpisodeSteps, &states);
+            const std::string what = std::string(taskKindName(k)) + " seed " + std::to_string(500 + s);
+            QVERIFY2(ep.success(), what.c_str());
+            for (int t = 0; t < ep.numSteps; ++t) {
+                const WorldState& st = states[static_cast<std::size_t>(t)];
+                const data::Action& a = ep.actions[static_cast<std::size_t>(t)];
+                const data::Action again = Expert(999, o).act(st);
+                for (std::size_t i = 0; i < 7; ++i)
+                    QVERIFY2(std::abs(again[i] - a[i]) < 1e-12,
+                             (what + " step " + std::to_string(t)).c_str());
+                if (k != TaskKind::PushToFront && st.held < 0 && st.gripper.opening < 0.95 && a[6] > 0) {
+                    ++closingFrames;
+                    QVERIFY2(a[2] > 0, (what + " step " + std::to_string(t)).c_str());
+                }
+            }
+        }
+        if (k != TaskKind::PushToFront) QVERIFY2(closingFrames >= kSeeds, taskKindName(k));
+    }
+    // Over the block, low, fingers half closed: the plain funnel expert closes while it descends, the
+    // graspRise one closes while it rises; just after the grasp both rise. Too high to grasp, the half-closed
+    // fingers open again.
+    WorldState w = sampleLayout(TaskKind::PickUp, 5);
+    const Block& b = w.blocks[static_cast<std::size_t>(w.target)];
+    w.gripper = {b.x + 0.005, b.y, b.z + 0.006, 0.0, 0.7};
+    const data::Action plain = Expert(1, memorylessFunnel()).act(w);
+    const data::Action rising = Expert(1, o).act(w);
+    QCOMPARE(plain[6], 1.0);
+    QCOMPARE(rising[6], 1.0);
+    QVERIFY(plain[2] <= 0);
+    QVERIFY(rising[2] > 0.1);
+    step(w, rising);
+    QCOMPARE(w.held, w.target);
+    QVERIFY(Expert(1, memorylessFunnel()).act(w)[2] > 0.5);
+    QVERIFY(Expert(1, o).act(w)[2] > 0.5);
+    WorldState high = sampleLayout(TaskKind::PickUp, 5);
+    const Block& hb = high.blocks[static_cast<std::size_t>(high.target)];
+    high.gripper = {hb.x, hb.y, hb.z + 0.06, 0.0, 0.7};
+    QCOMPARE(Expert(1, o).act(high)[6], -1.0);
 }
 
 void TestDemo::quantizedExpertLabelsTakeFewValues() {
