@@ -167,6 +167,17 @@ demo::ExpertOptions expertFromArgs(const Args& args) {
     return expert;
 }
 
+int intOption(const Args& args, const char* name, int def, int min) {
+    const auto v = args.value(name);
+    const int x = v ? parseInt(name, *v) : def;
+    if (x < min)
+        throw UsageError(std::string("--") + name +
+                         (min == 0   ? " must not be negative"
+                          : min == 1 ? " must be positive"
+                                     : " must be at least " + std::to_string(min)));
+    return x;
+}
+
 const char* expertStyle(const demo::ExpertOptions& expert) {
     return expert.funnel ? "funnel" : "threshold";
 }

@@ -37,12 +37,7 @@ int runProbe(const std::vector<std::string>& argv) {
     if (!args.positionals().empty())
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");
     demo::ProbeOptions o;
-    auto intOpt = [&](const char* name, int def) {
-        const auto v = args.value(name);
-        const int x = v ? parseInt(name, *v) : def;
-        if (x < 1) throw UsageError(std::string("--") + name + " must be at least 1");
-        return x;
-    };
+    auto intOpt = [&](const char* name, int def) { return intOption(args, name, def, 1); };
     o.episodes = intOpt("episodes", o.episodes);
     o.steps = intOpt("steps", o.steps);
     o.batch = intOpt("batch", o.batch);

@@ -112,12 +112,7 @@ int runDistil(const std::vector<std::string>& argv) {
     if (!args.positionals().empty())
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");
     if (!args.has("model") || !args.has("out")) throw UsageError("--model DIR and --out DIR are required");
-    auto intOpt = [&](const char* name, int def) {
-        const auto v = args.value(name);
-        const int x = v ? parseInt(name, *v) : def;
-        if (x < 1) throw UsageError(std::string("--") + name + " must be positive");
-        return x;
-    };
+    auto intOpt = [&](const char* name, int def) { return intOption(args, name, def, 1); };
     const int episodes = intOpt("episodes", 1000);
     const int frameStride = intOpt("frame-stride", 3);
     const auto seed = static_cast<std::uint64_t>(intOpt("seed", 3));
@@ -196,12 +191,7 @@ int runTrain(const std::vector<std::string>& argv) {
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");
     if (!args.has("out")) throw UsageError("--out DIR is required");
     const std::string out = *args.value("out");
-    auto intOpt = [&](const char* name, int def) {
-        const auto v = args.value(name);
-        const int x = v ? parseInt(name, *v) : def;
-        if (x < 0) throw UsageError(std::string("--") + name + " must not be negative");
-        return x;
-    };
+    auto intOpt = [&](const char* name, int def) { return intOption(args, name, def, 0); };
     const int episodes = intOpt("episodes", 60);
     const int steps = intOpt("steps", 600);
     const int draftSteps = intOpt("draft-steps", steps);

@@ -20,6 +20,10 @@ namespace specvla::cli::democli {
 // The demonstrating expert of demo train, distil, probe and eval --explain: --expert, --expert-gain,
 // --expert-max-change, --expert-quantum, --perturb and --gripper-flip (UsageError naming a bad one).
 demo::ExpertOptions expertFromArgs(const Args& args);
+// The integer option --name (def when absent); UsageError naming it below min (0: "must not be negative",
+// otherwise "must be positive" for 1 and "must be at least min" above).
+int intOption(const Args& args, const char* name, int def, int min);
+
 const char* expertStyle(const demo::ExpertOptions& expert);
 nlohmann::json expertJson(const demo::ExpertOptions& expert);
 
