@@ -40,7 +40,14 @@ std::string benchUsage() {
             "  --warmup N           untimed actions per mode first (default 1)\n"
             "  --synthetic N        N random images with random prompt token ids (no tokenizer or codecs "
             "needed;\n"
-            "                       the only input of the engine-only build)\n\n") +
+            "                       the only input of the engine-only build)\n"
+            "  --ceiling            also time a fourth mode, `ceiling`: the same tree with every drafted "
+            "token\n"
+            "                       accepted (relaxed over any token id with an unbounded margin), the "
+            "fastest\n"
+            "                       any draft could make speculative decoding with this tree on this "
+            "machine;\n"
+            "                       its actions are not the policy's\n\n") +
         kModelOptionsHelp + kDecodeOptionsHelp;
 #if !SPECVLA_ENGINE_ONLY
     u += kInputOptionsHelp;
@@ -88,6 +95,7 @@ int runBench(const std::vector<std::string>& argv) {
     for (const char* v : {"json", "repeats", "warmup", "synthetic"})
         values.insert(v);
     auto flags = decodeFlags();
+    flags.insert("ceiling");
 #if !SPECVLA_ENGINE_ONLY
     for (const auto& s : inputValueOptions())
         values.insert(s);
@@ -107,6 +115,15 @@ int runBench(const std::vector<std::string>& argv) {
     decode::DecodeSettings strictSettings = relaxedSettings, arSettings = relaxedSettings;
     strictSettings.mode = decode::DecodeMode::Strict;
     arSettings.mode = decode::DecodeMode::Ar;
+    // Every draft accepted: any token id is within this margin of any other. Children by bin coverage then
+    // make the tree as deep as its shape allows (the first child of a node covers all of its mass), so the
+    // ceiling is the tree shape's, whatever the draft believes.
+    decode::DecodeSettings ceilingSettings = relaxedSettings;
+    ceilingSettings.margin = 1 << 20;
+    ceilingSettings.marginPerDim.reset();
+    ceilingSettings.relaxOnlyActionTokens = false;
+    ceilingSettings.children = decode::ChildChoice::BinCoverage;
+    const bool ceiling = args.has("ceiling");
     const int synthetic = args.value("synthetic") ? parseInt("synthetic", *args.value("synthetic")) : 0;
     if (synthetic < 0) throw UsageError("--synthetic N needs N >= 1");
     BenchFrames in;
@@ -124,7 +141,9 @@ int runBench(const std::vector<std::string>& argv) {
     if (synthetic > 0) in = syntheticFrames(*m.target, synthetic);
     const std::size_t frameCount = in.images.size();
 
-    const decode::DecodeSettings* modes[] = {&arSettings, &strictSettings, &relaxedSettings};
+    std::vector<const decode::DecodeSettings*> modes = {&arSettings, &strictSettings, &relaxedSettings};
+    if (ceiling) modes.push_back(&ceilingSettings);
+    const std::size_t modeCount = modes.size();
     // Each action from the pixels on, as a deployed policy would run it: AR is plain OpenVLA, so it neither
     // loads nor prefills the draft head (the draft's prompt pass is part of the speculative modes' cost).
     auto once = [&](const decode::DecodeSettings& s, std::size_t frame) {
@@ -139,16 +158,16 @@ int runBench(const std::vector<std::string>& argv) {
     for (int w = 0; w < warmup; ++w)
         for (const auto* s : modes)
             once(*s, static_cast<std::size_t>(w) % frameCount);
-    std::vector<decode::ActionTrace> traces[3];
+    std::vector<std::vector<decode::ActionTrace>> traces(modeCount);
     for (std::size_t i = 0; i < frameCount; ++i)
         for (int r = 0; r < repeats; ++r)
-            for (int k = 0; k < 3; ++k)
+            for (std::size_t k = 0; k < modeCount; ++k)
                 traces[k].push_back(once(*modes[k], i));
-    const decode::RunMetrics arM = decode::aggregate(traces[0]);
-    const decode::RunMetrics strictM = decode::aggregate(traces[1], &traces[0]);
-    const decode::RunMetrics relaxedM = decode::aggregate(traces[2], &traces[0]);
-    const char* names[] = {"ar", "strict", "relaxed"};
-    const decode::RunMetrics* ms[] = {&arM, &strictM, &relaxedM};
+    std::vector<decode::RunMetrics> ms;
+    for (std::size_t k = 0; k < modeCount; ++k)
+        ms.push_back(decode::aggregate(traces[k], k == 0 ? nullptr : &traces[0]));
+    const decode::RunMetrics& arM = ms[0];
+    const char* names[] = {"ar", "strict", "relaxed", "ceiling"};
     std::printf("%zu frames x %d repeats on %s (%d threads), dtype %s, margin %d, tree %d/%d/%d\n",
                 frameCount, repeats, m.device.c_str(), torchThreads(), m.dtype.c_str(),
                 relaxedSettings.margin, relaxedSettings.tree.topK, relaxedSettings.tree.depth,
@@ -164,8 +183,8 @@ int runBench(const std::vector<std::string>& argv) {
                           {"repeats", repeats},
                           {"warmup", warmup},
                           {"settings", decode::toJson(relaxedSettings)}};
-    for (int k = 0; k < 3; ++k) {
-        const auto& r = *ms[k];
+    for (std::size_t k = 0; k < modeCount; ++k) {
+        const auto& r = ms[k];
         const double sp = decode::speedup(arM, r);
         std::printf("%-8s %9.2f %9.2f %8.2f %8.2f %8.2f %8.2f %8.3f %8.3f %8.3f\n", names[k],
                     r.latency.medianMs, r.latency.p90Ms, r.latency.medianStages.vision,

@@ -248,6 +248,19 @@ private Q_SLOTS:
         }
         QCOMPARE(b["ar"]["acceptance_length"].get<double>(), 1.0);
         QCOMPARE(b["ar"]["passes_per_action"].get<double>(), 7.0);
+        QVERIFY(!b.contains("ceiling"));
+        // --ceiling: a fourth mode with every draft accepted. With a chain of five drafts after the prefill's
+        // token, one verify pass commits all of them and its bonus: 6 tokens per pass, 2 passes per action.
+        r = runCli(QStringList{"bench"} + common +
+                   QStringList{"--synthetic", "2", "--repeats", "1", "--warmup", "0", "--top-k", "1",
+                               "--depth", "5", "--total-tokens", "6", "--ceiling", "--json", benchJson});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY2(r.out.contains("\nceiling "), qPrintable(r.out));
+        const auto c = nlohmann::json::parse(specvla::testing::readBytes(benchJson.toStdString()));
+        QCOMPARE(c["ceiling"]["acceptance_length"].get<double>(), 6.0);
+        QCOMPARE(c["ceiling"]["passes_per_action"].get<double>(), 2.0);
+        QVERIFY(c["ceiling"]["speedup_vs_ar"].get<double>() > 0);
+        QVERIFY(c["strict"]["acceptance_length"].get<double>() <= 6.0);
     }
 
     void gpuTestChecksRunOnTheCpu() {
