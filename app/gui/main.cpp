@@ -94,7 +94,6 @@ int main(int argc, char** argv) {
     int argCount = argc;
     QApplication app(argCount, args.data());
     installLogSink();
-    specvla::initTorchThreads();
 
     QCommandLineParser parser;
     parser.setApplicationDescription(
@@ -141,6 +140,11 @@ int main(int argc, char** argv) {
     const QCommandLineOption deviceOption(QStringLiteral("device"),
                                           QStringLiteral("cpu, or cuda where a GPU is available."),
                                           QStringLiteral("device"));
+    const QCommandLineOption threadsOption(
+        QStringLiteral("threads"),
+        QStringLiteral("libtorch threads for decoding (default: all cores; on a 2-core machine one is faster "
+                       "for the small demo model)."),
+        QStringLiteral("n"));
     const QCommandLineOption benchOption(
         QStringLiteral("bench-ui"),
         QStringLiteral(
@@ -157,9 +161,17 @@ int main(int argc, char** argv) {
     parser.addOption(themeOption);
     for (const auto& o :
          {modelOption, draftOption, episodeOption, unnormOption, dtypeOption, marginOption, stepOption,
-          sessionOption, deviceOption, benchOption, benchJsonOption, benchSamplesOption})
+          sessionOption, deviceOption, threadsOption, benchOption, benchJsonOption, benchSamplesOption})
         parser.addOption(o);
     parser.process(app); // handles --help, --version and unknown options (exits)
+
+    int threads = 0; // all cores
+    if (parser.isSet(threadsOption)) {
+        bool ok = false;
+        threads = parser.value(threadsOption).toInt(&ok);
+        if (!ok || threads < 1) return usageError(QStringLiteral("--threads needs a positive number"));
+    }
+    specvla::initTorchThreads(threads);
 
     const QStringList positional = parser.positionalArguments();
     if (positional.size() > 1) return usageError(QStringLiteral("give at most one session or checkpoint"));

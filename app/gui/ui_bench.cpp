@@ -5,6 +5,8 @@
 #include "gui/decode_controls.h"
 #include "gui/decoder_worker.h"
 
+#include "common/runtime.h"
+
 #include <QJsonArray>
 #include <QSlider>
 #include <QTimer>
@@ -176,6 +178,7 @@ QJsonObject UiBench::toJson() const {
         {QStringLiteral("ok"), r.ok},
         {QStringLiteral("steps"), r.steps},
         {QStringLiteral("device"), m_decode->device()},
+        {QStringLiteral("threads"), specvla::torchThreads()},
         {QStringLiteral("slider_to_views_ms"),
          QJsonObject{{QStringLiteral("n"), static_cast<int>(r.sliderMs.size())},
                      {QStringLiteral("median"), round2(r.sliderMedianMs)},

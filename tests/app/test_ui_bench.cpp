@@ -53,6 +53,11 @@ private:
         return p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
     }
 
+    static QJsonObject readJson(const QString& file) {
+        QFile f(file);
+        return f.open(QIODevice::ReadOnly) ? QJsonDocument::fromJson(f.readAll()).object() : QJsonObject();
+    }
+
     static void checkJson(const QString& file, int steps) {
         QFile f(file);
         QVERIFY2(f.open(QIODevice::ReadOnly), qPrintable(file));
@@ -60,6 +65,7 @@ private:
         QCOMPARE(j.value(QStringLiteral("ok")).toBool(), true);
         QCOMPARE(j.value(QStringLiteral("steps")).toInt(), steps);
         QCOMPARE(j.value(QStringLiteral("device")).toString(), QStringLiteral("cpu"));
+        QVERIFY(j.value(QStringLiteral("threads")).toInt() >= 1);
 
         const QJsonObject slider = j.value(QStringLiteral("slider_to_views_ms")).toObject();
         QCOMPARE(slider.value(QStringLiteral("n")).toInt(), kSamples);
@@ -105,7 +111,8 @@ private Q_SLOTS:
                  m_draft, QStringLiteral("--episode"), m_episode, QStringLiteral("--unnorm-key"),
                  QStringLiteral("tiny_dataset"), QStringLiteral("--device"), QStringLiteral("cpu"),
                  QStringLiteral("--dtype"), QStringLiteral("fp32"), QStringLiteral("--bench-samples"),
-                 QString::number(kSamples), QStringLiteral("--bench-json"), json},
+                 QString::number(kSamples), QStringLiteral("--bench-json"), json, QStringLiteral("--threads"),
+                 QStringLiteral("1")},
                 &out, &err);
         QVERIFY2(rc == 0, qPrintable(QStringLiteral("rc %1\n%2\n%3").arg(rc).arg(out, err)));
         QVERIFY2(out.contains(QStringLiteral("bench-ui slider->views: median ")), qPrintable(out));
@@ -114,6 +121,16 @@ private Q_SLOTS:
         QVERIFY(out.contains(QStringLiteral("bench-ui episode re-decode: ")));
         qInfo().noquote() << out;
         checkJson(json, kSteps);
+        QCOMPARE(readJson(json).value(QStringLiteral("threads")).toInt(), 1);
+        // A thread count that is not a positive number is a usage error, before anything loads.
+        for (const char* bad : {"0", "two"}) {
+            const int code =
+                run({QStringLiteral("--threads"), QString::fromLatin1(bad), QStringLiteral("--bench-ui"),
+                     QStringLiteral("--model"), m_model, QStringLiteral("--episode"), m_episode},
+                    &out, &err);
+            QCOMPARE(code, 2);
+            QVERIFY2(err.contains(QStringLiteral("--threads needs a positive number")), qPrintable(err));
+        }
     }
 
     void benchFromSession() {
