@@ -62,6 +62,17 @@ int usageError(const QString& message) {
     return 2;
 }
 
+// An integer option of at least `min`: false when it is set to anything else; `value` is left as it is when
+// the option is not set.
+bool readInt(const QCommandLineParser& parser, const QCommandLineOption& option, int min, int& value) {
+    if (!parser.isSet(option)) return true;
+    bool ok = false;
+    const int v = parser.value(option).toInt(&ok);
+    if (!ok || v < min) return false;
+    value = v;
+    return true;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -166,11 +177,8 @@ int main(int argc, char** argv) {
     parser.process(app); // handles --help, --version and unknown options (exits)
 
     int threads = 0; // all cores
-    if (parser.isSet(threadsOption)) {
-        bool ok = false;
-        threads = parser.value(threadsOption).toInt(&ok);
-        if (!ok || threads < 1) return usageError(QStringLiteral("--threads needs a positive number"));
-    }
+    if (!readInt(parser, threadsOption, 1, threads))
+        return usageError(QStringLiteral("--threads needs a positive number"));
     specvla::initTorchThreads(threads);
 
     const QStringList positional = parser.positionalArguments();
@@ -183,32 +191,22 @@ int main(int argc, char** argv) {
         sessionFile = checkpoint;
         checkpoint.clear();
     }
-    std::optional<int> stepOverride;
-    if (parser.isSet(stepOption)) {
-        bool ok = false;
-        stepOverride = parser.value(stepOption).toInt(&ok);
-        if (!ok || *stepOverride < 0)
-            return usageError(QStringLiteral("--step needs a non-negative step number"));
-    }
+    int step = 0;
+    if (!readInt(parser, stepOption, 0, step))
+        return usageError(QStringLiteral("--step needs a non-negative step number"));
+    const std::optional<int> stepOverride =
+        parser.isSet(stepOption) ? std::optional<int>(step) : std::nullopt;
     const bool bench = parser.isSet(benchOption);
     int benchSamples = 24;
-    if (parser.isSet(benchSamplesOption)) {
-        bool ok = false;
-        benchSamples = parser.value(benchSamplesOption).toInt(&ok);
-        if (!ok || benchSamples < 1)
-            return usageError(QStringLiteral("--bench-samples needs a positive number"));
-    }
+    if (!readInt(parser, benchSamplesOption, 1, benchSamples))
+        return usageError(QStringLiteral("--bench-samples needs a positive number"));
     if (bench && sessionFile.isEmpty() && (!parser.isSet(modelOption) || !parser.isSet(episodeOption)))
         return usageError(
             QStringLiteral("--bench-ui needs --session FILE or --model DIR and --episode FILE"));
 
     int quitAfterMs = -1;
-    if (parser.isSet(quitAfterOption)) {
-        bool ok = false;
-        quitAfterMs = parser.value(quitAfterOption).toInt(&ok);
-        if (!ok || quitAfterMs < 0)
-            return usageError(QStringLiteral("--quit-after-ms needs a non-negative number of milliseconds"));
-    }
+    if (!readInt(parser, quitAfterOption, 0, quitAfterMs))
+        return usageError(QStringLiteral("--quit-after-ms needs a non-negative number of milliseconds"));
     std::optional<specvla::widgets::Theme> theme;
     if (parser.isSet(themeOption)) {
         theme = specvla::widgets::themeFromKey(parser.value(themeOption));
