@@ -13,7 +13,6 @@ namespace {
 constexpr double kPi = 3.14159265358979323846;
 constexpr double kHoverZ = 0.12;
 constexpr double kCarryZ = 0.15;
-constexpr double kPushRadius = kBlockSize / 2 + 0.02; // matches the simulator's contact distance
 
 double wrapAngle(double a) {
     while (a > kPi)
@@ -69,32 +68,6 @@ Goal pickPlaceGoal(const WorldState& w) {
     return {px, py, g.z, g.yaw, false, true}; // release
 }
 
-Goal pushGoal(const WorldState& w) {
-    const Gripper& g = w.gripper;
-    const Block& b = w.blocks[static_cast<std::size_t>(w.target)];
-    const auto [tx, ty] = taskGoal(w);
-    const double len = std::hypot(tx - b.x, ty - b.y);
-    if (len < 0.01) return {g.x, g.y, g.z, g.yaw, true, true};
-    const double ux = (tx - b.x) / len, uy = (ty - b.y) / len;
-    const double rx = g.x - b.x, ry = g.y - b.y;
-    const double along = rx * ux + ry * uy;
-    const double lateral = std::abs(rx * uy - ry * ux);
-    // Fingers across the push direction.
-    const double yaw = alignedYaw(g.yaw, std::atan2(uy, ux) + kPi / 2);
-    if (along < -kPushRadius * 0.6 && along > -(kPushRadius + 0.06) && lateral < 0.03 && g.z < 0.03) {
-        // Aim a little past the contact point straight behind the block: the block moves along the line
-        // from the fingers to its centre, so this steers it towards the goal.
-        const double advance = std::min(0.03, len);
-        return {b.x - ux * (kPushRadius - advance), b.y - uy * (kPushRadius - advance), 0.01, yaw, true};
-    }
-    const double bx = b.x - ux * (kPushRadius + 0.035), by = b.y - uy * (kPushRadius + 0.035);
-    if (std::hypot(bx - g.x, by - g.y) > 0.012) {
-        if (g.z < 0.075) return {g.x, g.y, 0.09, yaw, true}; // rise before travelling
-        return {bx, by, 0.09, yaw, true};
-    }
-    return {bx, by, 0.01, yaw, true};
-}
-
 // The funnel height: `low` within `inner` of the goal in the table plane, `high` beyond inner + width, linear
 // in between, so the commanded height is continuous in the position.
 double funnelHeight(double distance, double low, double high, double inner, double width) {
@@ -132,36 +105,6 @@ Goal pickPlaceFunnelGoal(const WorldState& w, bool graspRise) {
     return {px, py, funnelHeight(d, bottom - 0.01, carry, inner, 0.06) - w.heldDz, g.yaw, !release};
 }
 
-// Pushing with a funnel: the fingers travel open (an open gripper moves nothing) and high to a point behind
-// the block, come down as they line up with the push direction, close there and push through the block
-// towards the goal. Every label is a continuous function of the state except the gripper command.
-Goal pushFunnelGoal(const WorldState& w) {
-    const Gripper& g = w.gripper;
-    const Block& b = w.blocks[static_cast<std::size_t>(w.target)];
-    const auto [tx, ty] = taskGoal(w);
-    const double len = std::hypot(tx - b.x, ty - b.y);
-    const double ux = len > 1e-9 ? (tx - b.x) / len : 0.0, uy = len > 1e-9 ? (ty - b.y) / len : 1.0;
-    const double rx = g.x - b.x, ry = g.y - b.y;
-    const double along = rx * ux + ry * uy;
-    const double lateral = std::abs(rx * uy - ry * ux);
-    const double yaw = alignedYaw(g.yaw, std::atan2(uy, ux) + kPi / 2);
-    // A block grasped by mistake (fingers closed on it) is let go where it is.
-    if (w.held >= 0) return {g.x, g.y, g.z, yaw, false};
-    const double standoff = kPushRadius + 0.03;
-    // How well the fingers line up behind the block: 1 on the push line behind it, 0 beside or in front.
-    const double behind = std::clamp((-along - kPushRadius * 0.5) / 0.02, 0.0, 1.0);
-    const double lined = behind * (1 - std::clamp((lateral - 0.008) / 0.025, 0.0, 1.0));
-    // The fingers come down and close as they line up; they push only once low and closed.
-    const double low = std::clamp((0.05 - g.z) / 0.02, 0.0, 1.0);
-    const double closed = std::clamp((0.7 - g.opening) / 0.4, 0.0, 1.0);
-    const double push = lined * low * closed;
-    // The planar goal slides from the stand-off point behind the block to a point past its centre.
-    const double reach = -standoff + push * (standoff + std::min(0.03, len));
-    const double z = 0.01 + (1 - lined) * 0.08;
-    const bool close = lined > 0.5;
-    return {b.x + ux * reach, b.y + uy * reach, z, yaw, close};
-}
-
 } // namespace
 
 std::array<double, 2> taskGoal(const WorldState& w) {
@@ -170,7 +113,7 @@ std::array<double, 2> taskGoal(const WorldState& w) {
             throw Error(std::string("demo: task names no ") + what);
         return w.blocks[static_cast<std::size_t>(i)];
     };
-    if (w.task == TaskKind::PutIn || w.task == TaskKind::PushToFront) {
+    if (w.task == TaskKind::PutIn || w.task == TaskKind::MoveToFront) {
         if (w.receptacle < 0 || w.receptacle >= static_cast<int>(w.receptacles.size()))
             throw Error("demo: task names no receptacle");
         const Receptacle& r = w.receptacles[static_cast<std::size_t>(w.receptacle)];
@@ -195,17 +138,14 @@ void Expert::reset() {
 data::Action Expert::act(const WorldState& w) {
     if (w.target < 0 || w.target >= static_cast<int>(w.blocks.size()))
         throw Error("demo: task names no block");
-    if ((w.task == TaskKind::PutIn || w.task == TaskKind::PushToFront) &&
+    if ((w.task == TaskKind::PutIn || w.task == TaskKind::MoveToFront) &&
         (w.receptacle < 0 || w.receptacle >= static_cast<int>(w.receptacles.size())))
         throw Error("demo: task names no receptacle");
     if ((w.task == TaskKind::PlaceBeside || w.task == TaskKind::Stack) &&
         (w.reference < 0 || w.reference >= static_cast<int>(w.blocks.size())))
         throw Error("demo: task names no reference block");
-    const Goal goal = m_options.funnel
-                          ? (w.task == TaskKind::PushToFront ? pushFunnelGoal(w)
-                                                             : pickPlaceFunnelGoal(w, m_options.graspRise))
-                      : w.task == TaskKind::PushToFront ? pushGoal(w)
-                                                        : pickPlaceGoal(w);
+    // Every task is a pick and place (pick up ends with the block lifted), so one policy serves them all.
+    const Goal goal = m_options.funnel ? pickPlaceFunnelGoal(w, m_options.graspRise) : pickPlaceGoal(w);
     const Gripper& g = w.gripper;
     std::array<double, 6> desired{};
     if (!goal.still) {

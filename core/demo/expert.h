@@ -34,8 +34,7 @@ struct ExpertOptions {
     // that is a centimetre off oscillates between "rise" and "descend". true: a funnel, the commanded height
     // a continuous function of the horizontal distance (descending over the last few centimetres; as wide
     // as the task's tolerance allows), grasp and release as soon as the simulator would succeed with margin
-    // while the fingers keep moving (no "hold still" phase), pushing approached with open fingers that come
-    // down and close as they line up behind the block, and a goal that does not depend on the previous
+    // while the fingers keep moving (no "hold still" phase), and a goal that does not depend on the previous
     // action; with gain < 1 and maxChange >= 2 every label is a function of the frame alone.
     bool funnel = false;
     // Labels rounded to multiples of this (action units) before the noise, so the motion labels take a few
@@ -55,7 +54,7 @@ struct ExpertOptions {
 };
 
 // Where the task wants the named block, in the table plane: the receptacle's centre (put in), the spot in
-// front of it (push to front), beside or on the reference block, or the block's own place (pick up). Throws
+// front of it (move to front), beside or on the reference block, or the block's own place (pick up). Throws
 // Error when the task names no such receptacle or block.
 std::array<double, 2> taskGoal(const WorldState& state);
 

@@ -140,7 +140,7 @@ bool success(const WorldState& w) {
         const auto& r = receptacleAt(w);
         return !held && b.z < 0.01 && std::hypot(b.x - r.x, b.y - r.y) < r.radius - 0.025;
     }
-    case TaskKind::PushToFront: {
+    case TaskKind::MoveToFront: {
         const auto& r = receptacleAt(w);
         return !held && b.z < 0.01 && std::hypot(b.x - r.x, b.y - (r.y - r.radius - 0.05)) < 0.04;
     }

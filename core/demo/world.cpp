@@ -195,7 +195,7 @@ int Rng::below(int n) {
 
 const std::array<TaskKind, kNumTaskKinds>& allTaskKinds() {
     static const std::array<TaskKind, kNumTaskKinds> kinds = {
-        TaskKind::PutIn, TaskKind::PushToFront, TaskKind::PickUp, TaskKind::PlaceBeside, TaskKind::Stack};
+        TaskKind::PutIn, TaskKind::MoveToFront, TaskKind::PickUp, TaskKind::PlaceBeside, TaskKind::Stack};
     return kinds;
 }
 
@@ -203,8 +203,8 @@ const char* taskKindName(TaskKind kind) {
     switch (kind) {
     case TaskKind::PutIn:
         return "put_in";
-    case TaskKind::PushToFront:
-        return "push_to_front";
+    case TaskKind::MoveToFront:
+        return "move_to_front";
     case TaskKind::PickUp:
         return "pick_up";
     case TaskKind::PlaceBeside:
@@ -219,7 +219,7 @@ TaskKind taskKindFromName(const std::string& name) {
     for (TaskKind k : allTaskKinds())
         if (name == taskKindName(k)) return k;
     throw Error("unknown demo task kind '" + name +
-                "' (expected put_in, push_to_front, pick_up, place_beside or stack)");
+                "' (expected put_in, move_to_front, pick_up, place_beside or stack)");
 }
 
 const std::vector<std::string>& colorNames() {
@@ -303,7 +303,7 @@ WorldState sampleLayout(TaskKind task, std::uint64_t seed) {
             break;
         case TaskKind::PickUp:
             break;
-        case TaskKind::PushToFront: {
+        case TaskKind::MoveToFront: {
             w.receptacle = rng.below(2);
             const auto& r = w.receptacles[static_cast<std::size_t>(w.receptacle)];
             const double tx = r.x, ty = r.y - r.radius - 0.05;
@@ -311,12 +311,12 @@ WorldState sampleLayout(TaskKind task, std::uint64_t seed) {
             const auto& t = w.blocks[static_cast<std::size_t>(w.target)];
             const double dx = tx - t.x, dy = ty - t.y, len = std::hypot(dx, dy);
             if (len < 0.08) ok = false;
-            // The gripper can reach the spot behind the block it pushes from.
+            // The spot behind the block is on the table (as it was when this task pushed the block).
             if (len > 0 && (std::abs(t.x - dx / len * 0.09) > kTableHalfX - 0.03 ||
                             std::abs(t.y - dy / len * 0.09) > kTableHalfY - 0.03))
                 ok = false;
-            // The push path (from behind the block to the goal) keeps clear of the other blocks; the goal
-            // keeps clear of the other receptacle.
+            // The line from the block to the spot keeps clear of the other blocks and of the receptacles, so
+            // the spot is free; the spot keeps clear of the other receptacle.
             for (std::size_t i = 0; ok && i < w.blocks.size(); ++i) {
                 if (static_cast<int>(i) == w.target) continue;
                 const auto& o = w.blocks[i];
@@ -392,8 +392,8 @@ std::string instruction(const WorldState& w) {
         const std::string r = receptacle();
         return "put the " + color(w.target) + " block " + (r == "bowl" ? "in" : "on") + " the " + r;
     }
-    case TaskKind::PushToFront:
-        return "push the " + color(w.target) + " block to the front of the " + receptacle();
+    case TaskKind::MoveToFront:
+        return "move the " + color(w.target) + " block to the front of the " + receptacle();
     case TaskKind::PickUp:
         return "pick up the " + color(w.target) + " block";
     case TaskKind::PlaceBeside:

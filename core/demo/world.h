@@ -18,14 +18,14 @@ namespace specvla::demo {
 
 enum class TaskKind {
     PutIn,       // "put the red block in the bowl"
-    PushToFront, // "push the red block to the front of the plate"
+    MoveToFront, // "move the red block to the front of the plate" (carried there)
     PickUp,      // "pick up the red block"
     PlaceBeside, // "move the red block to the left of the blue block"
     Stack,       // "stack the red block on the blue block"
 };
 constexpr int kNumTaskKinds = 5;
 const std::array<TaskKind, kNumTaskKinds>& allTaskKinds();
-const char* taskKindName(TaskKind kind); // "put_in", "push_to_front", "pick_up", "place_beside", "stack"
+const char* taskKindName(TaskKind kind); // "put_in", "move_to_front", "pick_up", "place_beside", "stack"
 TaskKind taskKindFromName(const std::string& name); // throws Error for an unknown name
 
 enum class ReceptacleKind { Plate, Bowl };
@@ -69,7 +69,7 @@ struct WorldState {
     TaskKind task = TaskKind::PutIn;
     int target = 0;      // block the instruction names
     int reference = -1;  // second block (PlaceBeside, Stack), else -1
-    int receptacle = -1; // receptacle (PutIn, PushToFront), else -1
+    int receptacle = -1; // receptacle (PutIn, MoveToFront), else -1
     int side = -1;       // PlaceBeside: -1 left, +1 right
     Gripper gripper;
     int held = -1;     // block held by the gripper, or -1

@@ -137,8 +137,9 @@ void TestDemo::instructionsFollowTemplates() {
     QVERIFY(putText.find(" block in the bowl") != std::string::npos ||
             putText.find(" block on the plate") != std::string::npos);
     QVERIFY(putText.find("plate") != std::string::npos || putText.find("bowl") != std::string::npos);
-    QVERIFY(instruction(sampleLayout(TaskKind::PushToFront, 3)).find("to the front of the") !=
-            std::string::npos);
+    const std::string front = instruction(sampleLayout(TaskKind::MoveToFront, 3));
+    QVERIFY2(front.rfind("move the ", 0) == 0, front.c_str());
+    QVERIFY(front.find(" block to the front of the ") != std::string::npos);
     QVERIFY(instruction(sampleLayout(TaskKind::PickUp, 3)).rfind("pick up the ", 0) == 0);
     const std::string beside = instruction(sampleLayout(TaskKind::PlaceBeside, 3));
     QVERIFY(beside.find(" to the left of the ") != std::string::npos ||
@@ -301,23 +302,21 @@ void TestDemo::funnelExpertSucceedsAndIsMemoryless() {
                 // Grasping and releasing do not stop the motion: where the gripper command switches, the
                 // fingers keep moving towards the block or the goal, smoothly (no "hold still" label that a
                 // policy could stall on, closed over a block it never grasps or never lets go of).
-                if (t > 0 && a[6] != ep.actions[static_cast<std::size_t>(t - 1)][6] &&
-                    k != TaskKind::PushToFront) {
+                if (t > 0 && a[6] != ep.actions[static_cast<std::size_t>(t - 1)][6]) {
                     const data::Action& before = ep.actions[static_cast<std::size_t>(t - 1)];
                     QVERIFY2(std::abs(a[0]) + std::abs(a[1]) + std::abs(a[2]) > 1e-3,
                              (what + " stops at step " + std::to_string(t)).c_str());
                     QVERIFY2(std::abs(a[2] - before[2]) < 0.5,
                              (what + " jumps at step " + std::to_string(t)).c_str());
                 }
-                // Pushing travels with open fingers, so nothing but the named block ever moves.
-                if (k == TaskKind::PushToFront)
-                    for (std::size_t j = 0; j < st.blocks.size(); ++j)
-                        if (static_cast<int>(j) != st.target) {
-                            const Block& now = st.blocks[j];
-                            const Block& first = states.front().blocks[j];
-                            QVERIFY2(now.x == first.x && now.y == first.y && now.z == first.z,
-                                     (what + " moved block " + std::to_string(j)).c_str());
-                        }
+                // Every task carries the named block: nothing else on the table ever moves.
+                for (std::size_t j = 0; j < st.blocks.size(); ++j)
+                    if (static_cast<int>(j) != st.target) {
+                        const Block& now = st.blocks[j];
+                        const Block& first = states.front().blocks[j];
+                        QVERIFY2(now.x == first.x && now.y == first.y && now.z == first.z,
+                                 (what + " moved block " + std::to_string(j)).c_str());
+                    }
             }
             total += ep.numSteps;
         }
@@ -348,28 +347,24 @@ void TestDemo::funnelExpertSucceedsAndIsMemoryless() {
         largest = std::max(largest, std::abs(Expert(1, th).act(w)[2] - before));
     }
     QVERIFY(largest > 0.5);
-    // Pushing: a block grasped by mistake is let go of.
-    WorldState p = sampleLayout(TaskKind::PushToFront, 5);
+    // Moving to the front of a receptacle: the block is carried, closed, towards the spot in front, and let
+    // go of low over it.
+    WorldState p = sampleLayout(TaskKind::MoveToFront, 5);
     Block& pb = p.blocks[static_cast<std::size_t>(p.target)];
-    p.gripper = {pb.x, pb.y, 0.005, pb.yaw, 1.0};
+    p.gripper = {pb.x, pb.y, 0.005, 0.0, 1.0};
     for (int i = 0; i < 3; ++i)
         step(p, {0, 0, 0, 0, 0, 0, 1});
     QCOMPARE(p.held, p.target);
+    const auto [tx, ty] = taskGoal(p);
+    const data::Action carrying = Expert(1, o).act(p);
+    QCOMPARE(carrying[6], 1.0);
+    QVERIFY(carrying[0] * (tx - pb.x) + carrying[1] * (ty - pb.y) > 0);
+    QVERIFY(carrying[2] > 0); // up to the carrying height first
+    p.gripper.x = tx;
+    p.gripper.y = ty;
+    pb.x = tx;
+    pb.y = ty;
     QCOMPARE(Expert(1, o).act(p)[6], -1.0);
-    // Lined up low behind the block with closed fingers it pushes towards the goal; with open fingers it
-    // first closes and does not advance past the stand-off.
-    WorldState q = sampleLayout(TaskKind::PushToFront, 5);
-    const Block& qb = q.blocks[static_cast<std::size_t>(q.target)];
-    const auto [tx, ty] = taskGoal(q);
-    const double len = std::hypot(tx - qb.x, ty - qb.y), ux = (tx - qb.x) / len, uy = (ty - qb.y) / len;
-    q.gripper = {qb.x - ux * 0.07, qb.y - uy * 0.07, 0.01, 0, 0.0};
-    const data::Action pushing = Expert(1, o).act(q);
-    QCOMPARE(pushing[6], 1.0);
-    QVERIFY(pushing[0] * ux + pushing[1] * uy > 0.9);
-    q.gripper.opening = 1.0;
-    const data::Action closing = Expert(1, o).act(q);
-    QCOMPARE(closing[6], 1.0);
-    QVERIFY(std::abs(closing[0] * ux + closing[1] * uy) < 0.2);
 }
 
 void TestDemo::graspRiseExpertRisesWhileClosing() {
@@ -389,13 +384,13 @@ void TestDemo::graspRiseExpertRisesWhileClosing() {
             for (int t = 0; t < ep.numSteps; ++t) {
                 const WorldState& st = states[static_cast<std::size_t>(t)];
                 const data::Action& a = ep.actions[static_cast<std::size_t>(t)];
-                if (k != TaskKind::PushToFront && st.held < 0 && st.gripper.opening < 0.95 && a[6] > 0) {
+                if (st.held < 0 && st.gripper.opening < 0.95 && a[6] > 0) {
                     ++closingFrames;
                     QVERIFY2(a[2] > 0, (what + " step " + std::to_string(t)).c_str());
                 }
             }
         }
-        if (k != TaskKind::PushToFront) QVERIFY2(closingFrames >= kSeeds, taskKindName(k));
+        QVERIFY2(closingFrames >= kSeeds, taskKindName(k));
     }
     // Over the block, low, fingers half closed: the plain funnel expert closes while it descends, the
     // graspRise one closes while it rises; just after the grasp both rise. Too high to grasp, the half-closed
@@ -510,7 +505,7 @@ void TestDemo::perturbedRolloutsRecover() {
 }
 
 void TestDemo::rolloutRecordsHowCloseItCame() {
-    // The expert through runEpisode: it reaches the named block and, except when pushing, holds it.
+    // The expert through runEpisode: it reaches the named block and holds it.
     for (TaskKind k : allTaskKinds())
         for (int s = 0; s < 3; ++s) {
             const WorldState w = sampleLayout(k, static_cast<std::uint64_t>(400 + s));
@@ -519,13 +514,8 @@ void TestDemo::rolloutRecordsHowCloseItCame() {
                 w, [&](const vision::RgbImage&, const WorldState& st) { return expert.act(st); }, 32);
             const std::string what = std::string(taskKindName(k)) + " seed " + std::to_string(400 + s);
             QVERIFY2(r.success, what.c_str());
-            // Pushing fingers stay behind the block (4.5 cm from its centre); grasping ones centre it.
-            if (k == TaskKind::PushToFront) {
-                QVERIFY2(r.closestToTarget < 0.05, what.c_str());
-            } else {
-                QVERIFY2(r.closestToTarget < 0.01, what.c_str());
-                QVERIFY2(r.graspedTarget, what.c_str());
-            }
+            QVERIFY2(r.closestToTarget < 0.01, what.c_str());
+            QVERIFY2(r.graspedTarget, what.c_str());
         }
     // Fingers open around the named block that close and stay down: it is held, not lifted.
     WorldState w = sampleLayout(TaskKind::PickUp, 7);
@@ -547,7 +537,7 @@ void TestDemo::instructionThingsNameTheBlocksAndReceptacle() {
             const std::string what = instruction(w);
             QVERIFY2(t.block == w.blocks[static_cast<std::size_t>(w.target)].color, what.c_str());
             const bool byBlock = k == TaskKind::PlaceBeside || k == TaskKind::Stack;
-            const bool byReceptacle = k == TaskKind::PutIn || k == TaskKind::PushToFront;
+            const bool byReceptacle = k == TaskKind::PutIn || k == TaskKind::MoveToFront;
             QVERIFY2(t.referenceBlock ==
                          (byBlock ? w.blocks[static_cast<std::size_t>(w.reference)].color : -1),
                      what.c_str());
@@ -653,7 +643,7 @@ void TestDemo::simGraspsCarriesAndReleases() {
         QCOMPARE(g.held, off < 0.035 ? 0 : -1);
     }
     // A closed gripper low on the table pushes a block it runs into.
-    WorldState p = sampleLayout(TaskKind::PushToFront, 5);
+    WorldState p = sampleLayout(TaskKind::MoveToFront, 5);
     Block& pb = p.blocks[static_cast<std::size_t>(p.target)];
     p.gripper = {pb.x - 0.1, pb.y, 0.01, 0, 0.0};
     const double before = pb.x;
