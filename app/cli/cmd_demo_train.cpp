@@ -162,6 +162,7 @@ int runTrain(const std::vector<std::string>& argv) {
                      "lr",
                      "heldout",
                      "aux",
+                     "aux-layer",
                      "frame-stride",
                      "vision-steps",
                      "vision-lr",
@@ -258,6 +259,7 @@ int runTrain(const std::vector<std::string>& argv) {
     if (args.value("lr")) to.lr = parseDouble("lr", *args.value("lr"));
     to.auxWeight = args.value("aux") ? parseDouble("aux", *args.value("aux")) : 0.0;
     if (!(to.auxWeight >= 0)) throw Error("--aux: the weight must not be negative");
+    if (args.value("aux-layer")) to.auxLayer = intOpt("aux-layer", -1);
     to.visionSteps = intOpt("vision-steps", 0);
     if (args.value("vision-lr")) to.visionLr = parseDouble("vision-lr", *args.value("vision-lr"));
     if (!(to.visionLr > 0 && to.visionLr <= 1)) throw UsageError("--vision-lr must be in (0, 1]");
@@ -403,6 +405,7 @@ int runTrain(const std::vector<std::string>& argv) {
         {"batch", batch},
         {"lr", to.lr},
         {"aux_weight", to.auxWeight},
+        {"aux_layer", to.auxLayer},
         {"vision_steps", to.visionSteps},
         {"vision_lr", to.visionLr},
         {"vision_loss", curve(target.visionLosses)},

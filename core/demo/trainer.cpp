@@ -263,6 +263,9 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             throw Error("demo trainer: attention loss layer " + std::to_string(out.lmAttentionLayer) +
                         " of a " + std::to_string(layers) + "-layer language model");
     }
+    if (o.auxLayer < -1 || o.auxLayer >= out.config.text.numLayers)
+        throw Error("demo trainer: read-out layer " + std::to_string(o.auxLayer) + " of a " +
+                    std::to_string(out.config.text.numLayers) + "-layer language model");
     if ((aux || o.visionSteps > 0) && data.states.size() != data.samples.size())
         throw Error("demo trainer: " + std::to_string(data.states.size()) + " state features for " +
                     std::to_string(data.samples.size()) + " samples" +
@@ -473,8 +476,10 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
                 ? frozen.index_select(0, at::tensor(std::vector<std::int64_t>(idx.begin(), idx.end())))
                 : at::Tensor());
         f.attention.layer = lmAttention ? out.lmAttentionLayer : -1;
+        f.attention.hiddenLayer = aux ? o.auxLayer : -1;
+        const bool capture = f.attention.layer >= 0 || f.attention.hiddenLayer >= 0;
         f.out = m->llm().forward(x, at::arange(f.batch.length, at::kLong), nullptr, {}, true,
-                                 lmAttention ? &f.attention : nullptr);
+                                 capture ? &f.attention : nullptr);
         for (std::size_t k = 0; k < idx.size(); ++k)
             for (int j = 0; j < nTargets; ++j) {
                 f.rows.push_back(static_cast<std::int64_t>(k));
@@ -490,8 +495,8 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             lastRows.push_back(static_cast<std::int64_t>(k));
             lastCols.push_back(f.batch.promptLength[k] - 1);
         }
-        const at::Tensor last =
-            f.out.hidden.index({at::tensor(lastRows), at::tensor(lastCols)}).to(at::kFloat);
+        const at::Tensor& source = f.attention.hidden.defined() ? f.attention.hidden : f.out.hidden;
+        const at::Tensor last = source.index({at::tensor(lastRows), at::tensor(lastCols)}).to(at::kFloat);
         return at::addmm(auxLlmB, last, auxLlmW);
     };
     // The attention loss: heads 0, 1, 2 of the supervised layer at each sample's last prompt position against

@@ -77,6 +77,10 @@ struct TargetTrainOptions {
     // the instruction asks about them). They shape the vision tower and the LLM; the saved checkpoint is the
     // plain OpenVLA layout.
     double auxWeight = 0.0;
+    // The layer whose output the language model's read-out reads (-1: the final RMSNorm's output, which
+    // also feeds the first action token's logits; an earlier layer leaves the layers above it free to turn
+    // what the read-out knows into actions).
+    int auxLayer = -1;
     // Vision pretraining (needs DemoDataset::states): before behaviour cloning, the vision tower and the
     // projector learn to read the scene features (kSceneFeatureOffset on) off the pixels. The read-out
     // (training only, never saved) works as the language model's attention does: one learnt query per thing

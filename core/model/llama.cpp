@@ -153,9 +153,11 @@ at::Tensor runLayers(const std::vector<LlamaLayer>& layers, const LlamaConfig& c
                      const at::Tensor& positions, KvCache* cache, const AttentionMask& mask,
                      AttentionCapture* capture) {
     const auto n = x.size(1);
-    if (capture && (capture->layer < 0 || capture->layer >= static_cast<int>(layers.size())))
-        throw Error("attention capture of layer " + std::to_string(capture->layer) + " in a stack of " +
-                    std::to_string(layers.size()));
+    const int nLayers = static_cast<int>(layers.size());
+    if (capture && (capture->layer < -1 || capture->layer >= nLayers || capture->hiddenLayer < -1 ||
+                    capture->hiddenLayer >= nLayers || (capture->layer < 0 && capture->hiddenLayer < 0)))
+        throw Error("capture of layer " + std::to_string(std::max(capture->layer, capture->hiddenLayer)) +
+                    " in a stack of " + std::to_string(layers.size()));
     if (positions.dim() != 1 || positions.size(0) != n)
         throw Error("positions must be a vector of " + std::to_string(n) + " entries");
     if (cache) {
@@ -173,6 +175,7 @@ at::Tensor runLayers(const std::vector<LlamaLayer>& layers, const LlamaConfig& c
                           captured ? &capture->probs : nullptr);
         const at::Tensor m = rmsNorm(x, l.postNorm, c.rmsNormEps);
         x = x + at::linear(at::silu(at::linear(m, l.gate)) * at::linear(m, l.up), l.down);
+        if (capture && capture->hiddenLayer == static_cast<int>(i)) capture->hidden = x;
     }
     if (cache) cache->advance(static_cast<int>(n));
     return x;

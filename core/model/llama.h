@@ -44,8 +44,10 @@ using AttentionMask = at::Tensor;
 // For training: the attention probabilities of one layer, [B, heads, n, past + n] float32 (softmax over the
 // keys), kept in the autograd graph so a loss on them trains the layers that produced them.
 struct AttentionCapture {
-    int layer = -1;
+    int layer = -1; // -1: no attention probabilities
     at::Tensor probs;
+    int hiddenLayer = -1; // -1: none; else the residual stream after that layer, [B, n, D], in the graph
+    at::Tensor hidden;
 };
 
 // Runs a stack of layers on x [B, n, D] at positions [n] (int64). With a cache (B must be 1) the new keys and

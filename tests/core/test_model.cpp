@@ -226,6 +226,46 @@ private Q_SLOTS:
         }
     }
 
+    void hiddenCaptureReturnsOneLayersResidualStream() {
+        c10::InferenceMode guard;
+        const auto& llm = m_model->llm();
+        const auto& c = llm.config();
+        const int n = 7;
+        const at::Tensor emb = randomEmbeds(n, 5);
+        const auto plain = llm.forward(emb, positions(0, n), nullptr);
+        const int last = c.numLayers - 1;
+        model::AttentionCapture top;
+        top.hiddenLayer = last; // no attention probabilities asked for
+        const auto captured = llm.forward(emb, positions(0, n), nullptr, {}, true, &top);
+        QCOMPARE((captured.logits - plain.logits).abs().max().item<double>(), 0.0);
+        QVERIFY(!top.probs.defined());
+        QCOMPARE(top.hidden.sizes().vec(), (std::vector<std::int64_t>{1, n, c.hiddenSize}));
+        // The last layer's output is what the final norm normalises: per channel, the normed hidden state
+        // is the unit-RMS capture times one weight for every position (compared cross-multiplied).
+        const at::Tensor unit =
+            model::rmsNorm(top.hidden.to(at::kFloat), at::ones({c.hiddenSize}), c.rmsNormEps);
+        const at::Tensor h = plain.hidden.to(at::kFloat);
+        const at::Tensor lhs = h * unit.narrow(1, 0, 1), rhs = h.narrow(1, 0, 1) * unit;
+        const double mismatch = (lhs - rhs).abs().max().item<double>() / lhs.abs().max().item<double>();
+        QVERIFY2(mismatch < 1e-4, QByteArray::number(mismatch));
+        if (last > 0) {
+            model::AttentionCapture below;
+            below.hiddenLayer = last - 1;
+            llm.forward(emb, positions(0, n), nullptr, {}, true, &below);
+            QVERIFY((below.hidden - top.hidden).abs().max().item<double>() > 1e-6);
+        }
+        for (int bad : {last + 1, -2}) {
+            model::AttentionCapture wrong;
+            wrong.hiddenLayer = bad;
+            try {
+                llm.forward(emb, positions(0, n), nullptr, {}, true, &wrong);
+                QFAIL("no error for a layer outside the stack");
+            } catch (const Error& e) {
+                QVERIFY2(std::string(e.what()).find("in a stack of") != std::string::npos, e.what());
+            }
+        }
+    }
+
     void treeVerificationMatchesEachPath() {
         c10::InferenceMode guard;
         const auto& llm = m_model->llm();
