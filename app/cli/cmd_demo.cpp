@@ -54,9 +54,10 @@ std::string demoUsage() {
            "  --perturb A      DART perturbation of the executed expert actions (default 0.3)\n"
            "  --gripper-flip P the perturbed demonstrations execute the opposite gripper command with\n"
            "                   probability P per step (recoveries from wrong grasps; default 0)\n"
-           "  --expert STYLE   threshold (default: phases switch within 1.2 cm, as the shipped assets) or\n"
-           "                   funnel (the height a continuous function of the distance, no hold-still\n"
-           "                   phases, pushing lined up with open fingers)\n"
+           "  --expert STYLE   threshold (default: phases switch within 1.2 cm), funnel (the height a\n"
+           "                   continuous function of the distance, no hold-still phases; the shipped\n"
+           "                   assets') or drop (empty: straight down and across to the block; holding:\n"
+           "                   up and across, let go over the goal)\n"
            "  --expert-gain G  the expert's velocity per unit of remaining distance, in (0, 1] (default 1:\n"
            "                   dead-beat); --expert-max-change C its largest change per step (default 0.5;\n"
            "                   2: none, so every label is a function of the frame)\n"
@@ -69,6 +70,8 @@ std::string demoUsage() {
            "                   default 1)\n"
            "  --aux W          weight of an auxiliary state loss: read-outs of the simulator's state from\n"
            "                   the patches and the last prompt position, in training only (default 0: none)\n"
+           "  --aux-layer L    the language model's read-out reads layer L's output (default: the final\n"
+           "                   norm's, which the first action token's logits read too)\n"
            "  --vision-steps N pretrain the vision tower for N steps to read the scene (gripper, blocks,\n"
            "                   receptacles) off the pixels before behaviour cloning (default 0: none)\n"
            "  --vision-lr LR   the vision pretraining's learning rate (default 1e-3)\n"
@@ -144,9 +147,10 @@ namespace democli {
 demo::ExpertOptions expertFromArgs(const Args& args) {
     demo::ExpertOptions expert;
     const std::string style = args.value("expert") ? *args.value("expert") : "threshold";
-    if (style != "threshold" && style != "funnel")
-        throw UsageError("--expert must be 'threshold' or 'funnel', not '" + style + "'");
+    if (style != "threshold" && style != "funnel" && style != "drop")
+        throw UsageError("--expert must be 'threshold', 'funnel' or 'drop', not '" + style + "'");
     expert.funnel = style == "funnel";
+    expert.drop = style == "drop";
     if (args.value("expert-gain")) expert.gain = parseDouble("expert-gain", *args.value("expert-gain"));
     if (args.value("expert-max-change"))
         expert.maxChange = parseDouble("expert-max-change", *args.value("expert-max-change"));
@@ -179,7 +183,7 @@ int intOption(const Args& args, const char* name, int def, int min) {
 }
 
 const char* expertStyle(const demo::ExpertOptions& expert) {
-    return expert.funnel ? "funnel" : "threshold";
+    return expert.drop ? "drop" : expert.funnel ? "funnel" : "threshold";
 }
 
 nlohmann::json expertJson(const demo::ExpertOptions& expert) {

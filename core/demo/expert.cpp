@@ -105,6 +105,25 @@ Goal pickPlaceFunnelGoal(const WorldState& w, bool graspRise) {
     return {px, py, funnelHeight(d, bottom - 0.01, carry, inner, 0.06) - w.heldDz, g.yaw, !release};
 }
 
+Goal pickPlaceDropGoal(const WorldState& w) {
+    const Gripper& g = w.gripper;
+    const Block& b = w.blocks[static_cast<std::size_t>(w.target)];
+    if (w.held != w.target) {
+        const double d = std::hypot(b.x - g.x, b.y - g.y);
+        const bool low = g.z < b.z + 0.02;
+        // Shut on nothing (a grasp happens while the fingers pass the block's width): open to try again.
+        // Otherwise close when low over the block, and keep closing once started near it.
+        const bool shut = g.opening < 0.45;
+        const bool close = !shut && low && (d < 0.02 || (g.opening < 0.95 && d < 0.03));
+        return {b.x, b.y, b.z, alignedYaw(g.yaw, 0.0), close};
+    }
+    if (w.task == TaskKind::PickUp) return {g.x, g.y, 0.2 - w.heldDz, g.yaw, true};
+    const auto [px, py, bottom, d, bz] = placement(w);
+    (void)bz;
+    const bool release = d < (w.task == TaskKind::Stack ? 0.012 : 0.03);
+    return {px, py, std::max(kCarryZ, bottom + 0.06) - w.heldDz, g.yaw, !release};
+}
+
 } // namespace
 
 std::array<double, 2> taskGoal(const WorldState& w) {
@@ -145,7 +164,9 @@ data::Action Expert::act(const WorldState& w) {
         (w.reference < 0 || w.reference >= static_cast<int>(w.blocks.size())))
         throw Error("demo: task names no reference block");
     // Every task is a pick and place (pick up ends with the block lifted), so one policy serves them all.
-    const Goal goal = m_options.funnel ? pickPlaceFunnelGoal(w, m_options.graspRise) : pickPlaceGoal(w);
+    const Goal goal = m_options.drop     ? pickPlaceDropGoal(w)
+                      : m_options.funnel ? pickPlaceFunnelGoal(w, m_options.graspRise)
+                                         : pickPlaceGoal(w);
     const Gripper& g = w.gripper;
     std::array<double, 6> desired{};
     if (!goal.still) {

@@ -86,6 +86,7 @@ private Q_SLOTS:
     void funnelExpertSucceedsAndIsMemoryless();
     void quantizedExpertLabelsTakeFewValues();
     void graspRiseExpertRisesWhileClosing();
+    void dropExpertGoesUpOrDownByWhatItHolds();
     void probePerceptionKeepsAHeldBlockInTheFingers();
     void rolloutIsDeterministic();
     void perturbedRolloutsRecover();
@@ -412,6 +413,71 @@ void TestDemo::graspRiseExpertRisesWhileClosing() {
     const Block& hb = high.blocks[static_cast<std::size_t>(high.target)];
     high.gripper = {hb.x, hb.y, hb.z + 0.06, 0.0, 0.7};
     QCOMPARE(Expert(1, o).act(high)[6], -1.0);
+}
+
+void TestDemo::dropExpertGoesUpOrDownByWhatItHolds() {
+    // The drop expert solves every task kind with labels that are a function of the state. Its vertical
+    // command hangs on whether it holds the named block alone: empty, every label above the block's bottom
+    // descends; holding it below the carrying height, every label rises; it lets go over the goal, mostly
+    // from the carrying height, and nothing but the named block ever moves.
+    ExpertOptions o = memorylessFunnel();
+    o.funnel = false;
+    o.drop = true;
+    for (TaskKind k : allTaskKinds()) {
+        int total = 0, releases = 0, highReleases = 0;
+        for (int s = 0; s < kSeeds; ++s) {
+            std::vector<WorldState> states;
+            const data::Episode ep =
+                rollout(k, static_cast<std::uint64_t>(710 + s), 32, o, kMaxEpisodeSteps, &states);
+            const std::string what = std::string(taskKindName(k)) + " seed " + std::to_string(710 + s);
+            QVERIFY2(ep.success(), what.c_str());
+            verifyMemoryless(states, ep, o, what);
+            for (int t = 0; t < ep.numSteps; ++t) {
+                const WorldState& st = states[static_cast<std::size_t>(t)];
+                const data::Action& a = ep.actions[static_cast<std::size_t>(t)];
+                const Block& b = st.blocks[static_cast<std::size_t>(st.target)];
+                const std::string at = what + " step " + std::to_string(t);
+                if (st.held != st.target && st.gripper.z > b.z + 0.001) QVERIFY2(a[2] < 0, at.c_str());
+                if (st.held == st.target && st.gripper.z < 0.14) QVERIFY2(a[2] > 0, at.c_str());
+                if (st.held == st.target && a[6] < 0) {
+                    ++releases;
+                    const auto [gx, gy] = taskGoal(st);
+                    QVERIFY2(std::hypot(gx - st.gripper.x, gy - st.gripper.y) <
+                                 (k == TaskKind::Stack ? 0.012 : 0.03),
+                             at.c_str());
+                    highReleases += st.gripper.z > 0.1;
+                }
+                for (std::size_t j = 0; j < st.blocks.size(); ++j)
+                    if (static_cast<int>(j) != st.target) {
+                        const Block& now = st.blocks[j];
+                        const Block& first = states.front().blocks[j];
+                        QVERIFY2(now.x == first.x && now.y == first.y && now.z == first.z,
+                                 (at + " moved block " + std::to_string(j)).c_str());
+                    }
+            }
+            total += ep.numSteps;
+        }
+        if (k != TaskKind::PickUp) {
+            QVERIFY2(releases >= kSeeds, taskKindName(k));
+            QVERIFY2(2 * highReleases > releases, taskKindName(k));
+        }
+        qInfo("drop %s: mean %.1f steps", taskKindName(k), double(total) / kSeeds);
+    }
+    // Low over the block: open fingers close, half-closed ones keep closing, fingers shut on nothing open
+    // again; high over it, the open fingers keep descending and stay open.
+    WorldState w = sampleLayout(TaskKind::PickUp, 5);
+    const Block& b = w.blocks[static_cast<std::size_t>(w.target)];
+    w.gripper = {b.x + 0.01, b.y, b.z + 0.005, 0.0, 1.0};
+    QCOMPARE(Expert(1, o).act(w)[6], 1.0);
+    w.gripper.opening = 0.7;
+    w.gripper.x = b.x + 0.025;
+    QCOMPARE(Expert(1, o).act(w)[6], 1.0);
+    w.gripper.opening = 0.1;
+    QCOMPARE(Expert(1, o).act(w)[6], -1.0);
+    w.gripper = {b.x, b.y, b.z + 0.1, 0.0, 1.0};
+    const data::Action high = Expert(1, o).act(w);
+    QCOMPARE(high[6], -1.0);
+    QCOMPARE(high[2], -1.0);
 }
 
 void TestDemo::quantizedExpertLabelsTakeFewValues() {
