@@ -78,6 +78,7 @@ class TestDemo : public QObject {
 private Q_SLOTS:
     void layoutsAreDeterministicPerSeed();
     void layoutsVaryWithSeed();
+    void noLayoutStartsSolved();
     void instructionsFollowTemplates();
     void gripperStateIsVisible();
     void projectionsMatchThePixels();
@@ -129,6 +130,15 @@ void TestDemo::layoutsVaryWithSeed() {
         // Different seeds differ in many pixels, not just noise.
         QVERIFY(differingPixelsAll(render(sampleLayout(k, 1), 96), render(sampleLayout(k, 2), 96)) > 500);
     }
+}
+
+void TestDemo::noLayoutStartsSolved() {
+    // Every task needs the named block moved: no layout satisfies its success test before the first step
+    // (place beside once did for about one layout in sixty).
+    for (TaskKind k : allTaskKinds())
+        for (int s = 0; s < 2000; ++s)
+            QVERIFY2(!success(sampleLayout(k, static_cast<std::uint64_t>(s))),
+                     (std::string(taskKindName(k)) + " seed " + std::to_string(s)).c_str());
 }
 
 void TestDemo::instructionsFollowTemplates() {
@@ -443,7 +453,7 @@ void TestDemo::dropExpertGoesUpOrDownByWhatItHolds() {
                     ++releases;
                     const auto [gx, gy] = taskGoal(st);
                     QVERIFY2(std::hypot(gx - st.gripper.x, gy - st.gripper.y) <
-                                 (k == TaskKind::Stack ? 0.012 : 0.03),
+                                 (k == TaskKind::Stack ? 0.012 : 0.05),
                              at.c_str());
                     highReleases += st.gripper.z > 0.1;
                 }
@@ -463,14 +473,22 @@ void TestDemo::dropExpertGoesUpOrDownByWhatItHolds() {
         }
         qInfo("drop %s: mean %.1f steps", taskKindName(k), double(total) / kSeeds);
     }
-    // Low over the block: open fingers close, half-closed ones keep closing, fingers shut on nothing open
-    // again; high over it, the open fingers keep descending and stay open.
+    // Low within 4 cm of the block: open fingers close (and grasp it two steps later, centring meanwhile),
+    // half-closed ones keep closing, fingers shut on nothing open again; farther, or high over it, the open
+    // fingers stay open and keep descending.
     WorldState w = sampleLayout(TaskKind::PickUp, 5);
     const Block& b = w.blocks[static_cast<std::size_t>(w.target)];
-    w.gripper = {b.x + 0.01, b.y, b.z + 0.005, 0.0, 1.0};
+    w.gripper = {b.x + 0.038, b.y, b.z + 0.005, 0.0, 1.0};
     QCOMPARE(Expert(1, o).act(w)[6], 1.0);
+    {
+        WorldState g = w;
+        for (int i = 0; i < 2; ++i)
+            step(g, Expert(1, o).act(g));
+        QCOMPARE(g.held, g.target);
+    }
+    w.gripper.x = b.x + 0.045;
+    QCOMPARE(Expert(1, o).act(w)[6], -1.0);
     w.gripper.opening = 0.7;
-    w.gripper.x = b.x + 0.025;
     QCOMPARE(Expert(1, o).act(w)[6], 1.0);
     w.gripper.opening = 0.1;
     QCOMPARE(Expert(1, o).act(w)[6], -1.0);
