@@ -121,16 +121,15 @@ Goal pickPlaceDropGoal(const WorldState& w) {
         return {b.x, b.y, b.z, alignedYaw(g.yaw, 0.0), close};
     }
     if (w.task == TaskKind::PickUp) return {g.x, g.y, 0.2 - w.heldDz, g.yaw, true};
-    const auto [px, py, bottom, d, bz] = placement(w);
-    (void)bz;
-    // Let go as far from the goal as the task's success test allows with 2 cm to spare (1.3 cm when
+    const Placement p = placement(w);
+    // Let go as far from the goal as the task's success test allows with 2 cm to spare (1.2 cm when
     // stacking, whose test allows 2.5 cm).
     double reach = 0.02; // move to front (4 cm), place beside (4 cm towards the reference block)
     if (w.task == TaskKind::Stack) reach = 0.012;
     if (w.task == TaskKind::PutIn)
         reach = w.receptacles[static_cast<std::size_t>(w.receptacle)].radius - 0.025 - 0.02;
-    const bool release = d < reach;
-    return {px, py, std::max(kCarryZ, bottom + 0.06) - w.heldDz, g.yaw, !release};
+    const bool release = p.distance < reach;
+    return {p.x, p.y, std::max(kCarryZ, p.bottom + 0.06) - w.heldDz, g.yaw, !release};
 }
 
 } // namespace
