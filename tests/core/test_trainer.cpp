@@ -346,6 +346,35 @@ private Q_SLOTS:
         QCOMPARE(r.tokens.size(), std::size_t(7));
         QVERIFY(r.targetPasses <= 8);
 
+        // Training and serving see the same thing: for samples of every episode, the teacher-forced forward
+        // the trainer learns from (its batch rows, pixels and positions) over the tokens greedy decoding
+        // chose gives those tokens back as its argmax at every action position.
+        for (std::size_t e = 0; e < m_data.episodes.size(); ++e) {
+            int sample = -1;
+            for (std::size_t i = 0; i < m_data.samples.size() && sample < 0; ++i)
+                if (m_data.samples[i].episode == static_cast<int>(e) && m_data.samples[i].step > 0)
+                    sample = static_cast<int>(i);
+            QVERIFY(sample >= 0);
+            const auto& ep = m_data.episodes[e];
+            decode::FrameContext c = decode::prepareFrame(
+                *m, nullptr, m_data.inputs[static_cast<std::size_t>(sample)], ep.instruction);
+            const auto greedy = decode::decodeFrame(*m, nullptr, c, ar).tokens;
+            demo::detail::Batch b = demo::detail::makeBatch(
+                *m, m_data, {sample}, {std::vector<int>(greedy.begin(), greedy.end() - 1)});
+            b.pixels = demo::detail::pixelsOfSamples(*m, m_data, {sample});
+            at::Tensor logits;
+            {
+                c10::InferenceMode guard;
+                logits = m->llm()
+                             .forward(demo::detail::embedBatch(*m, b), at::arange(b.length, at::kLong),
+                                      nullptr, {}, true)
+                             .logits;
+            }
+            for (int j = 0; j < 7; ++j)
+                QCOMPARE(logits[0][b.promptLength[0] - 1 + j].argmax().item<int>(),
+                         greedy[static_cast<std::size_t>(j)]);
+        }
+
         // Closed-loop evaluation on held-out layouts: AR, strict and relaxed r=0 take the same actions (the
         // lossless invariant), so they take the same steps with the same outcome; AR's tau is 1 with 7
         // passes.
