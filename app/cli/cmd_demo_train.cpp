@@ -181,12 +181,14 @@ int runTrain(const std::vector<std::string>& argv) {
                      "vision-attention",
                      "bin-sigma",
                      "logit-adjust",
+                     "token-noise",
                      "lm-attention",
                      "lm-attention-layer",
                      "dagger",
                      "dagger-layouts",
                      "dagger-steps",
-                     "dagger-stride"},
+                     "dagger-stride",
+                     "readout-drive"},
                     {"tiny", "bf16", "freeze-vision", "sincos-positions", "bc-check", "expert-grasp-rise"});
     if (!args.positionals().empty())
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");
@@ -273,6 +275,8 @@ int runTrain(const std::vector<std::string>& argv) {
     if (args.value("logit-adjust")) to.logitAdjust = parseDouble("logit-adjust", *args.value("logit-adjust"));
     if (!(to.logitAdjust >= 0 && to.logitAdjust <= 4)) throw UsageError("--logit-adjust must be in [0, 4]");
     if (!(to.binSigma >= 0 && to.binSigma <= 64)) throw UsageError("--bin-sigma must be within [0, 64]");
+    if (args.value("token-noise")) to.tokenNoise = parseDouble("token-noise", *args.value("token-noise"));
+    if (!(to.tokenNoise >= 0 && to.tokenNoise <= 1)) throw UsageError("--token-noise must be within [0, 1]");
     if (args.value("lm-attention"))
         to.lmAttentionWeight = parseDouble("lm-attention", *args.value("lm-attention"));
     if (!(to.lmAttentionWeight >= 0)) throw UsageError("--lm-attention must not be negative");
@@ -295,6 +299,9 @@ int runTrain(const std::vector<std::string>& argv) {
                                    demo::kHeldOutSeedBase)
         throw UsageError("--dagger and --dagger-layouts would reach the held-out layouts");
     to.daggerExpert = heldOutExpert;
+    to.readoutDrive = intOpt("readout-drive", 0);
+    if (to.readoutDrive < 0) throw UsageError("--readout-drive must not be negative");
+    if (to.readoutDrive > 0 && !(to.auxWeight > 0)) throw UsageError("--readout-drive needs --aux");
     const std::size_t demonstrationSamples = data.samples.size();
     to.daggerProgress = [&](const demo::DaggerRound& r) {
         std::printf("dagger before step %d: %d / %d training layouts succeeded, %d frames added (%.0f s)\n",
@@ -328,6 +335,10 @@ int runTrain(const std::vector<std::string>& argv) {
         printCheck("unseen", target.bcUnseen);
         printCheck("training", target.bcSeen);
     }
+    if (target.readoutDrive.layouts > 0)
+        std::printf("expert on the state read-out: %d / %d held-out layouts succeeded, %d grasped (%.0f s)\n",
+                    target.readoutDrive.successes, target.readoutDrive.layouts, target.readoutDrive.grasped,
+                    target.readoutDrive.seconds);
     demo::SaveOptions so;
     so.bf16 = args.has("bf16");
     const std::string modelDir = (fs::path(out) / "model").string(),
@@ -420,11 +431,17 @@ int runTrain(const std::vector<std::string>& argv) {
         {"vision_attention", to.visionAttentionWeight},
         {"bin_sigma", to.binSigma},
         {"logit_adjust", to.logitAdjust},
+        {"token_noise", to.tokenNoise},
         {"lm_attention", to.lmAttentionWeight},
         {"lm_attention_layer", target.lmAttentionLayer},
         {"lm_attention_loss", curve(target.lmAttentionLosses)},
         {"bc_check", {{"unseen", checkJson(target.bcUnseen)}, {"training", checkJson(target.bcSeen)}}},
         {"dagger", daggerJson},
+        {"readout_drive",
+         {{"layouts", target.readoutDrive.layouts},
+          {"successes", target.readoutDrive.successes},
+          {"grasped", target.readoutDrive.grasped},
+          {"seconds", target.readoutDrive.seconds}}},
         {"seconds", target.seconds},
         {"loss", curve(target.losses)},
         {"aux_loss", curve(target.auxLosses)}};

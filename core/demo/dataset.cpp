@@ -190,6 +190,51 @@ InstructionThings instructionThings(const std::string& instruction) {
     return t;
 }
 
+WorldState stateFromFeatures(const WorldState& truth, const float* f) {
+    WorldState w = truth;
+    if (w.target < 0 || w.target >= static_cast<int>(w.blocks.size()))
+        throw Error("demo: task names no block");
+    Gripper& g = w.gripper;
+    g.x = 0.3 * f[0];
+    g.y = 0.3 * f[1];
+    g.z = std::clamp(0.15 + 0.15 * f[2], 0.0, kGripperMaxZ);
+    g.opening = std::clamp((f[3] + 1) / 2.0, 0.0, 1.0);
+    Block& b = w.blocks[static_cast<std::size_t>(w.target)];
+    b.x = 0.3 * f[5];
+    b.y = 0.3 * f[6];
+    b.z = std::max(0.0, 0.15 + 0.15 * f[7]);
+    if (f[4] > 0) {
+        if (truth.held != truth.target) w.heldDz = 0;
+        w.held = w.target;
+    } else if (truth.held == truth.target) {
+        w.held = -1;
+    }
+    const double gx = 0.3 * f[8], gy = 0.3 * f[9];
+    switch (w.task) {
+    case TaskKind::PutIn:
+    case TaskKind::MoveToFront: {
+        if (w.receptacle < 0 || w.receptacle >= static_cast<int>(w.receptacles.size()))
+            throw Error("demo: task names no receptacle");
+        Receptacle& r = w.receptacles[static_cast<std::size_t>(w.receptacle)];
+        r.x = gx;
+        r.y = w.task == TaskKind::PutIn ? gy : gy + r.radius + 0.05;
+        break;
+    }
+    case TaskKind::PlaceBeside:
+    case TaskKind::Stack: {
+        if (w.reference < 0 || w.reference >= static_cast<int>(w.blocks.size()))
+            throw Error("demo: task names no reference block");
+        Block& ref = w.blocks[static_cast<std::size_t>(w.reference)];
+        ref.x = w.task == TaskKind::Stack ? gx : gx - w.side * 0.1;
+        ref.y = gy;
+        break;
+    }
+    case TaskKind::PickUp:
+        break;
+    }
+    return w;
+}
+
 StateFeatures stateFeatures(const WorldState& w) {
     constexpr double kPi = 3.14159265358979323846;
     if (w.target < 0 || w.target >= static_cast<int>(w.blocks.size()))

@@ -45,6 +45,11 @@ constexpr int kSceneFeatures = 6 + 6 * 4 + 2 * 3;
 constexpr int kStateFeatures = kTaskFeatures + kSceneFeatures;
 using StateFeatures = std::array<float, kStateFeatures>;
 StateFeatures stateFeatures(const WorldState& state);
+// The world as the task features (the first kTaskFeatures of `f`, scaled as stateFeatures) describe it, on
+// top of `truth` for everything they do not carry: the gripper's position and opening, the named block's
+// position, whether it is held, and the task's goal (the receptacle or the reference block moved so taskGoal
+// gives it). For driving the expert on what a policy reads off a frame.
+WorldState stateFromFeatures(const WorldState& truth, const float* f);
 
 // What a templated instruction names, by the words it uses: the colour index (colorNames()) of the block to
 // move, and what its goal is defined by: the reference block's colour index, or the receptacle (-1 when the

@@ -457,7 +457,8 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
         std::vector<std::vector<int>> labels;
         std::vector<std::int64_t> rows, cols, targets;
     };
-    auto teacherForced = [&](const std::vector<int>& idx) {
+    // noise: draws for the input-token noise (o.tokenNoise), null for the true tokens.
+    auto teacherForced = [&](const std::vector<int>& idx, std::mt19937_64* noise = nullptr) {
         Forward f;
         std::vector<std::vector<int>> extra;
         for (int i : idx) {
@@ -466,6 +467,11 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             if (o.predictEos) l.push_back(eos);
             f.labels.push_back(l);
             l.pop_back(); // the last label is never an input
+            if (noise)
+                for (std::size_t j = 0; j < l.size() && j < tok.size(); ++j)
+                    if (static_cast<double>((*noise)() >> 11) * 0x1.0p-53 < o.tokenNoise)
+                        l[j] = data.samples[static_cast<std::size_t>((*noise)() % data.samples.size())]
+                                   .tokens[j];
             extra.push_back(l);
         }
         f.batch = makeBatch(*m, data, idx, extra);
@@ -588,6 +594,8 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
     // zero for the gripper, EOS and every non-action token.
     at::Tensor labelPrior;
     if (o.logitAdjust < 0) throw Error("demo: logit adjustment must not be negative");
+    if (!(o.tokenNoise >= 0 && o.tokenNoise <= 1))
+        throw Error("demo: input-token noise must be within [0, 1]");
     if (o.logitAdjust > 0) {
         const std::int64_t vocab = config.text.vocabSize;
         labelPrior = at::zeros({nTargets, vocab}, at::kFloat);
@@ -607,6 +615,7 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
         }
     }
     std::mt19937_64 rng(o.seed);
+    std::mt19937_64 tokenNoise(o.seed ^ 0x6A09E667F3BCC909ull); // its own stream: batches stay as they are
     int rounds = 0;
     for (int step = 0; step < o.steps; ++step) {
         setLr(opt, learningRate(o.lr, step, o.warmupSteps, o.steps));
@@ -618,7 +627,7 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
         auto idx = drawBatch(rng, trainable + added, o.batchSize);
         for (int& i : idx)
             if (i >= trainable) i += n - trainable;
-        const Forward fwd = teacherForced(idx);
+        const Forward fwd = teacherForced(idx, o.tokenNoise > 0 ? &tokenNoise : nullptr);
         const std::vector<std::int64_t>& targets = fwd.targets;
         at::Tensor logits = fwd.out.logits.index({at::tensor(fwd.rows), at::tensor(fwd.cols)});
         if (labelPrior.defined())
@@ -726,6 +735,40 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
     if (o.bcCheck && checkFrames > 0) {
         out.bcUnseen = check(n - checkFrames, checkFrames);
         out.bcSeen = check(std::max(0, n - 2 * checkFrames), std::min(checkFrames, n - checkFrames));
+    }
+    if (aux && o.readoutDrive > 0) {
+        const auto r0 = std::chrono::steady_clock::now();
+        const at::NoGradGuard noGrad;
+        const int imageSize = out.config.featurizer.imageSize;
+        const auto& fa = m->featurizerConfig();
+        const auto& fb = m->fusedFeaturizerConfig();
+        for (int k = 0; k < o.readoutDrive; ++k) {
+            const WorldState start = heldOutLayout(k);
+            const std::vector<int> prompt = m->promptIds(instruction(start));
+            Expert expert(kHeldOutSeedBase + static_cast<std::uint64_t>(k), o.daggerExpert);
+            const Policy policy = [&](const vision::RgbImage& frame, const WorldState& state) {
+                const at::Tensor pixels =
+                    vision::pixelValues(policyInput(frame), fa.mean, fa.std, fb.mean, fb.std, fa.imageSize);
+                const at::Tensor embeds = m->multimodalEmbeds(m->encodeImage(pixels), prompt);
+                const auto length = embeds.size(1);
+                model::AttentionCapture capture;
+                capture.hiddenLayer = o.auxLayer;
+                const model::LlamaOutput y =
+                    m->llm().forward(embeds, at::arange(length, at::kLong), nullptr, {}, false,
+                                     o.auxLayer >= 0 ? &capture : nullptr);
+                const at::Tensor& source = capture.hidden.defined() ? capture.hidden : y.hidden;
+                const at::Tensor f =
+                    at::addmm(auxLlmB, source[0][length - 1].to(at::kFloat).unsqueeze(0), auxLlmW)
+                        .contiguous();
+                return expert.act(stateFromFeatures(state, f.data_ptr<float>()));
+            };
+            const RolloutResult r = runEpisode(start, policy, imageSize);
+            ++out.readoutDrive.layouts;
+            out.readoutDrive.successes += r.success ? 1 : 0;
+            out.readoutDrive.grasped += r.graspedTarget ? 1 : 0;
+        }
+        out.readoutDrive.seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - r0).count();
     }
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return out;

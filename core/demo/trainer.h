@@ -60,6 +60,16 @@ struct DaggerRound {
     double seconds = 0; // the rollouts and the added frames' patch embeddings
 };
 
+// The expert driving the gripper on held-out layouts from what the language model's state read-out (the
+// auxiliary loss's) says about each frame, instead of the simulator's state: whether what the policy knows
+// suffices to act on, apart from turning it into action tokens.
+struct ReadoutDrive {
+    int layouts = 0;
+    int successes = 0;
+    int grasped = 0; // layouts where the named block was held at some point
+    double seconds = 0;
+};
+
 struct TargetTrainOptions {
     int steps = 400;
     int batchSize = 16;
@@ -108,6 +118,13 @@ struct TargetTrainOptions {
     // the target's distribution spreads over neighbouring bins as the expert's labels do (what relaxed
     // acceptance exploits). The gripper token and EOS stay one-hot. 0: plain cross entropy.
     double binSigma = 0;
+    // Input-token noise: in training only, each action token the teacher-forced rows feed back as input (the
+    // labels before the last) is, with this probability, swapped for the same dimension's label of another
+    // sample drawn at random; the loss still asks for the true labels. Greedy decoding feeds the policy its
+    // own tokens, and a policy trained only on the expert's learns shortcuts through them (the gripper token
+    // read off the z token: descending means open), so one wrong token drags the ones after it along. The
+    // checkpoint is unchanged; the bc check stays teacher-forced on the true tokens. 0: none.
+    double tokenNoise = 0;
     // Logit adjustment for the motion tokens (as in long-tail classification, Menon et al. 2021): in training
     // only, logitAdjust * log(frequency of each bin among that dimension's labels) is added to the action
     // tokens' logits before the loss, so the logits learn how much likelier a bin is than its share of the
@@ -145,6 +162,9 @@ struct TargetTrainOptions {
     std::uint64_t daggerSeed = 0;
     ExpertOptions daggerExpert;                             // perturbation and gripper flips are not used
     std::function<void(const DaggerRound&)> daggerProgress; // after each round
+    // With auxWeight: after training, drive held-out layouts 0 .. readoutDrive - 1 with an expert of
+    // daggerExpert's options on the state read-out (ReadoutDrive). 0: none.
+    int readoutDrive = 0;
 };
 
 // How well the trained policy fits a set of samples, teacher-forced (each action token predicted from the
@@ -188,6 +208,8 @@ struct TrainedTarget {
     PolicyCheck bcUnseen, bcSeen;
     // With TargetTrainOptions::daggerRounds: what each round's closed-loop rollouts found and added.
     std::vector<DaggerRound> dagger;
+    // With TargetTrainOptions::readoutDrive.
+    ReadoutDrive readoutDrive;
     double seconds = 0;
 };
 

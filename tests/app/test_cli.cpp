@@ -332,16 +332,17 @@ private Q_SLOTS:
         // Bad training options are usage errors naming the option.
         const QString out = path("demo-train");
         for (const QStringList& bad :
-             {QStringList{"--gripper-flip", "1.5"}, QStringList{"--text-hidden", "63"},
-              QStringList{"--text-layers", "0"}, QStringList{"--vision-steps", "-1"},
-              QStringList{"--expert", "zigzag"}, QStringList{"--expert-gain", "0"},
-              QStringList{"--expert-max-change", "3"}, QStringList{"--vision-attention", "-1"},
-              QStringList{"--bin-sigma", "-1"}, QStringList{"--lm-attention", "-1"},
+             {QStringList{"--gripper-flip", "1.5"},      QStringList{"--text-hidden", "63"},
+              QStringList{"--text-layers", "0"},         QStringList{"--vision-steps", "-1"},
+              QStringList{"--expert", "zigzag"},         QStringList{"--expert-gain", "0"},
+              QStringList{"--expert-max-change", "3"},   QStringList{"--vision-attention", "-1"},
+              QStringList{"--bin-sigma", "-1"},          QStringList{"--lm-attention", "-1"},
               QStringList{"--lm-attention-layer", "-2"}, QStringList{"--dagger", "-1"},
-              QStringList{"--dagger-layouts", "0"}, QStringList{"--dagger-stride", "0"},
-              QStringList{"--expert-quantum", "2"}, QStringList{"--image-size", "60"},
-              QStringList{"--patch-size", "0"}, QStringList{"--logit-adjust", "-1"},
-              QStringList{"--vision-lr", "0"}}) {
+              QStringList{"--dagger-layouts", "0"},      QStringList{"--dagger-stride", "0"},
+              QStringList{"--expert-quantum", "2"},      QStringList{"--image-size", "60"},
+              QStringList{"--patch-size", "0"},          QStringList{"--logit-adjust", "-1"},
+              QStringList{"--vision-lr", "0"},           QStringList{"--token-noise", "1.5"},
+              QStringList{"--readout-drive", "-1"}}) {
             const Run r = runCli(QStringList{"demo", "train", "--out", out, "--tiny"} + bad);
             QCOMPARE(r.code, 2);
             QVERIFY2(r.err.contains(bad.front()), qPrintable(r.err));

@@ -263,6 +263,17 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(Error, demo::trainTarget(m_config, m_tokenizer, m_data, o));
     }
 
+    void inputTokenNoise() {
+        // Swapping fed-back action tokens for other samples' changes the loss from the first step (the labels
+        // and batches are the same), still lowers it and stays deterministic; a probability outside [0, 1] is
+        // refused.
+        demo::TargetTrainOptions noisy = shortRun();
+        noisy.tokenNoise = 0.5;
+        checkVariantTrains(shortRun(), noisy);
+        noisy.tokenNoise = 1.5;
+        QVERIFY_THROWS_EXCEPTION(Error, demo::trainTarget(m_config, m_tokenizer, m_data, noisy));
+    }
+
     void shortRunLowersLossesAndSavesLoadableCheckpoints() {
         demo::TargetTrainOptions o;
         o.steps = 100;
@@ -450,6 +461,38 @@ private Q_SLOTS:
             QVERIFY(std::abs(f[10]) <= 1.0f + 1e-6f); // the yaw error modulo a quarter turn
         }
         QVERIFY(heldSeen); // the pick-up grasps the block before it succeeds
+
+        // Read back from its own features, every task's world is the same to the expert: gripper, named
+        // block, holding and goal, so the same action; a gripper read 5 cm further right is where the read
+        // says.
+        for (demo::TaskKind kind : demo::allTaskKinds()) {
+            std::vector<demo::WorldState> run;
+            demo::rollout(kind, 21, 32, {}, demo::kMaxEpisodeSteps, &run);
+            for (std::size_t t = 0; t < run.size(); t += 3) {
+                const demo::WorldState& w = run[t];
+                demo::StateFeatures f = demo::stateFeatures(w);
+                const demo::WorldState back = demo::stateFromFeatures(w, f.data());
+                const auto& b0 = w.blocks[static_cast<std::size_t>(w.target)];
+                const auto& b1 = back.blocks[static_cast<std::size_t>(w.target)];
+                QVERIFY(std::abs(back.gripper.x - w.gripper.x) < 1e-6 &&
+                        std::abs(back.gripper.z - w.gripper.z) < 1e-6);
+                QVERIFY(std::abs(b1.x - b0.x) < 1e-6 && std::abs(b1.y - b0.y) < 1e-6);
+                QCOMPARE(back.held == back.target, w.held == w.target);
+                const auto g0 = demo::taskGoal(w), g1 = demo::taskGoal(back);
+                QVERIFY(std::abs(g1[0] - g0[0]) < 1e-6 && std::abs(g1[1] - g0[1]) < 1e-6);
+                demo::ExpertOptions drop;
+                drop.drop = true;
+                drop.noise = 0;
+                const data::Action a0 = demo::Expert(1, drop).act(w), a1 = demo::Expert(1, drop).act(back);
+                for (std::size_t i = 0; i < 7; ++i)
+                    QVERIFY2(
+                        std::abs(a0[i] - a1[i]) < 1e-3,
+                        qPrintable(QString("%1 step %2 dim %3").arg(demo::taskKindName(kind)).arg(t).arg(i)));
+                f[0] += static_cast<float>(0.05 / 0.3);
+                QVERIFY(std::abs(demo::stateFromFeatures(w, f.data()).gripper.x - (w.gripper.x + 0.05)) <
+                        1e-6);
+            }
+        }
         QCOMPARE(demo::stateFeatures(states.front())[4], -1.0f);
 
         // The scene features, whatever the instruction: the gripper, every colour's block, the receptacles.
@@ -558,6 +601,22 @@ private Q_SLOTS:
         // Without the check nothing is measured.
         QCOMPARE(withAux.bcUnseen.frames, 0);
         QCOMPARE(withAux.bcSeen.frames, 0);
+        QCOMPARE(withAux.readoutDrive.layouts, 0);
+
+        // The expert driving held-out layouts on the read-out: every layout counted, in range, deterministic.
+        {
+            demo::TargetTrainOptions d = o;
+            d.steps = 20;
+            d.readoutDrive = 2;
+            const auto a = demo::trainTarget(m_config, m_tokenizer, data, d);
+            const auto b = demo::trainTarget(m_config, m_tokenizer, data, d);
+            QCOMPARE(a.readoutDrive.layouts, 2);
+            QVERIFY(a.readoutDrive.successes >= 0 && a.readoutDrive.successes <= 2);
+            QVERIFY(a.readoutDrive.grasped >= a.readoutDrive.successes && a.readoutDrive.grasped <= 2);
+            QVERIFY(a.readoutDrive.seconds > 0);
+            QCOMPARE(b.readoutDrive.successes, a.readoutDrive.successes);
+            QCOMPARE(b.readoutDrive.grasped, a.readoutDrive.grasped);
+        }
 
         // The policy check keeps the last twentieth of the samples out of behaviour cloning: with their
         // states poisoned (NaN) every training loss stays finite, while training on them does not.
