@@ -346,6 +346,10 @@ WorldState sampleLayout(TaskKind task, std::uint64_t seed) {
                     ok = false;
             for (const auto& r : w.receptacles)
                 if (std::hypot(r.x - px, r.y - py) < r.radius + 0.04) ok = false;
+            // Not beside it already (with a margin around the success test's region).
+            const auto& t = w.blocks[static_cast<std::size_t>(w.target)];
+            const double along = (t.x - ref.x) * w.side;
+            if (along > 0.04 && along < 0.18 && std::abs(t.y - ref.y) < 0.07) ok = false;
             break;
         }
         case TaskKind::Stack:
