@@ -239,7 +239,7 @@ int runEval(std::vector<std::string> argv) {
         // recipe (scripts/build-demo-assets), unperturbed and without noise.
         demo::ExpertOptions expert = expertFromArgs(args);
         if (!args.has("expert")) {
-            expert.funnel = true;
+            expert.drop = true;
             if (!args.has("expert-gain")) expert.gain = 0.5;
             if (!args.has("expert-max-change")) expert.maxChange = 2;
         }
