@@ -458,7 +458,7 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
         std::vector<std::int64_t> rows, cols, targets;
     };
     // noise: draws for the input-token noise (o.tokenNoise), null for the true tokens.
-    auto teacherForced = [&](const std::vector<int>& idx, std::mt19937_64* noise = nullptr) {
+    auto teacherForced = [&](const std::vector<int>& idx, Rng* noise = nullptr) {
         Forward f;
         std::vector<std::vector<int>> extra;
         for (int i : idx) {
@@ -469,8 +469,9 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             l.pop_back(); // the last label is never an input
             if (noise)
                 for (std::size_t j = 0; j < l.size() && j < tok.size(); ++j)
-                    if (static_cast<double>((*noise)() >> 11) * 0x1.0p-53 < o.tokenNoise)
-                        l[j] = data.samples[static_cast<std::size_t>((*noise)() % data.samples.size())]
+                    if (noise->uniform() < o.tokenNoise)
+                        l[j] = data.samples[static_cast<std::size_t>(
+                                                noise->below(static_cast<int>(data.samples.size())))]
                                    .tokens[j];
             extra.push_back(l);
         }
@@ -615,7 +616,7 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
         }
     }
     std::mt19937_64 rng(o.seed);
-    std::mt19937_64 tokenNoise(o.seed ^ 0x6A09E667F3BCC909ull); // its own stream: batches stay as they are
+    Rng tokenNoise(o.seed ^ 0x6A09E667F3BCC909ull); // its own stream: batches stay as they are
     int rounds = 0;
     for (int step = 0; step < o.steps; ++step) {
         setLr(opt, learningRate(o.lr, step, o.warmupSteps, o.steps));
@@ -736,40 +737,8 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
         out.bcUnseen = check(n - checkFrames, checkFrames);
         out.bcSeen = check(std::max(0, n - 2 * checkFrames), std::min(checkFrames, n - checkFrames));
     }
-    if (aux && o.readoutDrive > 0) {
-        const auto r0 = std::chrono::steady_clock::now();
-        const at::NoGradGuard noGrad;
-        const int imageSize = out.config.featurizer.imageSize;
-        const auto& fa = m->featurizerConfig();
-        const auto& fb = m->fusedFeaturizerConfig();
-        for (int k = 0; k < o.readoutDrive; ++k) {
-            const WorldState start = heldOutLayout(k);
-            const std::vector<int> prompt = m->promptIds(instruction(start));
-            Expert expert(kHeldOutSeedBase + static_cast<std::uint64_t>(k), o.daggerExpert);
-            const Policy policy = [&](const vision::RgbImage& frame, const WorldState& state) {
-                const at::Tensor pixels =
-                    vision::pixelValues(policyInput(frame), fa.mean, fa.std, fb.mean, fb.std, fa.imageSize);
-                const at::Tensor embeds = m->multimodalEmbeds(m->encodeImage(pixels), prompt);
-                const auto length = embeds.size(1);
-                model::AttentionCapture capture;
-                capture.hiddenLayer = o.auxLayer;
-                const model::LlamaOutput y =
-                    m->llm().forward(embeds, at::arange(length, at::kLong), nullptr, {}, false,
-                                     o.auxLayer >= 0 ? &capture : nullptr);
-                const at::Tensor& source = capture.hidden.defined() ? capture.hidden : y.hidden;
-                const at::Tensor f =
-                    at::addmm(auxLlmB, source[0][length - 1].to(at::kFloat).unsqueeze(0), auxLlmW)
-                        .contiguous();
-                return expert.act(stateFromFeatures(state, f.data_ptr<float>()));
-            };
-            const RolloutResult r = runEpisode(start, policy, imageSize);
-            ++out.readoutDrive.layouts;
-            out.readoutDrive.successes += r.success ? 1 : 0;
-            out.readoutDrive.grasped += r.graspedTarget ? 1 : 0;
-        }
-        out.readoutDrive.seconds =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - r0).count();
-    }
+    if (aux && o.readoutDrive > 0)
+        out.readoutDrive = driveOnReadout(*m, auxLlmW, auxLlmB, o.auxLayer, o.daggerExpert, o.readoutDrive);
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return out;
 }

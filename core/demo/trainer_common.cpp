@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: MIT
 #include "demo/trainer_internal.h"
 
+#include "demo/evaluation.h"
+#include "demo/expert.h"
+#include "demo/sim.h"
 #include "io/tensor_view.h"
 #include "text/tokenizer.h"
 #include "vision/preprocess.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 namespace specvla::demo::detail {
@@ -134,6 +138,40 @@ void writeSet(io::SafetensorsWriter& w, const std::vector<model::TensorSpec>& sp
         if (it == set.tensors.end()) throw Error("demo trainer: nothing trained for " + s.name);
         io::addTensor(w, s.name, it->second.detach().to(bf16 ? at::kBFloat16 : at::kFloat).contiguous());
     }
+}
+
+ReadoutDrive driveOnReadout(const model::VlaModel& m, const at::Tensor& readW, const at::Tensor& readB,
+                            int auxLayer, const ExpertOptions& expertOptions, int layouts) {
+    ReadoutDrive out;
+    const auto r0 = std::chrono::steady_clock::now();
+    const at::NoGradGuard noGrad;
+    const auto& fa = m.featurizerConfig();
+    const auto& fb = m.fusedFeaturizerConfig();
+    for (int k = 0; k < layouts; ++k) {
+        const WorldState start = heldOutLayout(k);
+        const std::vector<int> prompt = m.promptIds(instruction(start));
+        Expert expert(kHeldOutSeedBase + static_cast<std::uint64_t>(k), expertOptions);
+        const Policy policy = [&](const vision::RgbImage& frame, const WorldState& state) {
+            const at::Tensor pixels =
+                vision::pixelValues(policyInput(frame), fa.mean, fa.std, fb.mean, fb.std, fa.imageSize);
+            const at::Tensor embeds = m.multimodalEmbeds(m.encodeImage(pixels), prompt);
+            const auto length = embeds.size(1);
+            model::AttentionCapture capture;
+            capture.hiddenLayer = auxLayer;
+            const model::LlamaOutput y = m.llm().forward(embeds, at::arange(length, at::kLong), nullptr, {},
+                                                         false, auxLayer >= 0 ? &capture : nullptr);
+            const at::Tensor& source = capture.hidden.defined() ? capture.hidden : y.hidden;
+            const at::Tensor f =
+                at::addmm(readB, source[0][length - 1].to(at::kFloat).unsqueeze(0), readW).contiguous();
+            return expert.act(stateFromFeatures(state, f.data_ptr<float>()));
+        };
+        const RolloutResult r = runEpisode(start, policy, fa.imageSize);
+        ++out.layouts;
+        out.successes += r.success ? 1 : 0;
+        out.grasped += r.graspedTarget ? 1 : 0;
+    }
+    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - r0).count();
+    return out;
 }
 
 } // namespace specvla::demo::detail

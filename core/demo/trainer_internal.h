@@ -90,5 +90,11 @@ std::shared_ptr<model::VlaModel> buildTarget(const TrainedTarget& t);
 void writeSet(io::SafetensorsWriter& w, const std::vector<model::TensorSpec>& specs, const WeightSet& set,
               bool bf16);
 
+// TargetTrainOptions::readoutDrive: an expert of `expert`'s options drives held-out layouts 0 .. layouts - 1
+// on the state read-out (last prompt position of layer auxLayer, or of the final norm when -1, times readW
+// plus readB) of each frame.
+ReadoutDrive driveOnReadout(const model::VlaModel& m, const at::Tensor& readW, const at::Tensor& readB,
+                            int auxLayer, const ExpertOptions& expert, int layouts);
+
 } // namespace detail
 } // namespace specvla::demo
