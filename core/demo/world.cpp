@@ -129,26 +129,58 @@ double fingerGap(const Gripper& g) {
     return kFingerGapClosed + g.opening * (kFingerGapOpen - kFingerGapClosed);
 }
 
+// The gripper as boxes {cx, cy, z0, half length along its yaw, half width across, height}: two fingers 7 cm
+// long (a block between them stays in view below the palm) and a palm that spans them, so the opening shows
+// in its width as well as in the gap.
+struct BoxShape {
+    double cx, cy, z0, hl, hw, h, yaw;
+};
+constexpr double kFingerLength = 0.07;
+std::array<BoxShape, 3> gripperBoxes(const Gripper& g) {
+    const double half = fingerGap(g) / 2, c = std::cos(g.yaw), s = std::sin(g.yaw);
+    const double fingerHl = 0.011, fingerHw = 0.02;
+    return {{{g.x - half * c, g.y - half * s, g.z, fingerHl, fingerHw, kFingerLength, g.yaw},
+             {g.x + half * c, g.y + half * s, g.z, fingerHl, fingerHw, kFingerLength, g.yaw},
+             {g.x, g.y, g.z + kFingerLength, half + fingerHl, 0.012, 0.02, g.yaw}}};
+}
+
 void drawGripper(cv::Mat& img, const Camera& cam, const Gripper& g, int size) {
     const Rgb arm{95, 98, 110}, palm{200, 202, 212}, finger{35, 35, 42};
-    const cv::Point2d a = cam.project(g.x, g.y, g.z + 0.07), b = cam.project(g.x, g.y, 0.6);
+    const cv::Point2d a = cam.project(g.x, g.y, g.z + kFingerLength + 0.02), b = cam.project(g.x, g.y, 0.6);
     cv::line(img, cv::Point(int(std::lround(a.x * kSub)), int(std::lround(a.y * kSub))),
              cv::Point(int(std::lround(b.x * kSub)), int(std::lround(b.y * kSub))), scalar(arm, 1.0),
-             std::max(2, size / 28), cv::LINE_AA, kShift);
-    const double half = fingerGap(g) / 2, c = std::cos(g.yaw), s = std::sin(g.yaw);
-    const double f1x = g.x - half * c, f1y = g.y - half * s, f2x = g.x + half * c, f2y = g.y + half * s;
-    auto drawFinger = [&](double fx, double fy) {
-        drawBox(img, cam, fx, fy, g.z, 0.009, 0.016, 0.06, g.yaw, finger);
+             std::max(2, size / 40), cv::LINE_AA, kShift);
+    const auto boxes = gripperBoxes(g);
+    auto drawShape = [&](const BoxShape& x, const Rgb& color) {
+        drawBox(img, cam, x.cx, x.cy, x.z0, x.hl, x.hw, x.h, x.yaw, color);
     };
     // Farther finger first.
-    if (f1y > f2y) {
-        drawFinger(f1x, f1y);
-        drawFinger(f2x, f2y);
+    if (boxes[0].cy > boxes[1].cy) {
+        drawShape(boxes[0], finger);
+        drawShape(boxes[1], finger);
     } else {
-        drawFinger(f2x, f2y);
-        drawFinger(f1x, f1y);
+        drawShape(boxes[1], finger);
+        drawShape(boxes[0], finger);
     }
-    drawBox(img, cam, g.x, g.y, g.z + 0.055, kFingerGapOpen / 2 + 0.02, 0.02, 0.022, g.yaw, palm);
+    drawShape(boxes[2], palm);
+}
+
+// The key light comes from the front left and above (the direction the box shading uses, (-0.6, -0.5, 0.6)),
+// so a point at height z casts its shadow z * (1, 0.83) away on the table: the gap between a thing and its
+// shadow shows how high it is.
+constexpr double kShadowDx = 0.6 / 0.6, kShadowDy = 0.5 / 0.6;
+
+void castBoxShadow(cv::Mat& shadow, const Camera& cam, const BoxShape& x) {
+    const double c = std::cos(x.yaw), s = std::sin(x.yaw);
+    std::vector<cv::Point2d> pts;
+    for (double sl : {-1.0, 1.0})
+        for (double sw : {-1.0, 1.0})
+            for (double z : {x.z0, x.z0 + x.h}) {
+                const double px = x.cx + sl * x.hl * c - sw * x.hw * s,
+                             py = x.cy + sl * x.hl * s + sw * x.hw * c;
+                pts.push_back(cam.project(px + z * kShadowDx, py + z * kShadowDy, 0.001));
+            }
+    fillPolygon(shadow, pts, cv::Scalar(20, 20, 20));
 }
 
 // Smooth value noise in [-1, 1] on a size x size grid, from a coarse grid of seeded values.
@@ -477,12 +509,14 @@ vision::RgbImage render(const WorldState& w, int size) {
             fillPolygon(img, circlePoints(cam, r.x, r.y, 0.045, r.radius * 0.85), scalar(col, 0.62));
         }
     }
-    // Soft shadows straight below the blocks and the gripper (their offset shows height).
+    // Two shadows. A soft one straight below the lifted blocks and the gripper (the ceiling light) marks
+    // where on the table they are; the key light's, cast sideways, moves away from a thing as it rises, so
+    // the gap between a thing and that shadow shows its height.
     {
-        cv::Mat shadow = img.clone();
+        cv::Mat below = img.clone();
         for (const auto& b : w.blocks)
             if (b.z > 0.002)
-                fillPolygon(shadow, circlePoints(cam, b.x, b.y, 0.001, kBlockSize * 0.6),
+                fillPolygon(below, circlePoints(cam, b.x, b.y, 0.001, kBlockSize * 0.6),
                             cv::Scalar(20, 20, 20));
         const auto& g = w.gripper;
         const double half = fingerGap(g) / 2 + 0.015;
@@ -492,8 +526,14 @@ vision::RgbImage render(const WorldState& w, int size) {
             for (double sy : {-1.0, 1.0})
                 pts.push_back(cam.project(g.x + sx * half * c - sy * 0.022 * s,
                                           g.y + sx * half * s + sy * 0.022 * c, 0.001));
-        fillPolygon(shadow, pts, cv::Scalar(20, 20, 20));
-        cv::addWeighted(img, 0.6, shadow, 0.4, 0, img);
+        fillPolygon(below, pts, cv::Scalar(20, 20, 20));
+        cv::addWeighted(img, 0.75, below, 0.25, 0, img);
+        cv::Mat cast = img.clone();
+        for (const auto& b : w.blocks)
+            castBoxShadow(cast, cam, {b.x, b.y, b.z, kBlockSize / 2, kBlockSize / 2, kBlockSize, b.yaw});
+        for (const auto& box : gripperBoxes(w.gripper))
+            castBoxShadow(cast, cam, box);
+        cv::addWeighted(img, 0.55, cast, 0.45, 0, img);
     }
     // Blocks and the gripper, far to near; a held block is drawn just before the gripper.
     std::vector<std::pair<double, std::function<void()>>> items;
