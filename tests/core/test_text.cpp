@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "text/prompt.h"
 #include "text/tokenizer.h"
+#include "text/tokenizer_training.h"
 
 #include <ATen/ATen.h>
 
@@ -373,6 +374,51 @@ private Q_SLOTS:
             Error, trainSentencePiece("--input=" + m_dir->filePath("missing.txt").toStdString() +
                                       " --model_prefix=" + prefix + " --vocab_size=300 --minloglevel=2"));
         QVERIFY_THROWS_EXCEPTION(Error, trainSentencePiece("--no_such_flag=1"));
+    }
+
+    void trainedModelsDoNotDependOnTheirFolder() {
+        // The trainer records its input file and model prefix in the model; trainInstructionTokenizer leaves
+        // them out, so the demo's tokenizer comes out byte-identical wherever it is rebuilt.
+        const std::vector<std::string> instructions = robotInstructions();
+        std::vector<QByteArray> models;
+        for (const QString sub : {"first-place", "second"}) {
+            QVERIFY(QDir(m_dir->path()).mkpath(sub));
+            const QString prefix = m_dir->filePath(sub + "/instr");
+            const std::string path = trainInstructionTokenizer(prefix.toStdString(), instructions, 300);
+            QCOMPARE(QString::fromStdString(path), prefix + ".model");
+            QFile f(QString::fromStdString(path));
+            QVERIFY(f.open(QIODevice::ReadOnly));
+            models.push_back(f.readAll());
+            QVERIFY(!models.back().contains(sub.toUtf8()));
+            QVERIFY(!models.back().contains("corpus.txt"));
+            const Tokenizer tok = Tokenizer::load(path);
+            QVERIFY(tok.vocabSize() > 259 && tok.vocabSize() <= 300); // 256 bytes, 3 specials, pieces
+            const std::vector<int> ids = tok.encode(instructions.front());
+            QVERIFY(!ids.empty());
+            QCOMPARE(tok.decode(ids), instructions.front());
+        }
+        QCOMPARE(models[0], models[1]);
+
+        // The rewrite keeps everything else byte for byte: the model the trainer wrote directly (with its
+        // paths) loses exactly those paths.
+        QFile raw(m_modelPath);
+        QVERIFY(raw.open(QIODevice::ReadOnly));
+        const std::string bytes = raw.readAll().toStdString();
+        QVERIFY(bytes.find("robot.txt") != std::string::npos);
+        const std::string stripped = withoutTrainerPaths(bytes, "robot.model");
+        QVERIFY(stripped.find("robot.txt") == std::string::npos);
+        QVERIFY(stripped.size() < bytes.size());
+        QCOMPARE(withoutTrainerPaths(stripped, "again"), stripped);
+        QVERIFY(bytes.find(stripped.substr(0, 64)) == 0); // the pieces come first and are untouched
+
+        // Malformed bytes name their source.
+        try {
+            withoutTrainerPaths(bytes.substr(0, bytes.size() - 3), "cut.model");
+            QFAIL("a truncated model was accepted");
+        } catch (const Error& e) {
+            QVERIFY2(std::string(e.what()).find("cut.model") != std::string::npos, e.what());
+        }
+        QVERIFY_THROWS_EXCEPTION(Error, withoutTrainerPaths(std::string("\x0b\x01", 2), "groups.model"));
     }
 
     void concurrentEncoding() {
