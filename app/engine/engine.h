@@ -67,7 +67,9 @@ public:
     const std::string& draftDir() const;
 
     // Decodes step (0-based in the episode). The first decode of a step prepares its frame (vision and
-    // prefills) and caches it; later decodes, at any margin or mode, re-decode from the cache. cancel is
+    // prefills) and caches it; later decodes, at any margin or mode, re-decode from the cache. The engine's
+    // first decode is preceded by an untimed one of the same frame, so one-off costs stay out of the traces'
+    // latencies. cancel is
     // checked between rounds (throws app::Cancelled). Throws Error for a step out of range, no episode, or
     // a speculative mode without a draft head.
     decode::ActionTrace decodeStep(int step, const decode::DecodeSettings& settings,

@@ -138,6 +138,33 @@ private Q_SLOTS:
         QVERIFY2(m_rec->failed.front().contains("out of range"), qPrintable(m_rec->failed.front()));
     }
 
+    void firstDecodeWarmsUpUntimed() {
+        // A fresh engine's first decode runs one untimed decode of the frame outside the cache, then the
+        // timed one that prepares and caches the frame; later steps prepare only their own frame.
+        DecoderThread thread;
+        Recorder rec(thread.worker());
+        QVERIFY(loadAll(thread, rec, m_model, m_draft, m_episode));
+        rec.clear();
+        const decode::WorkCounters start = decode::workCounters();
+        thread.worker()->decodeStep(1, relaxed(9));
+        QTRY_COMPARE_WITH_TIMEOUT(rec.finished.size(), 1, kWaitMs);
+        const decode::WorkCounters first = decode::workCounters();
+        thread.worker()->decodeStep(3, relaxed(9));
+        QTRY_COMPARE_WITH_TIMEOUT(rec.finished.size(), 2, kWaitMs);
+        const decode::WorkCounters second = decode::workCounters();
+        QVERIFY(rec.failed.isEmpty());
+        QCOMPARE(first.targetPrefills - start.targetPrefills, std::int64_t{2});
+        QCOMPARE(first.draftPrefills - start.draftPrefills, std::int64_t{2});
+        QCOMPARE(second.targetPrefills - first.targetPrefills, std::int64_t{1});
+        QCOMPARE(second.draftPrefills - first.draftPrefills, std::int64_t{1});
+        QCOMPARE(rec.steps.size(), 2);
+        QVERIFY(!rec.steps[0].second.fromCache); // the timed decode prepared the frame: its latency counts it
+        QVERIFY(rec.steps[0].second.ms.vision > 0 && rec.steps[0].second.ms.prefill > 0);
+        const auto stats = thread.worker()->cacheStats(); // the warm-up's frame is not cached
+        QCOMPARE(stats.misses, std::int64_t{2});
+        QCOMPARE(stats.entries, 2);
+    }
+
     void redecodeAtNewMarginUsesCache() {
         m_rec->clear();
         m_thread->worker()->decodeStep(2, relaxed(0));
