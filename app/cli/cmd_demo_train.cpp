@@ -182,6 +182,7 @@ int runTrain(const std::vector<std::string>& argv) {
                      "bin-sigma",
                      "logit-adjust",
                      "token-noise",
+                     "release-weight",
                      "lm-attention",
                      "lm-attention-layer",
                      "dagger",
@@ -277,6 +278,11 @@ int runTrain(const std::vector<std::string>& argv) {
     if (!(to.binSigma >= 0 && to.binSigma <= 64)) throw UsageError("--bin-sigma must be within [0, 64]");
     if (args.value("token-noise")) to.tokenNoise = parseDouble("token-noise", *args.value("token-noise"));
     if (!(to.tokenNoise >= 0 && to.tokenNoise <= 1)) throw UsageError("--token-noise must be within [0, 1]");
+    if (args.value("release-weight"))
+        to.releaseWeight = parseDouble("release-weight", *args.value("release-weight"));
+    if (!(to.releaseWeight > 0 && to.releaseWeight <= 100))
+        throw UsageError("--release-weight must be within (0, 100]");
+    if (to.releaseWeight != 1 && !(to.auxWeight > 0)) throw UsageError("--release-weight needs --aux");
     if (args.value("lm-attention"))
         to.lmAttentionWeight = parseDouble("lm-attention", *args.value("lm-attention"));
     if (!(to.lmAttentionWeight >= 0)) throw UsageError("--lm-attention must not be negative");
@@ -335,6 +341,9 @@ int runTrain(const std::vector<std::string>& argv) {
         printCheck("unseen", target.bcUnseen);
         printCheck("training", target.bcSeen);
     }
+    if (target.holdingSamples >= 0)
+        std::printf("release frames: %d of the %d samples that hold the named block (loss weight %g)\n",
+                    target.releaseSamples, target.holdingSamples, to.releaseWeight);
     if (target.readoutDrive.layouts > 0)
         std::printf("expert on the state read-out: %d / %d held-out layouts succeeded, %d grasped (%.0f s)\n",
                     target.readoutDrive.successes, target.readoutDrive.layouts, target.readoutDrive.grasped,
@@ -432,6 +441,9 @@ int runTrain(const std::vector<std::string>& argv) {
         {"bin_sigma", to.binSigma},
         {"logit_adjust", to.logitAdjust},
         {"token_noise", to.tokenNoise},
+        {"release_weight", to.releaseWeight},
+        {"holding_samples", target.holdingSamples},
+        {"release_samples", target.releaseSamples},
         {"lm_attention", to.lmAttentionWeight},
         {"lm_attention_layer", target.lmAttentionLayer},
         {"lm_attention_loss", curve(target.lmAttentionLosses)},

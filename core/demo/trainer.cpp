@@ -444,7 +444,7 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
                                   (ids >= actions.firstActionToken()) & (ids <= actions.lastActionToken());
         const at::Tensor target =
             at::where(motion.view({-1, 1}), soft, at::one_hot(ids, vocab).to(at::kFloat));
-        return -(target * at::log_softmax(logits.to(at::kFloat), 1)).sum(1).mean();
+        return -(target * at::log_softmax(logits.to(at::kFloat), 1)).sum(1); // per row
     };
     // A teacher-forced forward of the given samples over [prompt, their labels but the last]: labels
     // receives each sample's action tokens (and EOS with predictEos); rows and cols index the positions that
@@ -615,6 +615,25 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
                 row[first + b] = std::log(counts[static_cast<std::size_t>(b)] / total);
         }
     }
+    // Release frames (TargetTrainOptions::releaseWeight): the state holds the named block, the gripper label
+    // says open (OpenVLA's gripper: 1 open, 0 closed).
+    if (!(o.releaseWeight > 0 && std::isfinite(o.releaseWeight)))
+        throw Error("demo: the release weight must be a positive number");
+    if (o.releaseWeight != 1 && data.states.size() != data.samples.size())
+        throw Error("demo trainer: the release weight needs the simulator's state of every sample");
+    auto isRelease = [&](int i) {
+        if (data.states.size() != data.samples.size()) return false;
+        const int g = data.samples[static_cast<std::size_t>(i)].tokens[6];
+        return data.states[static_cast<std::size_t>(i)][4] > 0 && actions.isActionToken(g) &&
+               actions.decode(g) > 0.5;
+    };
+    if (data.states.size() == data.samples.size()) {
+        out.holdingSamples = out.releaseSamples = 0;
+        for (int i = 0; i < trainable; ++i) {
+            out.holdingSamples += data.states[static_cast<std::size_t>(i)][4] > 0 ? 1 : 0;
+            out.releaseSamples += isRelease(i) ? 1 : 0;
+        }
+    }
     std::mt19937_64 rng(o.seed);
     Rng tokenNoise(o.seed ^ 0x6A09E667F3BCC909ull); // its own stream: batches stay as they are
     int rounds = 0;
@@ -634,8 +653,19 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
         if (labelPrior.defined())
             logits = logits.to(at::kFloat) +
                      labelPrior.repeat({static_cast<std::int64_t>(idx.size()), 1}) * o.logitAdjust;
-        const at::Tensor ce = o.binSigma > 0 ? softActionLoss(logits, targets, nTargets)
-                                             : at::cross_entropy_loss(logits, at::tensor(targets));
+        const at::Tensor perRow =
+            o.binSigma > 0 ? softActionLoss(logits, targets, nTargets)
+                           : at::cross_entropy_loss(logits, at::tensor(targets), {}, at::Reduction::None);
+        // Release frames weigh releaseWeight on their gripper token.
+        at::Tensor ce = perRow.mean();
+        if (o.releaseWeight != 1) {
+            std::vector<float> w(targets.size(), 1.0f);
+            for (std::size_t k = 0; k < idx.size(); ++k)
+                if (isRelease(idx[k]))
+                    w[k * static_cast<std::size_t>(nTargets) + 6] = static_cast<float>(o.releaseWeight);
+            const at::Tensor weights = at::tensor(w);
+            ce = (perRow * weights).sum() / weights.sum();
+        }
         at::Tensor loss = ce;
         if (aux) {
             std::vector<float> wanted;

@@ -125,6 +125,12 @@ struct TargetTrainOptions {
     // read off the z token: descending means open), so one wrong token drags the ones after it along. The
     // checkpoint is unchanged; the bc check stays teacher-forced on the true tokens. 0: none.
     double tokenNoise = 0;
+    // Weight of the gripper token's loss on release frames: samples whose state holds the named block and
+    // whose gripper label is "open" (the frame the expert lets go on). With frame striding and an expert that
+    // lets go on one frame, they are a small minority of the frames that hold the block, and a policy unsure
+    // how far the goal is falls back on "close" there: it carries the block to the goal and hovers over it
+    // with it. Needs the simulator's states (the auxiliary loss's). 1: every token weighs the same.
+    double releaseWeight = 1;
     // Logit adjustment for the motion tokens (as in long-tail classification, Menon et al. 2021): in training
     // only, logitAdjust * log(frequency of each bin among that dimension's labels) is added to the action
     // tokens' logits before the loss, so the logits learn how much likelier a bin is than its share of the
@@ -210,6 +216,9 @@ struct TrainedTarget {
     std::vector<DaggerRound> dagger;
     // With TargetTrainOptions::readoutDrive.
     ReadoutDrive readoutDrive;
+    // Of the samples behaviour cloning trains on at the start (before DAgger): how many hold the named block,
+    // and how many of those are release frames (TargetTrainOptions::releaseWeight); -1 without states.
+    int holdingSamples = -1, releaseSamples = -1;
     double seconds = 0;
 };
 

@@ -274,6 +274,59 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(Error, demo::trainTarget(m_config, m_tokenizer, m_data, noisy));
     }
 
+    void releaseFramesWeighMore() {
+        // Release frames (holding the named block, gripper label open) are counted from the states; weighting
+        // their gripper token changes training only where there are such frames, stays deterministic, and a
+        // weight that is not positive, or one without states, is refused.
+        const auto spec = demo::DemoModelSpec::tiny();
+        std::vector<std::vector<demo::StateFeatures>> states;
+        auto episodes = demo::expertEpisodes(3, 7, spec.imageSize, {}, &states);
+        const decode::ActionTokenizer tok(m_config.actionVocabBase());
+        demo::DemoDataset data = demo::buildDataset(std::move(episodes), tok, states);
+        int holding = 0, release = 0;
+        for (std::size_t i = 0; i < data.samples.size(); ++i) {
+            const bool held = data.states[i][4] > 0;
+            const bool open = tok.decode(data.samples[i].tokens[6]) > 0.5; // OpenVLA: 1 open
+            holding += held ? 1 : 0;
+            release += held && open ? 1 : 0;
+        }
+        QVERIFY2(release > 0 && holding > release, qPrintable(QString("%1 of %2").arg(release).arg(holding)));
+
+        demo::TargetTrainOptions o = quickTraining(30);
+        const auto plain = demo::trainTarget(m_config, m_tokenizer, data, o);
+        QCOMPARE(plain.holdingSamples, holding);
+        QCOMPARE(plain.releaseSamples, release);
+        demo::TargetTrainOptions weighted = o;
+        weighted.releaseWeight = 8;
+        const auto a = demo::trainTarget(m_config, m_tokenizer, data, weighted);
+        const auto b = demo::trainTarget(m_config, m_tokenizer, data, weighted);
+        QCOMPARE(a.losses, b.losses);
+        QCOMPARE(a.releaseSamples, release);
+        QVERIFY(a.losses != plain.losses);
+        QVERIFY(mean(a.losses, 25, 5) < 0.9 * mean(a.losses, 0, 5));
+
+        // Nothing held, nothing released: the weight changes nothing.
+        demo::DemoDataset empty = data;
+        for (demo::StateFeatures& f : empty.states)
+            f[4] = -1;
+        const auto none = demo::trainTarget(m_config, m_tokenizer, empty, weighted);
+        QCOMPARE(none.releaseSamples, 0);
+        QCOMPARE(none.losses.size(), plain.losses.size());
+        for (std::size_t i = 0; i < none.losses.size(); ++i)
+            QVERIFY(std::abs(none.losses[i] - plain.losses[i]) < 1e-4 * plain.losses[i]);
+
+        for (double w : {0.0, -1.0, std::numeric_limits<double>::quiet_NaN()}) {
+            weighted.releaseWeight = w;
+            QVERIFY(testing::errorOf([&] {
+                        demo::trainTarget(m_config, m_tokenizer, data, weighted);
+                    }).find("release weight") != std::string::npos);
+        }
+        weighted.releaseWeight = 8;
+        QVERIFY(testing::errorOf([&] {
+                    demo::trainTarget(m_config, m_tokenizer, m_data, weighted);
+                }).find("release weight") != std::string::npos);
+    }
+
     void shortRunLowersLossesAndSavesLoadableCheckpoints() {
         demo::TargetTrainOptions o;
         o.steps = 100;
