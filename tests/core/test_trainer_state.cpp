@@ -327,13 +327,9 @@ private Q_SLOTS:
         QVERIFY(plain.lmAttentionLosses.empty());
         QCOMPARE(plain.lmAttentionLayer, -1);
         o.lmAttentionWeight = 1;
-        QVERIFY(testing::errorOf([&] {
-                    demo::trainTarget(m_config, m_tokenizer, m_data, o);
-                }).find("states") != std::string::npos);
+        QVERIFY(testing::trainingError(m_config, m_tokenizer, m_data, o).find("states") != std::string::npos);
         o.lmAttentionLayer = 5;
-        QVERIFY(testing::errorOf([&] {
-                    demo::trainTarget(m_config, m_tokenizer, data, o);
-                }).find("layer 5") != std::string::npos);
+        QVERIFY(testing::trainingError(m_config, m_tokenizer, data, o).find("layer 5") != std::string::npos);
     }
 
     void probeLearnsAndIsDeterministic() {

@@ -5,6 +5,7 @@
 #include "demo/expert.h"
 #include "demo/trainer.h"
 #include "model/vla_model.h"
+#include "support/test_support.h"
 #include "text/tokenizer.h"
 
 #include <QTemporaryDir>
@@ -47,6 +48,12 @@ inline TinyTrainerSetup tinyTrainerSetup(const QTemporaryDir& dir) {
     s.data = demo::buildDataset(demo::expertEpisodes(3, 7, spec.imageSize),
                                 decode::ActionTokenizer(s.config.actionVocabBase()));
     return s;
+}
+
+// The message of the Error that training on `data` with `options` throws ("" when it trains).
+inline std::string trainingError(const model::VlaConfig& config, const std::string& tokenizer,
+                                 demo::DemoDataset data, const demo::TargetTrainOptions& options) {
+    return errorOf([&] { demo::trainTarget(config, tokenizer, data, options); });
 }
 
 } // namespace specvla::testing
