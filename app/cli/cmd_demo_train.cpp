@@ -335,6 +335,11 @@ int runTrain(const std::vector<std::string>& argv) {
                 "; state read-out median error %.1f cm (gripper), %.1f cm (named block), %.1f cm (goal), "
                 "%.1f cm (gripper height), holding wrong on %.1f%%",
                 c.gripperErrorCm, c.blockErrorCm, c.goalErrorCm, c.heightErrorCm, 100 * c.heldWrong);
+        if (c.goalErrorP90Cm >= 0)
+            std::printf(
+                "; goal read-out p90 %.1f cm, off by more than 10 cm on %.1f%%, median %.1f cm where a "
+                "receptacle defines the goal, %.1f cm where a reference block does",
+                c.goalErrorP90Cm, 100 * c.goalOff10Cm, c.goalErrorReceptacleCm, c.goalErrorReferenceCm);
         std::printf("\n");
     };
     if (target.bcUnseen.frames > 0) {
@@ -393,6 +398,11 @@ int runTrain(const std::vector<std::string>& argv) {
                                    {"goal", c.goalErrorCm},
                                    {"gripper_height", c.heightErrorCm}};
         if (c.heldWrong >= 0) j["holding_wrong"] = c.heldWrong;
+        if (c.goalErrorP90Cm >= 0)
+            j["goal_error"] = {{"p90_cm", c.goalErrorP90Cm},
+                               {"off_10cm", c.goalOff10Cm},
+                               {"receptacle_median_cm", c.goalErrorReceptacleCm},
+                               {"reference_block_median_cm", c.goalErrorReferenceCm}};
         return j;
     };
     nlohmann::json provenance;

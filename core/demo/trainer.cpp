@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <set>
 
 namespace fs = std::filesystem;
@@ -702,7 +703,7 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
         int matches = 0;
         std::array<int, 3> agree{}, counted{};
         double distance = 0;
-        std::vector<double> gripper, block, goal, height;
+        std::vector<double> gripper, block, goal, height, goalReceptacle, goalReference;
         int heldWrong = 0;
         for (int from = first; from < first + count; from += 32) {
             std::vector<int> idx;
@@ -743,6 +744,12 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
                     gripper.push_back(planar(0));
                     block.push_back(planar(5));
                     goal.push_back(planar(8));
+                    const InstructionThings things = instructionThings(
+                        data.episodes[static_cast<std::size_t>(
+                                          data.samples[static_cast<std::size_t>(idx[k])].episode)]
+                            .instruction);
+                    if (things.receptacle >= 0) goalReceptacle.push_back(goal.back());
+                    if (things.referenceBlock >= 0) goalReference.push_back(goal.back());
                     // Height is (z - 0.15 m) / 0.15 m at 2; holding the named block is +1 or -1 at 4.
                     height.push_back(15.0 * std::abs(a[r][2] - y[2]));
                     heldWrong += (a[r][4] > 0) != (y[4] > 0);
@@ -758,6 +765,18 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             c.gripperErrorCm = median(gripper);
             c.blockErrorCm = median(block);
             c.goalErrorCm = median(goal);
+            if (std::none_of(goal.begin(), goal.end(), [](double e) { return std::isnan(e); })) {
+                std::vector<double> sorted = goal;
+                std::sort(sorted.begin(), sorted.end());
+                c.goalErrorP90Cm = sorted[std::min(sorted.size() - 1, sorted.size() * 9 / 10)];
+                c.goalOff10Cm = static_cast<double>(std::count_if(goal.begin(), goal.end(),
+                                                                  [](double e) { return e > 10; })) /
+                                static_cast<double>(goal.size());
+            } else {
+                c.goalErrorP90Cm = c.goalOff10Cm = std::numeric_limits<double>::quiet_NaN();
+            }
+            if (!goalReceptacle.empty()) c.goalErrorReceptacleCm = median(goalReceptacle);
+            if (!goalReference.empty()) c.goalErrorReferenceCm = median(goalReference);
             c.heightErrorCm = median(height);
             c.heldWrong = static_cast<double>(heldWrong) / count;
         }

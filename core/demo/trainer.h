@@ -188,6 +188,11 @@ struct PolicyCheck {
     // The same read-out's median error of the fingertips' height (cm), and the fraction of frames whose
     // "holding the named block" read-out has the wrong sign; -1 without it.
     double heightErrorCm = -1, heldWrong = -1;
+    // The goal read-out's tail: its 90th percentile (cm), the fraction of frames it misplaces by more than
+    // 10 cm (another receptacle or block taken for the goal), and its median over the frames whose goal a
+    // receptacle defines (put in, move to the front) and over those a reference block defines (stack, place
+    // beside); -1 without the read-out or without such frames.
+    double goalErrorP90Cm = -1, goalOff10Cm = -1, goalErrorReceptacleCm = -1, goalErrorReferenceCm = -1;
 };
 
 struct TrainedTarget {

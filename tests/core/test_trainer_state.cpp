@@ -268,6 +268,26 @@ private Q_SLOTS:
             for (const demo::PolicyCheck* p : {&clean.bcUnseen, &clean.bcSeen}) {
                 QVERIFY(std::isfinite(p->heightErrorCm) && p->heightErrorCm >= 0 && p->heightErrorCm < 100);
                 QVERIFY(p->heldWrong >= 0 && p->heldWrong <= 1);
+                // The goal read-out's tail: the 90th percentile above the median, a fraction, and per
+                // definition of the goal only where such frames are (these episodes name no reference block).
+                QVERIFY(p->goalErrorP90Cm >= p->goalErrorCm);
+                QVERIFY(p->goalOff10Cm >= 0 && p->goalOff10Cm <= 1);
+                QCOMPARE(p->goalErrorReceptacleCm, -1.0); // the checked frames are the pick-up episode's
+                QCOMPARE(p->goalErrorReferenceCm, -1.0);
+            }
+            QVERIFY(std::isnan(checked.bcUnseen.goalErrorP90Cm));
+            {
+                // With the put-in episode last, the kept frames' goal is a receptacle's.
+                std::vector<std::vector<demo::StateFeatures>> s2;
+                auto e2 = demo::expertEpisodes(3, 7, spec.imageSize, {}, &s2);
+                std::reverse(e2.begin(), e2.end());
+                std::reverse(s2.begin(), s2.end());
+                demo::DemoDataset putInLast = demo::buildDataset(std::move(e2), tok, s2);
+                demo::TargetTrainOptions r = c;
+                r.steps = 3;
+                const auto checkedPutIn = demo::trainTarget(m_config, m_tokenizer, putInLast, r);
+                QVERIFY(checkedPutIn.bcUnseen.goalErrorReceptacleCm >= 0);
+                QCOMPARE(checkedPutIn.bcUnseen.goalErrorReferenceCm, -1.0);
             }
             // Without the auxiliary loss there is no read-out to measure.
             c.auxWeight = 0;
@@ -276,6 +296,7 @@ private Q_SLOTS:
             QCOMPARE(plain.bcUnseen.gripperErrorCm, -1.0);
             QCOMPARE(plain.bcUnseen.heightErrorCm, -1.0);
             QCOMPARE(plain.bcUnseen.heldWrong, -1.0);
+            QCOMPARE(plain.bcUnseen.goalErrorP90Cm, -1.0);
         }
 
         o.steps = 3;
