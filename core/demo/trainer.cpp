@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "demo/trainer.h"
 
+#include "decode/metrics.h"
 #include "decode/spec_decoder.h"
 #include "demo/evaluation.h"
 #include "demo/expert.h"
@@ -620,18 +621,18 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
     // says open (OpenVLA's gripper: 1 open, 0 closed).
     if (!(o.releaseWeight > 0 && std::isfinite(o.releaseWeight)))
         throw Error("demo: the release weight must be a positive number");
-    if (o.releaseWeight != 1 && data.states.size() != data.samples.size())
+    const bool withStates = data.states.size() == data.samples.size();
+    if (o.releaseWeight != 1 && !withStates)
         throw Error("demo trainer: the release weight needs the simulator's state of every sample");
+    auto holds = [&](int i) { return withStates && data.states[static_cast<std::size_t>(i)][4] > 0; };
     auto isRelease = [&](int i) {
-        if (data.states.size() != data.samples.size()) return false;
         const int g = data.samples[static_cast<std::size_t>(i)].tokens[6];
-        return data.states[static_cast<std::size_t>(i)][4] > 0 && actions.isActionToken(g) &&
-               actions.decode(g) > 0.5;
+        return holds(i) && actions.isActionToken(g) && actions.decode(g) > 0.5;
     };
-    if (data.states.size() == data.samples.size()) {
+    if (withStates) {
         out.holdingSamples = out.releaseSamples = 0;
         for (int i = 0; i < trainable; ++i) {
-            out.holdingSamples += data.states[static_cast<std::size_t>(i)][4] > 0 ? 1 : 0;
+            out.holdingSamples += holds(i) ? 1 : 0;
             out.releaseSamples += isRelease(i) ? 1 : 0;
         }
     }
@@ -658,8 +659,10 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             o.binSigma > 0 ? softActionLoss(logits, targets, nTargets)
                            : at::cross_entropy_loss(logits, at::tensor(targets), {}, at::Reduction::None);
         // Release frames weigh releaseWeight on their gripper token.
-        at::Tensor ce = perRow.mean();
-        if (o.releaseWeight != 1) {
+        at::Tensor ce;
+        if (o.releaseWeight == 1) {
+            ce = perRow.mean();
+        } else {
             std::vector<float> w(targets.size(), 1.0f);
             for (std::size_t k = 0; k < idx.size(); ++k)
                 if (isRelease(idx[k]))
@@ -766,9 +769,7 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             c.blockErrorCm = median(block);
             c.goalErrorCm = median(goal);
             if (std::none_of(goal.begin(), goal.end(), [](double e) { return std::isnan(e); })) {
-                std::vector<double> sorted = goal;
-                std::sort(sorted.begin(), sorted.end());
-                c.goalErrorP90Cm = sorted[std::min(sorted.size() - 1, sorted.size() * 9 / 10)];
+                c.goalErrorP90Cm = decode::percentile(goal, 90);
                 c.goalOff10Cm = static_cast<double>(std::count_if(goal.begin(), goal.end(),
                                                                   [](double e) { return e > 10; })) /
                                 static_cast<double>(goal.size());
