@@ -68,6 +68,8 @@ std::string demoUsage() {
            "  --lr LR          target learning rate (default 1e-3)\n"
            "  --frame-stride K train on every K-th step of each episode (more layouts in the same memory;\n"
            "                   default 1)\n"
+           "  --keyframes M    also keep, in every M-th episode, the frames on either side of each change\n"
+           "                   of the gripper label (grasp and release), whatever the stride (default 0)\n"
            "  --aux W          weight of an auxiliary state loss: read-outs of the simulator's state from\n"
            "                   the patches and the last prompt position, in training only (default 0: none)\n"
            "  --aux-layer L    the language model's read-out reads layer L's output (default: the final\n"

@@ -164,6 +164,7 @@ int runTrain(const std::vector<std::string>& argv) {
                      "aux",
                      "aux-layer",
                      "frame-stride",
+                     "keyframes",
                      "vision-steps",
                      "vision-lr",
                      "draft-samples",
@@ -204,6 +205,7 @@ int runTrain(const std::vector<std::string>& argv) {
     const int evalEpisodes = intOpt("eval", 10);
     const int heldOut = intOpt("heldout", 20);
     const int frameStride = intOpt("frame-stride", 1);
+    const int keyframes = intOpt("keyframes", 0);
     const demo::ExpertOptions expert = expertFromArgs(args);
     const double perturb = expert.perturbation, gripperFlip = expert.gripperFlip;
     // The held-out demonstrations come from the same expert, unperturbed.
@@ -245,13 +247,14 @@ int runTrain(const std::vector<std::string>& argv) {
     std::vector<std::vector<demo::StateFeatures>> states;
     std::vector<data::Episode> demonstrations =
         demo::expertEpisodes(episodes, seed * 100000, spec.imageSize, expert, &states);
-    demo::DemoDataset data = demo::buildDataset(
-        std::move(demonstrations), decode::ActionTokenizer(config.actionVocabBase()), states, frameStride);
+    demo::DemoDataset data =
+        demo::buildDataset(std::move(demonstrations), decode::ActionTokenizer(config.actionVocabBase()),
+                           states, frameStride, keyframes);
     int expertSuccess = 0;
     for (const auto& e : data.episodes)
         expertSuccess += e.success() ? 1 : 0;
-    std::printf("dataset: %d episodes (%d expert successes), %zu samples, %.1f s\n", episodes, expertSuccess,
-                data.samples.size(), elapsed());
+    std::printf("dataset: %d episodes (%d expert successes), %zu samples (%d of them key frames), %.1f s\n",
+                episodes, expertSuccess, data.samples.size(), data.keyframeSamples, elapsed());
     std::fflush(stdout);
 
     const int every = std::max(1, steps / 40);
@@ -414,6 +417,7 @@ int runTrain(const std::vector<std::string>& argv) {
     provenance["gripper_flip"] = gripperFlip;
     provenance["expert"] = expertJson(expert);
     provenance["frame_stride"] = frameStride;
+    provenance["keyframes"] = {{"every", keyframes}, {"samples", data.keyframeSamples}};
     provenance["seed"] = seed;
     provenance["tokenizer_pieces"] = vocab;
     provenance["text_geometry"] = {{"layers", spec.textLayers},

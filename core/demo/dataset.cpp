@@ -418,7 +418,8 @@ std::array<int, 7> actionTokenIds(const data::Action& a, const decode::NormStats
 }
 
 DemoDataset buildDataset(std::vector<data::Episode> episodes, const decode::ActionTokenizer& tokenizer,
-                         const std::vector<std::vector<StateFeatures>>& states, int frameStride) {
+                         const std::vector<std::vector<StateFeatures>>& states, int frameStride,
+                         int keyframeEvery) {
     if (!states.empty()) {
         if (states.size() != episodes.size())
             throw Error("demo trainer: " + std::to_string(states.size()) + " state lists for " +
@@ -438,10 +439,22 @@ DemoDataset buildDataset(std::vector<data::Episode> episodes, const decode::Acti
     data.actionStats = actionStatistics(all);
     data.stats = normStatsFromStatistics(data.actionStats, kDemoStatsKey);
     if (frameStride < 1) throw Error("demo trainer: the frame stride must be at least 1");
-    for (std::size_t e = 0; e < data.episodes.size(); ++e)
+    if (keyframeEvery < 0) throw Error("demo trainer: the key frame interval must not be negative");
+    for (std::size_t e = 0; e < data.episodes.size(); ++e) {
+        const auto& actions = data.episodes[e].actions;
+        const int n = std::min(data.episodes[e].numSteps, static_cast<int>(actions.size()));
+        std::vector<char> key(static_cast<std::size_t>(std::max(n, 0)), 0);
+        if (keyframeEvery > 0 && e % static_cast<std::size_t>(keyframeEvery) == 0)
+            for (int t = 0; t + 1 < n; ++t)
+                if ((actions[static_cast<std::size_t>(t)][6] > 0) !=
+                    (actions[static_cast<std::size_t>(t) + 1][6] > 0))
+                    key[static_cast<std::size_t>(t)] = key[static_cast<std::size_t>(t) + 1] = 1;
         for (int t = 0; t < data.episodes[e].numSteps; ++t) {
-            if ((t + static_cast<int>(e % static_cast<std::size_t>(frameStride))) % frameStride != 0)
-                continue;
+            const bool onStride =
+                (t + static_cast<int>(e % static_cast<std::size_t>(frameStride))) % frameStride == 0;
+            const bool isKey = t < n && key[static_cast<std::size_t>(t)];
+            if (!onStride && !isKey) continue;
+            if (!onStride) ++data.keyframeSamples;
             data.inputs.push_back(policyInput(frameOf(data.episodes[e], t)));
             if (!states.empty()) data.states.push_back(states[e][static_cast<std::size_t>(t)]);
             data.samples.push_back(
@@ -449,6 +462,7 @@ DemoDataset buildDataset(std::vector<data::Episode> episodes, const decode::Acti
                  actionTokenIds(toOpenVlaAction(data.episodes[e].actions[static_cast<std::size_t>(t)]),
                                 data.stats, tokenizer)});
         }
+    }
     return data;
 }
 

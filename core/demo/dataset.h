@@ -117,11 +117,16 @@ struct DemoDataset {
     nlohmann::json actionStats;           // actionStatistics() of all steps
     decode::NormStats stats;              // key kDemoStatsKey
     std::vector<StateFeatures> states;    // per sample, for the auxiliary loss; empty when not known
+    int keyframeSamples = 0;              // samples kept as key frames only (not on the frame stride)
 };
 // states: per episode and step (as expertEpisodes gives them), or empty. frameStride k > 1 keeps every k-th
 // step of each episode as a sample (offset by the episode's index), so many layouts fit in memory; the action
-// statistics still cover every step.
+// statistics still cover every step. keyframeEvery m > 0 also keeps, in every m-th episode (the first, the
+// (m+1)-th, ...), the two frames on either side of each change of the gripper label: the last "open" before a
+// grasp and the first "close", the last "close" before a release and the release. A stride of 9 keeps one
+// release frame in nine; these are the frames whose labels hang on a distance of a few centimetres.
 DemoDataset buildDataset(std::vector<data::Episode> episodes, const decode::ActionTokenizer& tokenizer,
-                         const std::vector<std::vector<StateFeatures>>& states = {}, int frameStride = 1);
+                         const std::vector<std::vector<StateFeatures>>& states = {}, int frameStride = 1,
+                         int keyframeEvery = 0);
 
 } // namespace specvla::demo

@@ -25,6 +25,8 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <set>
+#include <utility>
 
 using namespace specvla;
 using testing::mean;
@@ -125,6 +127,57 @@ private Q_SLOTS:
                 QVERIFY(tok.isActionToken(id));
         QCOMPARE(m_data.stats.key, std::string(demo::kDemoStatsKey));
         QCOMPARE(m_data.stats.dims(), std::size_t(7));
+    }
+
+    // --keyframes: besides the frame stride, every m-th episode keeps the frames on either side of each
+    // change of the gripper label, each once, with its own tokens and state.
+    void keyframesKeepGripperChanges() {
+        const auto spec = demo::DemoModelSpec::tiny();
+        std::vector<std::vector<demo::StateFeatures>> states;
+        const auto episodes = demo::expertEpisodes(4, 7, spec.imageSize, {}, &states);
+        const decode::ActionTokenizer tok(m_config.actionVocabBase());
+        const int stride = 5, every = 2;
+        const demo::DemoDataset plain = demo::buildDataset(episodes, tok, states, stride);
+        const demo::DemoDataset keyed = demo::buildDataset(episodes, tok, states, stride, every);
+        QCOMPARE(plain.keyframeSamples, 0);
+        // By hand: the frames of each change in episodes 0 and 2, less those the stride keeps anyway.
+        std::set<std::pair<int, int>> expected;
+        int changes = 0, extra = 0;
+        for (std::size_t e = 0; e < episodes.size(); ++e) {
+            const auto& a = episodes[e].actions;
+            for (int t = 0; t < episodes[e].numSteps; ++t)
+                if ((t + static_cast<int>(e) % stride) % stride == 0)
+                    expected.insert({static_cast<int>(e), t});
+            if (e % every != 0) continue;
+            for (std::size_t t = 0; t + 1 < a.size(); ++t)
+                if ((a[t][6] > 0) != (a[t + 1][6] > 0)) {
+                    ++changes;
+                    for (std::size_t u : {t, t + 1})
+                        extra += expected.insert({static_cast<int>(e), static_cast<int>(u)}).second ? 1 : 0;
+                }
+        }
+        QVERIFY2(changes >= 2, "the expert grasps and lets go in the kept episodes");
+        QCOMPARE(keyed.keyframeSamples, extra);
+        QCOMPARE(keyed.samples.size(), expected.size());
+        QCOMPARE(keyed.samples.size(), plain.samples.size() + static_cast<std::size_t>(extra));
+        QCOMPARE(keyed.states.size(), keyed.samples.size());
+        QCOMPARE(keyed.inputs.size(), keyed.samples.size());
+        std::set<std::pair<int, int>> seen;
+        for (std::size_t i = 0; i < keyed.samples.size(); ++i) {
+            const demo::DemoSample& x = keyed.samples[i];
+            QVERIFY(seen.insert({x.episode, x.step}).second); // no frame twice
+            const auto& ep = episodes[static_cast<std::size_t>(x.episode)];
+            const auto& action = ep.actions[static_cast<std::size_t>(x.step)];
+            QCOMPARE(x.tokens, demo::actionTokenIds(demo::toOpenVlaAction(action), keyed.stats, tok));
+            QCOMPARE(keyed.states[i],
+                     states[static_cast<std::size_t>(x.episode)][static_cast<std::size_t>(x.step)]);
+        }
+        QCOMPARE(seen, expected);
+        // The statistics still cover every step, so the tokens mean the same.
+        QCOMPARE(keyed.actionStats, plain.actionStats);
+        QVERIFY(testing::errorOf([&] {
+                    demo::buildDataset(episodes, tok, states, 1, -1);
+                }).find("key frame") != std::string::npos);
     }
 
     void daggerAddsExpertLabelledPolicyFrames() {
