@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-// What the demo trainer's target (trainer.cpp) and draft (draft_trainer.cpp) training share: the trained
-// tensors, the model view of them, minibatches of the demo dataset and the optimiser step. Includes libtorch:
-// only those two files and trainer_common.cpp include it.
+// What the demo trainer's target (trainer.cpp, vision_pretraining.cpp) and draft (draft_trainer.cpp) training
+// share: the trained tensors, the model view of them, minibatches of the demo dataset and the optimiser step.
+// Includes libtorch: only those files and trainer_common.cpp include it (and tests that compare tensors).
 #include "common/error.h"
 #include "demo/dataset.h"
 #include "demo/trainer.h"
@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,24 @@ std::shared_ptr<model::VlaModel> buildTarget(const TrainedTarget& t);
 // Adds the tensors of specs from set to w (BF16 or F32); throws Error for one that was not trained.
 void writeSet(io::SafetensorsWriter& w, const std::vector<model::TensorSpec>& specs, const WeightSet& set,
               bool bf16);
+
+// The scene features by thing for the vision read-out and the attention targets: the gripper, each block
+// colour, the plate and the bowl.
+constexpr int kSceneGroups = 1 + 6 + 2;
+// Where each scene group's thing appears in the model's grid x grid patches, as a distribution over the
+// patches (target, [kSceneGroups, grid * grid]), whether it is on the table and in view (present,
+// [kSceneGroups]) and where it is in units of patches (position, [kSceneGroups, 2]).
+void attentionTargets(const StateFeatures& f, int grid, float* target, float* present, float* position);
+// The tensors of the vision tower and its projector.
+bool isVisionTensor(const std::string& name);
+// The middle element (the upper one of an even count); 0 for none.
+double median(std::vector<double> v);
+// TargetTrainOptions::visionSteps: trains the vision tower and projector of `out` (those of its tensors in
+// `used`), with read-outs of the scene that are never saved, on samples [0, n - checkFrames), and measures
+// the read-out's errors on the last checkFrames samples (TrainedTarget::vision*).
+void pretrainVision(const model::VlaModel& m, TrainedTarget& out, const std::set<std::string>& used,
+                    const DemoDataset& data, const TargetTrainOptions& o, int checkFrames,
+                    const TrainProgress& visionProgress);
 
 // TargetTrainOptions::readoutDrive: an expert of `expert`'s options drives held-out layouts 0 .. layouts - 1
 // on the state read-out (last prompt position of layer auxLayer, or of the final norm when -1, times readW
