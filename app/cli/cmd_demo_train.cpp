@@ -163,6 +163,7 @@ int runTrain(const std::vector<std::string>& argv) {
                      "heldout",
                      "aux",
                      "aux-layer",
+                     "aux-relative",
                      "frame-stride",
                      "keyframes",
                      "vision-steps",
@@ -266,6 +267,12 @@ int runTrain(const std::vector<std::string>& argv) {
     to.auxWeight = args.value("aux") ? parseDouble("aux", *args.value("aux")) : 0.0;
     if (!(to.auxWeight >= 0)) throw Error("--aux: the weight must not be negative");
     if (args.value("aux-layer")) to.auxLayer = intOpt("aux-layer", -1);
+    if (args.value("aux-relative")) {
+        to.auxRelativeWeight = parseDouble("aux-relative", *args.value("aux-relative"));
+        if (!(to.auxRelativeWeight > 0 && to.auxRelativeWeight <= 1000))
+            throw UsageError("--aux-relative must be in (0, 1000]");
+        if (!(to.auxWeight > 0)) throw UsageError("--aux-relative needs --aux");
+    }
     to.visionSteps = intOpt("vision-steps", 0);
     if (args.value("vision-lr")) to.visionLr = parseDouble("vision-lr", *args.value("vision-lr"));
     if (!(to.visionLr > 0 && to.visionLr <= 1)) throw UsageError("--vision-lr must be in (0, 1]");
@@ -343,6 +350,14 @@ int runTrain(const std::vector<std::string>& argv) {
                 "; goal read-out p90 %.1f cm, off by more than 10 cm on %.1f%%, median %.1f cm where a "
                 "receptacle defines the goal, %.1f cm where a reference block does",
                 c.goalErrorP90Cm, 100 * c.goalOff10Cm, c.goalErrorReceptacleCm, c.goalErrorReferenceCm);
+        auto near = [](const char* thing, int frames, double offset, double relative) {
+            if (frames == 0) return;
+            std::printf("; within 10 cm of the %s (%d frames) its offset errs %.1f cm", thing, frames,
+                        offset);
+            if (relative >= 0) std::printf(" (%.1f cm by the relative read-out)", relative);
+        };
+        near("named block", c.nearBlockFrames, c.nearBlockOffsetErrorCm, c.nearBlockRelativeErrorCm);
+        near("goal", c.nearGoalFrames, c.nearGoalOffsetErrorCm, c.nearGoalRelativeErrorCm);
         std::printf("\n");
     };
     if (target.bcUnseen.frames > 0) {
@@ -406,6 +421,13 @@ int runTrain(const std::vector<std::string>& argv) {
                                {"off_10cm", c.goalOff10Cm},
                                {"receptacle_median_cm", c.goalErrorReceptacleCm},
                                {"reference_block_median_cm", c.goalErrorReferenceCm}};
+        if (c.gripperErrorCm >= 0)
+            j["near_offset_error_cm"] = {{"block_frames", c.nearBlockFrames},
+                                         {"block", c.nearBlockOffsetErrorCm},
+                                         {"block_relative", c.nearBlockRelativeErrorCm},
+                                         {"goal_frames", c.nearGoalFrames},
+                                         {"goal", c.nearGoalOffsetErrorCm},
+                                         {"goal_relative", c.nearGoalRelativeErrorCm}};
         return j;
     };
     nlohmann::json provenance;
@@ -440,6 +462,8 @@ int runTrain(const std::vector<std::string>& argv) {
         {"lr", to.lr},
         {"aux_weight", to.auxWeight},
         {"aux_layer", to.auxLayer},
+        {"aux_relative_weight", to.auxRelativeWeight},
+        {"aux_relative_loss", curve(target.auxRelativeLosses)},
         {"vision_steps", to.visionSteps},
         {"vision_lr", to.visionLr},
         {"vision_loss", curve(target.visionLosses)},

@@ -210,7 +210,18 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
         if (used.count(name) && !(o.freezeVision && isVisionTensor(name)))
             params.push_back(t.requires_grad_(true));
     // The auxiliary read-outs (trained, never saved); with a frozen tower only the language model's.
-    at::Tensor auxPatchW, auxPatchB, auxLlmW, auxLlmB;
+    at::Tensor auxPatchW, auxPatchB, auxLlmW, auxLlmB, auxRelW, auxRelB;
+    if (o.auxRelativeWeight != 0 && !(aux && o.auxRelativeWeight > 0 && std::isfinite(o.auxRelativeWeight)))
+        throw Error("demo trainer: the relative read-out's weight must be a positive number, with the "
+                    "auxiliary loss and the simulator's states");
+    if (aux && o.auxRelativeWeight > 0) {
+        auxRelW = (at::randn({out.config.text.hiddenSize, 4}) /
+                   std::sqrt(static_cast<double>(out.config.text.hiddenSize)))
+                      .requires_grad_(true);
+        auxRelB = at::zeros({4}).requires_grad_(true);
+        params.push_back(auxRelW);
+        params.push_back(auxRelB);
+    }
     if (aux) {
         if (!o.freezeVision) {
             auxPatchW = (at::randn({flat, kStateFeatures}) / std::sqrt(static_cast<double>(flat)))
@@ -300,17 +311,19 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             }
         return f;
     };
-    // The auxiliary read-out of the language model's last prompt position, [B, kStateFeatures].
-    auto auxReadOut = [&](const Forward& f) {
+    // The language model's state at the last prompt position that the read-outs read, [B, D].
+    auto lastPromptState = [&](const Forward& f) {
         std::vector<std::int64_t> lastRows, lastCols;
         for (std::size_t k = 0; k < f.labels.size(); ++k) {
             lastRows.push_back(static_cast<std::int64_t>(k));
             lastCols.push_back(f.batch.promptLength[k] - 1);
         }
         const at::Tensor& source = f.attention.hidden.defined() ? f.attention.hidden : f.out.hidden;
-        const at::Tensor last = source.index({at::tensor(lastRows), at::tensor(lastCols)}).to(at::kFloat);
-        return at::addmm(auxLlmB, last, auxLlmW);
+        return source.index({at::tensor(lastRows), at::tensor(lastCols)}).to(at::kFloat);
     };
+    // The auxiliary read-out, [B, kStateFeatures], and the relative one, [B, 4] (auxRelativeWeight).
+    auto auxReadOut = [&](const at::Tensor& last) { return at::addmm(auxLlmB, last, auxLlmW); };
+    auto relativeReadOut = [&](const at::Tensor& last) { return at::addmm(auxRelB, last, auxRelW); };
     // The attention loss: heads 0, 1, 2 of the supervised layer at each sample's last prompt position against
     // the named block's, the goal thing's and the gripper's patch targets.
     auto lmAttentionLoss = [&](const Forward& f, const std::vector<int>& idx) {
@@ -482,13 +495,25 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             }
             const at::Tensor y =
                 at::tensor(wanted).view({static_cast<std::int64_t>(idx.size()), kStateFeatures});
-            at::Tensor auxLoss = at::mse_loss(auxReadOut(fwd), y);
+            const at::Tensor last = lastPromptState(fwd);
+            at::Tensor auxLoss = at::mse_loss(auxReadOut(last), y);
             if (auxPatchW.defined())
                 auxLoss =
                     auxLoss +
                     at::mse_loss(at::addmm(auxPatchB, fwd.patches.to(at::kFloat).flatten(1), auxPatchW), y);
             loss = ce + o.auxWeight * auxLoss;
             out.auxLosses.push_back(auxLoss.item<double>());
+            if (auxRelW.defined()) {
+                std::vector<float> rel;
+                for (int i : idx) {
+                    const auto r = relativeOffsets(data.states[static_cast<std::size_t>(i)]);
+                    rel.insert(rel.end(), r.begin(), r.end());
+                }
+                const at::Tensor relLoss = at::mse_loss(
+                    relativeReadOut(last), at::tensor(rel).view({static_cast<std::int64_t>(idx.size()), 4}));
+                loss = loss + o.auxRelativeWeight * relLoss;
+                out.auxRelativeLosses.push_back(relLoss.item<double>());
+            }
         }
         if (lmAttention) {
             const at::Tensor attentionLoss = lmAttentionLoss(fwd, idx);
@@ -510,6 +535,7 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
         std::array<int, 3> agree{}, counted{};
         double distance = 0;
         std::vector<double> gripper, block, goal, height, goalReceptacle, goalReference;
+        std::vector<double> nearBlockOffset, nearGoalOffset, nearBlockRelative, nearGoalRelative;
         int heldWrong = 0;
         for (int from = first; from < first + count; from += 32) {
             std::vector<int> idx;
@@ -537,8 +563,12 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
                     }
                 }
             if (aux) {
-                const at::Tensor predicted = auxReadOut(f).contiguous();
+                const at::Tensor last = lastPromptState(f);
+                const at::Tensor predicted = auxReadOut(last).contiguous();
                 const auto a = predicted.accessor<float, 2>();
+                const at::Tensor relPredicted =
+                    auxRelW.defined() ? relativeReadOut(last).contiguous() : at::zeros({last.size(0), 4});
+                const auto rp = relPredicted.accessor<float, 2>();
                 for (std::size_t k = 0; k < idx.size(); ++k) {
                     const StateFeatures& y = data.states[static_cast<std::size_t>(idx[k])];
                     const auto r = static_cast<std::int64_t>(k);
@@ -556,6 +586,23 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
                             .instruction);
                     if (things.receptacle >= 0) goalReceptacle.push_back(goal.back());
                     if (things.referenceBlock >= 0) goalReference.push_back(goal.back());
+                    // Near the block (not held) or, holding it, near a goal apart from it: the error of its
+                    // offset from the fingertips as the two read-outs give it (cm).
+                    const bool holding = y[4] > 0;
+                    const bool hasGoal = things.receptacle >= 0 || things.referenceBlock >= 0;
+                    for (const int at : {5, 8}) {
+                        if (at == 5 ? holding : !(holding && hasGoal)) continue;
+                        const auto u = static_cast<std::size_t>(at);
+                        const double tx = 30.0 * (y[u] - y[0]), ty = 30.0 * (y[u + 1] - y[1]);
+                        if (!(std::hypot(tx, ty) < 10)) continue;
+                        const double ox = 30.0 * (a[r][at] - a[r][0]), oy = 30.0 * (a[r][at + 1] - a[r][1]);
+                        (at == 5 ? nearBlockOffset : nearGoalOffset).push_back(std::hypot(ox - tx, oy - ty));
+                        if (!auxRelW.defined()) continue;
+                        const int q = at == 5 ? 0 : 2;
+                        const double rx = relativeOffsetCm(rp[r][q]), ry = relativeOffsetCm(rp[r][q + 1]);
+                        (at == 5 ? nearBlockRelative : nearGoalRelative)
+                            .push_back(std::hypot(rx - tx, ry - ty));
+                    }
                     // Height is (z - 0.15 m) / 0.15 m at 2; holding the named block is +1 or -1 at 4.
                     height.push_back(15.0 * std::abs(a[r][2] - y[2]));
                     heldWrong += (a[r][4] > 0) != (y[4] > 0);
@@ -583,6 +630,13 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             if (!goalReference.empty()) c.goalErrorReferenceCm = median(goalReference);
             c.heightErrorCm = median(height);
             c.heldWrong = static_cast<double>(heldWrong) / count;
+            c.nearBlockFrames = static_cast<int>(nearBlockOffset.size());
+            c.nearGoalFrames = static_cast<int>(nearGoalOffset.size());
+            auto medianOrNone = [](const std::vector<double>& v) { return v.empty() ? -1.0 : median(v); };
+            c.nearBlockOffsetErrorCm = medianOrNone(nearBlockOffset);
+            c.nearGoalOffsetErrorCm = medianOrNone(nearGoalOffset);
+            c.nearBlockRelativeErrorCm = medianOrNone(nearBlockRelative);
+            c.nearGoalRelativeErrorCm = medianOrNone(nearGoalRelative);
         }
         return c;
     };

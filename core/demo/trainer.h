@@ -91,6 +91,12 @@ struct TargetTrainOptions {
     // also feeds the first action token's logits; an earlier layer leaves the layers above it free to turn
     // what the read-out knows into actions).
     int auxLayer = -1;
+    // Weight of a second read-out of the same language-model state (needs auxWeight and states): the named
+    // block's and the goal's offsets from the gripper in the table plane, each as tanh(offset / 5 cm), with a
+    // mean squared error. The first read-out scales positions by 1 / 0.3 m, so its loss hardly changes over
+    // the last centimetres near a thing; this one is steepest there, where the decisions to close and to let
+    // go hang on 2 to 4 cm. Training only, never saved. 0: none.
+    double auxRelativeWeight = 0;
     // Vision pretraining (needs DemoDataset::states): before behaviour cloning, the vision tower and the
     // projector learn to read the scene features (kSceneFeatureOffset on) off the pixels. The read-out
     // (training only, never saved) works as the language model's attention does: one learnt query per thing
@@ -193,6 +199,14 @@ struct PolicyCheck {
     // receptacle defines (put in, move to the front) and over those a reference block defines (stack, place
     // beside); -1 without the read-out or without such frames.
     double goalErrorP90Cm = -1, goalOff10Cm = -1, goalErrorReceptacleCm = -1, goalErrorReferenceCm = -1;
+    // Near a thing (its true planar offset from the fingertips under 10 cm): the median error (cm) of the
+    // named block's offset from the gripper, over frames that do not hold it, and of the goal's, over frames
+    // that hold the block of a task with a goal apart from it. "Offset" is the difference of the read-out's
+    // two positions; "relative" the relative read-out's (auxRelativeWeight). -1 without the read-out or
+    // without such frames; the frames counts them.
+    int nearBlockFrames = 0, nearGoalFrames = 0;
+    double nearBlockOffsetErrorCm = -1, nearGoalOffsetErrorCm = -1;
+    double nearBlockRelativeErrorCm = -1, nearGoalRelativeErrorCm = -1;
 };
 
 struct TrainedTarget {
@@ -202,6 +216,8 @@ struct TrainedTarget {
     std::shared_ptr<WeightSet> weights;
     std::vector<double> losses;    // per step (cross entropy per supervised token)
     std::vector<double> auxLosses; // per step (the auxiliary loss, both read-outs), empty without it
+    std::vector<double>
+        auxRelativeLosses; // per step (auxRelativeWeight's loss, unweighted), empty without it
     std::vector<double>
         lmAttentionLosses;            // per step (lmAttentionWeight's loss, unweighted), empty without it
     int lmAttentionLayer = -1;        // the layer it supervised

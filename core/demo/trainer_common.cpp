@@ -174,4 +174,18 @@ ReadoutDrive driveOnReadout(const model::VlaModel& m, const at::Tensor& readW, c
     return out;
 }
 
+// State positions are in units of 0.3 m: the gripper's at 0, the named block's at 5, the goal's at 8.
+std::array<float, 4> relativeOffsets(const StateFeatures& y) {
+    std::array<float, 4> out{};
+    for (int k = 0; k < 4; ++k) {
+        const auto at = static_cast<std::size_t>((k < 2 ? 5 : 8) + k % 2);
+        out[static_cast<std::size_t>(k)] = static_cast<float>(
+            std::tanh(0.3 * (y[at] - y[static_cast<std::size_t>(k % 2)]) / kRelativeScale));
+    }
+    return out;
+}
+double relativeOffsetCm(double v) {
+    return 100.0 * kRelativeScale * std::atanh(std::clamp(v, -0.999, 0.999));
+}
+
 } // namespace specvla::demo::detail

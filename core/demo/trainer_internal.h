@@ -15,6 +15,7 @@
 #include <ATen/ATen.h>
 #include <torch/optim.h>
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -108,6 +109,13 @@ double median(std::vector<double> v);
 void pretrainVision(const model::VlaModel& m, TrainedTarget& out, const std::set<std::string>& used,
                     const DemoDataset& data, const TargetTrainOptions& o, int checkFrames,
                     const TrainProgress& visionProgress);
+
+// The relative read-out's targets (TargetTrainOptions::auxRelativeWeight): the named block's offset from the
+// gripper in x and y, then the goal's, each as tanh(offset / kRelativeScale); and an offset in centimetres
+// back from one of them (clamped to 0.999, about 19 cm).
+constexpr double kRelativeScale = 0.05;
+std::array<float, 4> relativeOffsets(const StateFeatures& y);
+double relativeOffsetCm(double v);
 
 // TargetTrainOptions::readoutDrive: an expert of `expert`'s options drives held-out layouts 0 .. layouts - 1
 // on the state read-out (last prompt position of layer auxLayer, or of the final norm when -1, times readW

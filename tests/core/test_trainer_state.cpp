@@ -318,6 +318,73 @@ private Q_SLOTS:
                  model::vlaTensorSpecs(withAux.config).size());
     }
 
+    // --aux-relative: a second read-out of the same state gives the named block's and the goal's offsets
+    // from the gripper, steepest near them; it trains, is measured near the goal, and is never saved.
+    void relativeReadOutLowersAndIsMeasured() {
+        // The targets by hand: gripper at (3, -6) cm, named block at (6, -6) cm, goal at (-9, 0) cm.
+        demo::StateFeatures f{};
+        f[0] = 0.03f / 0.3f, f[1] = -0.06f / 0.3f, f[5] = 0.06f / 0.3f, f[6] = -0.06f / 0.3f;
+        f[8] = -0.09f / 0.3f, f[9] = 0.0f;
+        const auto r = demo::detail::relativeOffsets(f);
+        QVERIFY(std::abs(r[0] - std::tanh(0.6)) < 1e-5 && std::abs(r[1]) < 1e-6);
+        QVERIFY(std::abs(r[2] - std::tanh(-2.4)) < 1e-5 && std::abs(r[3] - std::tanh(1.2)) < 1e-5);
+        QVERIFY(std::abs(demo::detail::relativeOffsetCm(r[0]) - 3.0) < 1e-3);
+        QVERIFY(std::abs(demo::detail::relativeOffsetCm(r[3]) - 6.0) < 1e-3);
+        QVERIFY(demo::detail::relativeOffsetCm(1.0) < 20); // clamped, finite
+
+        // The put-in episode last, so the kept-out frames hold the block near the bowl.
+        const auto spec = demo::DemoModelSpec::tiny();
+        std::vector<std::vector<demo::StateFeatures>> states;
+        auto episodes = demo::expertEpisodes(3, 7, spec.imageSize, {}, &states);
+        std::reverse(episodes.begin(), episodes.end());
+        std::reverse(states.begin(), states.end());
+        const decode::ActionTokenizer tok(m_config.actionVocabBase());
+        demo::DemoDataset data = demo::buildDataset(std::move(episodes), tok, states);
+
+        demo::TargetTrainOptions o = quickTraining(80);
+        o.auxWeight = 1.0;
+        o.bcCheck = true;
+        const auto plain = demo::trainTarget(m_config, m_tokenizer, data, o);
+        QVERIFY(plain.auxRelativeLosses.empty());
+        o.auxRelativeWeight = 1.0;
+        const auto rel = demo::trainTarget(m_config, m_tokenizer, data, o);
+        const auto again = demo::trainTarget(m_config, m_tokenizer, data, o);
+        QCOMPARE(rel.auxRelativeLosses.size(), std::size_t(80));
+        QCOMPARE(again.auxRelativeLosses, rel.auxRelativeLosses);
+        QCOMPARE(again.losses, rel.losses);
+        QVERIFY(std::abs(rel.losses[1] - plain.losses[1]) > 1e-9); // it shapes the shared state
+        const double first = mean(rel.auxRelativeLosses, 0, 10), last = mean(rel.auxRelativeLosses, 70, 10);
+        qInfo("relative read-out loss %.3f -> %.3f", first, last);
+        QVERIFY2(last < 0.7 * first, qPrintable(QString("%1 -> %2").arg(first).arg(last)));
+
+        // Measured near the goal on the kept-out frames, by both read-outs; only the offset without it.
+        QVERIFY(rel.bcUnseen.nearGoalFrames > 0);
+        QCOMPARE(plain.bcUnseen.nearGoalFrames, rel.bcUnseen.nearGoalFrames);
+        QVERIFY(rel.bcUnseen.nearGoalOffsetErrorCm >= 0 && rel.bcUnseen.nearGoalOffsetErrorCm < 100);
+        QVERIFY(rel.bcUnseen.nearGoalRelativeErrorCm >= 0 && rel.bcUnseen.nearGoalRelativeErrorCm < 40);
+        QVERIFY(plain.bcUnseen.nearGoalOffsetErrorCm >= 0);
+        QCOMPARE(plain.bcUnseen.nearGoalRelativeErrorCm, -1.0);
+        // Frames that hold the block are not near-block frames.
+        QCOMPARE(rel.bcUnseen.nearBlockFrames == 0, rel.bcUnseen.nearBlockOffsetErrorCm == -1.0);
+
+        // Not part of the checkpoint: the same tensors as without it.
+        QCOMPARE(demo::weightNames(*rel.weights), demo::weightNames(*plain.weights));
+
+        // Refused without the auxiliary loss or its states, and for a weight that is not a positive number.
+        o.steps = 2;
+        for (double w : {-1.0, std::numeric_limits<double>::quiet_NaN()}) {
+            o.auxRelativeWeight = w;
+            QVERIFY(testing::trainingError(m_config, m_tokenizer, data, o).find("relative") !=
+                    std::string::npos);
+        }
+        o.auxRelativeWeight = 1.0;
+        o.auxWeight = 0;
+        QVERIFY(testing::trainingError(m_config, m_tokenizer, data, o).find("relative") != std::string::npos);
+        o.auxWeight = 1.0;
+        QVERIFY(testing::trainingError(m_config, m_tokenizer, m_data, o).find("relative") !=
+                std::string::npos);
+    }
+
     void languageModelAttentionLossLowers() {
         const auto spec = demo::DemoModelSpec::tiny();
         std::vector<std::vector<demo::StateFeatures>> states;
