@@ -441,18 +441,17 @@ DemoDataset buildDataset(std::vector<data::Episode> episodes, const decode::Acti
     if (frameStride < 1) throw Error("demo trainer: the frame stride must be at least 1");
     if (keyframeEvery < 0) throw Error("demo trainer: the key frame interval must not be negative");
     for (std::size_t e = 0; e < data.episodes.size(); ++e) {
+        // Key frames: both sides of each change of the gripper label.
         const auto& actions = data.episodes[e].actions;
-        const int n = std::min(data.episodes[e].numSteps, static_cast<int>(actions.size()));
-        std::vector<char> key(static_cast<std::size_t>(std::max(n, 0)), 0);
+        const auto steps = static_cast<std::size_t>(data.episodes[e].numSteps);
+        std::vector<char> key(steps, 0);
         if (keyframeEvery > 0 && e % static_cast<std::size_t>(keyframeEvery) == 0)
-            for (int t = 0; t + 1 < n; ++t)
-                if ((actions[static_cast<std::size_t>(t)][6] > 0) !=
-                    (actions[static_cast<std::size_t>(t) + 1][6] > 0))
-                    key[static_cast<std::size_t>(t)] = key[static_cast<std::size_t>(t) + 1] = 1;
+            for (std::size_t t = 0; t + 1 < steps; ++t)
+                if ((actions[t][6] > 0) != (actions[t + 1][6] > 0)) key[t] = key[t + 1] = 1;
         for (int t = 0; t < data.episodes[e].numSteps; ++t) {
             const bool onStride =
                 (t + static_cast<int>(e % static_cast<std::size_t>(frameStride))) % frameStride == 0;
-            const bool isKey = t < n && key[static_cast<std::size_t>(t)];
+            const bool isKey = key[static_cast<std::size_t>(t)] != 0;
             if (!onStride && !isKey) continue;
             if (!onStride) ++data.keyframeSamples;
             data.inputs.push_back(policyInput(frameOf(data.episodes[e], t)));

@@ -590,19 +590,20 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
                     // offset from the fingertips as the two read-outs give it (cm).
                     const bool holding = y[4] > 0;
                     const bool hasGoal = things.receptacle >= 0 || things.referenceBlock >= 0;
-                    for (const int at : {5, 8}) {
-                        if (at == 5 ? holding : !(holding && hasGoal)) continue;
+                    // The thing's position at state index `at`, its relative read-out's x and y at q.
+                    auto nearOffset = [&](int at, int q, std::vector<double>& offsets,
+                                          std::vector<double>& relatives) {
                         const auto u = static_cast<std::size_t>(at);
                         const double tx = 30.0 * (y[u] - y[0]), ty = 30.0 * (y[u + 1] - y[1]);
-                        if (!(std::hypot(tx, ty) < 10)) continue;
+                        if (!(std::hypot(tx, ty) < 10)) return;
                         const double ox = 30.0 * (a[r][at] - a[r][0]), oy = 30.0 * (a[r][at + 1] - a[r][1]);
-                        (at == 5 ? nearBlockOffset : nearGoalOffset).push_back(std::hypot(ox - tx, oy - ty));
-                        if (!auxRelW.defined()) continue;
-                        const int q = at == 5 ? 0 : 2;
+                        offsets.push_back(std::hypot(ox - tx, oy - ty));
+                        if (!auxRelW.defined()) return;
                         const double rx = relativeOffsetCm(rp[r][q]), ry = relativeOffsetCm(rp[r][q + 1]);
-                        (at == 5 ? nearBlockRelative : nearGoalRelative)
-                            .push_back(std::hypot(rx - tx, ry - ty));
-                    }
+                        relatives.push_back(std::hypot(rx - tx, ry - ty));
+                    };
+                    if (!holding) nearOffset(5, 0, nearBlockOffset, nearBlockRelative);
+                    if (holding && hasGoal) nearOffset(8, 2, nearGoalOffset, nearGoalRelative);
                     // Height is (z - 0.15 m) / 0.15 m at 2; holding the named block is +1 or -1 at 4.
                     height.push_back(15.0 * std::abs(a[r][2] - y[2]));
                     heldWrong += (a[r][4] > 0) != (y[4] > 0);

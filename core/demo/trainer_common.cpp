@@ -176,13 +176,10 @@ ReadoutDrive driveOnReadout(const model::VlaModel& m, const at::Tensor& readW, c
 
 // State positions are in units of 0.3 m: the gripper's at 0, the named block's at 5, the goal's at 8.
 std::array<float, 4> relativeOffsets(const StateFeatures& y) {
-    std::array<float, 4> out{};
-    for (int k = 0; k < 4; ++k) {
-        const auto at = static_cast<std::size_t>((k < 2 ? 5 : 8) + k % 2);
-        out[static_cast<std::size_t>(k)] = static_cast<float>(
-            std::tanh(0.3 * (y[at] - y[static_cast<std::size_t>(k % 2)]) / kRelativeScale));
-    }
-    return out;
+    auto offset = [&y](std::size_t at, std::size_t axis) {
+        return static_cast<float>(std::tanh(0.3 * (y[at + axis] - y[axis]) / kRelativeScale));
+    };
+    return {offset(5, 0), offset(5, 1), offset(8, 0), offset(8, 1)};
 }
 double relativeOffsetCm(double v) {
     return 100.0 * kRelativeScale * std::atanh(std::clamp(v, -0.999, 0.999));
