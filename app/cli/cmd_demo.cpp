@@ -152,7 +152,11 @@ std::string demoUsage() {
            "  --failures       print how each failed episode ended (the block's distance from its goal,\n"
            "                   whether it is held, where the gripper is)\n"
            "  --dagger R       R DAgger rounds: the policy drives --dagger-episodes N fresh layouts\n"
-           "                   (default 200), the expert labels what it visits, --steps more steps\n";
+           "                   (default 200), the expert labels what it visits, --steps more steps\n"
+           "  --fixed-noise    draw each episode's misreading once and keep it for every frame, as a\n"
+           "                   trained policy's misreading is a function of the frame (default: anew per "
+           "frame)\n"
+           "  --expert-drives  the expert itself drives on the misread state, with no clone trained\n";
 }
 
 namespace democli {

@@ -33,7 +33,7 @@ int runProbe(const std::vector<std::string>& argv) {
                     {"episodes", "steps", "batch", "lr", "bin-sigma", "hidden", "seed", "eval", "noise-cm",
                      "json", "dagger", "dagger-episodes", "perturb", "gripper-flip", "expert", "expert-gain",
                      "expert-max-change", "expert-quantum"},
-                    {"failures", "expert-grasp-rise"});
+                    {"failures", "expert-grasp-rise", "fixed-noise", "expert-drives"});
     if (!args.positionals().empty())
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");
     demo::ProbeOptions o;
@@ -55,6 +55,8 @@ int runProbe(const std::vector<std::string>& argv) {
     if (args.value("dagger")) o.daggerRounds = intOpt("dagger", 1);
     o.daggerEpisodes = intOpt("dagger-episodes", o.daggerEpisodes);
     o.expert = expertFromArgs(args);
+    o.fixedNoise = args.has("fixed-noise");
+    o.expertDrives = args.has("expert-drives");
     if (args.value("noise-cm")) {
         o.noiseCm.clear();
         for (const std::string& field : splitFields(*args.value("noise-cm"), ',')) {
@@ -63,9 +65,14 @@ int runProbe(const std::vector<std::string>& argv) {
             o.noiseCm.push_back(v);
         }
     }
-    std::printf(
-        "probe: %d demonstrations (%s expert, gain %.2f, max change %.2f, perturbation %.2f), %d steps\n",
-        o.episodes, expertStyle(o.expert), o.expert.gain, o.expert.maxChange, o.expert.perturbation, o.steps);
+    if (o.expertDrives)
+        std::printf("probe: the %s expert drives on %s perception\n", expertStyle(o.expert),
+                    o.fixedNoise ? "fixed-noise" : "noisy");
+    else
+        std::printf(
+            "probe: %d demonstrations (%s expert, gain %.2f, max change %.2f, perturbation %.2f), %d steps\n",
+            o.episodes, expertStyle(o.expert), o.expert.gain, o.expert.maxChange, o.expert.perturbation,
+            o.steps);
     std::fflush(stdout);
     const int total = o.steps * (1 + o.daggerRounds);
     const int every = std::max(1, total / 10);
@@ -97,7 +104,9 @@ int runProbe(const std::vector<std::string>& argv) {
     j["command"] = "specvla demo probe";
     j["arguments"] = argv;
     j["samples"] = r.samples;
-    j["final_loss"] = r.losses.back();
+    j["final_loss"] = r.losses.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.losses.back());
+    j["fixed_noise"] = o.fixedNoise;
+    j["expert_drives"] = o.expertDrives;
     j["seconds"] = r.seconds;
     j["expert"] = expertJson(o.expert);
     j["dagger"] = {{"rounds", o.daggerRounds}, {"episodes", o.daggerEpisodes}};

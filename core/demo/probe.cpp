@@ -59,13 +59,14 @@ WorldState perceivedState(const WorldState& seen, double sigmaMetres, std::mt199
     jitter(w.gripper.y);
     for (std::size_t i = 0; i < w.blocks.size(); ++i) {
         Block& b = w.blocks[i];
+        // Every block draws its offset, held or not, so each thing's offset is the same draw whatever is held
+        // (what fixed noise relies on).
+        jitter(b.x);
+        jitter(b.y);
         if (static_cast<int>(i) == w.held) {
             b.x = w.gripper.x;
             b.y = w.gripper.y;
-            continue;
         }
-        jitter(b.x);
-        jitter(b.y);
     }
     for (Receptacle& r : w.receptacles) {
         jitter(r.x);
@@ -107,7 +108,7 @@ ProbeResult runProbe(const ProbeOptions& o, const ProbeProgress& progress, const
             labels.push_back(binOf(a));
     };
     ProbeResult out;
-    for (int e = 0; e < o.episodes; ++e) {
+    for (int e = 0; e < (o.expertDrives ? 0 : o.episodes); ++e) {
         const TaskKind kind = allTaskKinds()[static_cast<std::size_t>(e % kNumTaskKinds)];
         std::vector<WorldState> states;
         const data::Episode ep =
@@ -122,7 +123,7 @@ ProbeResult runProbe(const ProbeOptions& o, const ProbeProgress& progress, const
         x = at::from_blob(inputs.data(), {out.samples, kInputs}, at::kFloat).clone();
         y = at::from_blob(labels.data(), {out.samples, 7}, at::kLong).clone();
     };
-    takeSamples();
+    if (!o.expertDrives) takeSamples();
 
     torch::nn::Sequential net(torch::nn::Linear(kInputs, o.hidden), torch::nn::GELU(),
                               torch::nn::Linear(o.hidden, o.hidden), torch::nn::GELU(),
@@ -171,13 +172,13 @@ ProbeResult runProbe(const ProbeOptions& o, const ProbeProgress& progress, const
         a[6] = a[6] > 0 ? 1.0 : -1.0;
         return a;
     };
-    train();
+    if (!o.expertDrives) train();
     // DAgger: the policy drives fresh training layouts, the expert labels every state it visits, and the
     // policy trains on everything gathered so far.
     ExpertOptions relabel = o.expert;
     relabel.perturbation = 0;
     relabel.gripperFlip = 0;
-    for (int round = 0; round < o.daggerRounds; ++round) {
+    for (int round = 0; round < (o.expertDrives ? 0 : o.daggerRounds); ++round) {
         for (int e = 0; e < o.daggerEpisodes; ++e) {
             const std::uint64_t seed = o.firstSeed + static_cast<std::uint64_t>(o.episodes) +
                                        static_cast<std::uint64_t>(round * o.daggerEpisodes + e);
@@ -205,9 +206,14 @@ ProbeResult runProbe(const ProbeOptions& o, const ProbeProgress& progress, const
         const double sigma = l.noiseCm / 100.0;
         for (int k = 0; k < o.evalEpisodes; ++k) {
             const WorldState start = heldOutLayout(k);
+            // Fixed noise: every frame of the episode starts from the same generator state, so draws the same
+            // offsets.
+            const std::mt19937_64 episodeRng(o.fixedNoise ? noiseRng() : 0);
+            Expert expert(static_cast<std::uint64_t>(k) ^ 0x5DEECE66DA3B9F21ull, relabel);
             const auto policy = [&](const vision::RgbImage&, const WorldState& seen) {
-                const WorldState w = perceivedState(seen, sigma, noiseRng);
-                return act(w);
+                std::mt19937_64 fixedRng = episodeRng;
+                const WorldState w = perceivedState(seen, sigma, o.fixedNoise ? fixedRng : noiseRng);
+                return o.expertDrives ? expert.act(w) : act(w);
             };
             const RolloutResult r = runEpisode(start, policy, kImage, o.maxSteps);
             const auto t = static_cast<std::size_t>(taskIndex(start.task));

@@ -40,6 +40,13 @@ struct ProbeOptions {
     // Soft labels over the bins: each motion label becomes a Gaussian of this standard deviation (in bins)
     // around its bin, so a prediction a few bins off costs little. 0: one-hot (plain cross entropy).
     double binSigma = 0;
+    // The evaluation's misreading. false: drawn anew for every frame. true: drawn once per held-out episode
+    // and the same for every frame of it, a systematic misreading such as a trained policy's, whose error is
+    // a function of what the frame shows (a wrong fixed point instead of noise that averages out).
+    bool fixedNoise = false;
+    // The evaluation drives with the expert itself on the perceived state instead of a clone (no training):
+    // how much of a misreading the expert's decisions tolerate, apart from cloning them.
+    bool expertDrives = false;
 };
 
 struct ProbeLevel {

@@ -479,6 +479,34 @@ private Q_SLOTS:
         QVERIFY(testing::errorOf([&] { demo::runProbe(o); }).find("steps") != std::string::npos);
     }
 
+    void probeExpertDrivesOnAFixedMisreading() {
+        // --expert-drives: the expert itself drives on the misread state, with no clone trained. Read
+        // exactly, it solves every layout; a misreading drawn once per episode (--fixed-noise) costs it more
+        // than one of the same size drawn anew every frame, which averages out as the gripper moves.
+        demo::ProbeOptions o;
+        o.expertDrives = true;
+        o.expert.drop = true;
+        o.expert.gain = 0.5;
+        o.expert.maxChange = 2;
+        o.evalEpisodes = 20;
+        o.noiseCm = {0, 3};
+        int episodes = 0;
+        const auto perFrame =
+            demo::runProbe(o, {}, [&](double, int, const demo::RolloutResult&) { ++episodes; });
+        QCOMPARE(episodes, 40);
+        QVERIFY(perFrame.losses.empty());
+        QCOMPARE(perFrame.samples, 0);
+        QCOMPARE(perFrame.levels.at(0).successes, 20);
+        o.fixedNoise = true;
+        const auto fixed = demo::runProbe(o);
+        const auto again = demo::runProbe(o);
+        QCOMPARE(fixed.levels.at(0).successes, 20);
+        qInfo("the expert at 3 cm: %d / 20 with noise per frame, %d / 20 with a fixed misreading",
+              perFrame.levels.at(1).successes, fixed.levels.at(1).successes);
+        QVERIFY(fixed.levels.at(1).successes < perFrame.levels.at(1).successes);
+        QCOMPARE(again.levels.at(1).successes, fixed.levels.at(1).successes);
+    }
+
     void visionPretrainingAndFrozenTower() {
         const auto spec = demo::DemoModelSpec::tiny();
         std::vector<std::vector<demo::StateFeatures>> states;
