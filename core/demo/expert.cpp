@@ -86,7 +86,7 @@ Goal pickPlaceFunnelGoal(const WorldState& w, bool graspRise) {
         // full turn one way to the other as the block's yaw passes 45 degrees). The gripper's own yaw is
         // plain in every frame.
         const double yaw = alignedYaw(g.yaw, 0.0);
-        // Over the block and low: close (the simulator grasps within 3.5 cm) while still centring and
+        // Over the block and low: close (the simulator grasps within 5.5 cm) while still centring and
         // descending, so the motion label does not change when the gripper command does. With graspRise
         // (see ExpertOptions) the fingers keep closing once they close, rising gently to 2.5 cm.
         const bool closing = graspRise && g.opening < 0.95 && d < 0.03 && g.z < b.z + 0.03;
@@ -114,18 +114,19 @@ Goal pickPlaceDropGoal(const WorldState& w) {
         // Shut on nothing (a grasp happens while the fingers pass the block's width): open to try again.
         // Otherwise close when low within 4 cm of the block, and keep closing once started near it. The
         // fingers take two steps to close and keep centring meanwhile (half the distance per step), so they
-        // meet the block well inside the 3.5 cm the simulator grasps within; a policy that misjudges the
+        // meet the block well inside the 5.5 cm the simulator grasps within; a policy that misjudges the
         // distance by a couple of centimetres still decides to close.
-        const bool shut = g.opening < 0.45;
+        const bool shut = g.opening < kHeldOpening - 0.05;
         const bool close = !shut && low && (d < 0.04 || (g.opening < 0.95 && d < 0.05));
         return {b.x, b.y, b.z, alignedYaw(g.yaw, 0.0), close};
     }
     if (w.task == TaskKind::PickUp) return {g.x, g.y, 0.2 - w.heldDz, g.yaw, true};
     const Placement p = placement(w);
-    // Let go as far from the goal as the task's success test allows with 2 cm to spare (1.2 cm when
-    // stacking, whose test allows 2.5 cm).
-    double reach = 0.02; // move to front (4 cm), place beside (4 cm towards the reference block)
-    if (w.task == TaskKind::Stack) reach = 0.012;
+    // Let go as far from the goal as the task's success test allows with 2 cm to spare (the success tests
+    // allow 6 cm in front, 5 cm beside, 3.5 cm on a stack and the bowl's radius less 2.5 cm).
+    double reach = 0.04;                               // move to front (6 cm)
+    if (w.task == TaskKind::PlaceBeside) reach = 0.03; // 5 cm towards the reference block
+    if (w.task == TaskKind::Stack) reach = 0.015;      // rests on the reference within 3.5 cm
     if (w.task == TaskKind::PutIn)
         reach = w.receptacles[static_cast<std::size_t>(w.receptacle)].radius - 0.025 - 0.02;
     const bool release = p.distance < reach;

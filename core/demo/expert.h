@@ -56,7 +56,7 @@ struct ExpertOptions {
     // through what it meets in this simulator, and the table stops it, so "descend" is right at every
     // height), close once low within 4 cm of it and keep closing, and open again when they shut on nothing.
     // Holding it, they rise to the carrying height while they cross to the goal, and let go over it as far
-    // from it as the success test allows with 2 cm to spare (1.2 cm for stacking): the block drops onto
+    // from it as the success test allows with 2 cm to spare (1.5 cm for stacking): the block drops onto
     // what is below. The policy never has to judge how high the fingers are above the table to know
     // whether to go up or down, and the gripper decisions tolerate a misread position of a few centimetres.
     bool drop = false;

@@ -12,13 +12,12 @@ namespace specvla::demo {
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
-constexpr double kFingerHalfThickness = 0.009;
-// The opening at which closed fingers rest against a held block's sides.
-constexpr double kHeldOpening =
-    (kBlockSize + 2 * kFingerHalfThickness - kFingerGapClosed) / (kFingerGapOpen - kFingerGapClosed);
 constexpr double kPushRadius = kBlockSize / 2 + 0.02;
+// Fingers closer together than around a held block: they push what they run into and rest on block tops.
+// A gripper still closing on a block, wider than that, does neither.
+constexpr double kShutOpening = kHeldOpening + 0.02;
 // Closing fingers grasp a block whose centre lies within this distance of theirs in the table plane: the open
-// fingers are 12 cm apart and the block 5 cm wide, so they centre a block up to 3.5 cm off as they close.
+// fingers are 16 cm apart and the block 5 cm wide, so they centre a block up to 5.5 cm off as they close.
 constexpr double kGraspRadius = (kFingerGapOpen - kBlockSize) / 2;
 
 double wrapAngle(double a) {
@@ -89,9 +88,17 @@ void step(WorldState& w, const data::Action& action) {
             b.z = g.z + w.heldDz;
             b.yaw = wrapAngle(b.yaw + dyaw);
         }
-    } else if (close && previousOpening > kHeldOpening + 0.02 && g.opening <= kHeldOpening + 0.02) {
-        // Grasp a block whose sides the closing fingers reach (only while closing: closed fingers push).
-        for (std::size_t i = 0; i < w.blocks.size(); ++i) {
+    } else if (close && previousOpening > kShutOpening && g.opening <= kShutOpening) {
+        // Grasp the nearest block whose sides the closing fingers reach (only while closing: closed fingers
+        // push).
+        std::vector<std::size_t> order(w.blocks.size());
+        for (std::size_t i = 0; i < order.size(); ++i)
+            order[i] = i;
+        std::stable_sort(order.begin(), order.end(), [&w, &g](std::size_t a, std::size_t b) {
+            return std::hypot(w.blocks[a].x - g.x, w.blocks[a].y - g.y) <
+                   std::hypot(w.blocks[b].x - g.x, w.blocks[b].y - g.y);
+        });
+        for (std::size_t i : order) {
             Block& b = w.blocks[i];
             if (std::hypot(b.x - g.x, b.y - g.y) < kGraspRadius && g.z <= b.z + kBlockSize * 0.6 &&
                 g.z >= b.z - 0.01) {
@@ -111,7 +118,7 @@ void step(WorldState& w, const data::Action& action) {
     }
 
     // A closed gripper low on the table pushes the blocks it runs into.
-    if (w.held < 0 && g.opening < 0.5 && g.z < kBlockSize * 0.9) {
+    if (w.held < 0 && g.opening < kShutOpening && g.z < kBlockSize * 0.9) {
         for (auto& b : w.blocks) {
             if (b.z > 0.005) continue;
             const double dx = b.x - g.x, dy = b.y - g.y, d = std::hypot(dx, dy);
@@ -126,7 +133,7 @@ void step(WorldState& w, const data::Action& action) {
         g.z = std::max(g.z, supportBelow(w, g.x, g.y, w.held, oldZ + w.heldDz + 0.005) - w.heldDz);
         Block& b = w.blocks[static_cast<std::size_t>(w.held)];
         b.z = g.z + w.heldDz;
-    } else if (g.opening < 0.5) {
+    } else if (g.opening < kShutOpening) {
         g.z = std::max(g.z, supportBelow(w, g.x, g.y, -1, oldZ + 0.005));
     }
     ++w.step;
@@ -142,20 +149,20 @@ bool success(const WorldState& w) {
     }
     case TaskKind::MoveToFront: {
         const auto& r = receptacleAt(w);
-        return !held && b.z < 0.01 && std::hypot(b.x - r.x, b.y - (r.y - r.radius - 0.05)) < 0.04;
+        return !held && b.z < 0.01 && std::hypot(b.x - r.x, b.y - (r.y - r.radius - 0.05)) < 0.06;
     }
     case TaskKind::PickUp:
         return held && b.z > 0.1;
     case TaskKind::PlaceBeside: {
         const Block& ref = blockAt(w, w.reference);
         const double along = (b.x - ref.x) * (w.side < 0 ? -1 : 1);
-        return !held && b.z < 0.01 && std::abs(ref.z) < 0.01 && along > 0.06 && along < 0.16 &&
-               std::abs(b.y - ref.y) < 0.05;
+        return !held && b.z < 0.01 && std::abs(ref.z) < 0.01 && along > 0.05 && along < 0.16 &&
+               std::abs(b.y - ref.y) < 0.06;
     }
     case TaskKind::Stack: {
         const Block& ref = blockAt(w, w.reference);
         return !held && std::abs(b.z - (ref.z + kBlockSize)) < 0.005 &&
-               std::hypot(b.x - ref.x, b.y - ref.y) < kBlockSize * 0.5;
+               std::hypot(b.x - ref.x, b.y - ref.y) < kBlockSize * 0.7;
     }
     }
     return false;

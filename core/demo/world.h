@@ -36,7 +36,7 @@ constexpr double kTableHalfY = 0.30;
 constexpr double kBlockSize = 0.05;   // cube edge
 constexpr double kGripperMaxZ = 0.30; // fingertip height range [0, kGripperMaxZ]
 constexpr double kFingerGapClosed = 0.02;
-constexpr double kFingerGapOpen = 0.12; // gap between finger centres = closed + opening * (open - closed)
+constexpr double kFingerGapOpen = 0.16; // gap between finger centres = closed + opening * (open - closed)
 
 struct Gripper {
     double x = 0, y = 0, z = 0.2; // fingertip position

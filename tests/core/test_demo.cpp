@@ -467,7 +467,7 @@ void TestDemo::dropExpertGoesUpOrDownByWhatItHolds() {
                     ++releases;
                     const auto [gx, gy] = taskGoal(st);
                     QVERIFY2(std::hypot(gx - st.gripper.x, gy - st.gripper.y) <
-                                 (k == TaskKind::Stack ? 0.012 : 0.05),
+                                 (k == TaskKind::Stack ? 0.015 : 0.05),
                              at.c_str());
                     highReleases += st.gripper.z > 0.1;
                 }
@@ -728,17 +728,32 @@ void TestDemo::simGraspsCarriesAndReleases() {
     step(w, {0, 0, 0, 0, 0, 0, -1});
     QCOMPARE(w.held, -1);
     QVERIFY(w.blocks[0].z < 0.11); // dropped onto the table or a block below
-    // Closing fingers centre a block up to 3.5 cm off (the open gap is 12 cm, the block 5 cm), not further.
-    for (const double off : {0.03, 0.04}) {
+    // Closing fingers centre a block up to 5.5 cm off (the open gap is 16 cm, the block 5 cm), not further,
+    // in two steps, without pushing it away on the first.
+    for (const double off : {0.03, 0.05, 0.06}) {
         WorldState g = sampleLayout(TaskKind::PickUp, 5);
         Block& gb = g.blocks[0];
         gb.x = 0.1;
         gb.y = 0.05;
         gb.z = 0;
         g.gripper = {0.1 + off, 0.05, 0.002, gb.yaw, 1.0};
-        for (int i = 0; i < 3; ++i)
+        step(g, {0, 0, 0, 0, 0, 0, 1});
+        QCOMPARE(g.held, -1);
+        QCOMPARE(g.blocks[0].x, 0.1);
+        step(g, {0, 0, 0, 0, 0, 0, 1});
+        QCOMPARE(g.held, off < 0.055 ? 0 : -1);
+    }
+    // Of two blocks within reach, the nearer is grasped, whatever their order.
+    for (const int nearer : {0, 1}) {
+        WorldState g = sampleLayout(TaskKind::PickUp, 5);
+        g.blocks[0] = {g.blocks[0].color, 0.10, 0.05, 0, 0};
+        g.blocks[1] = {g.blocks[1].color, 0.18, 0.05, 0, 0};
+        g.gripper = {nearer == 0 ? 0.13 : 0.15, 0.05, 0.002, 0, 1.0};
+        for (std::size_t j = 2; j < g.blocks.size(); ++j)
+            g.blocks[j].x = -0.3;
+        for (int i = 0; i < 2; ++i)
             step(g, {0, 0, 0, 0, 0, 0, 1});
-        QCOMPARE(g.held, off < 0.035 ? 0 : -1);
+        QCOMPARE(g.held, nearer);
     }
     // A closed gripper low on the table pushes a block it runs into.
     WorldState p = sampleLayout(TaskKind::MoveToFront, 5);
