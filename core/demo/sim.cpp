@@ -90,30 +90,26 @@ void step(WorldState& w, const data::Action& action) {
         }
     } else if (close && previousOpening > kShutOpening && g.opening <= kShutOpening) {
         // Grasp the nearest block whose sides the closing fingers reach (only while closing: closed fingers
-        // push).
-        std::vector<std::size_t> order(w.blocks.size());
-        for (std::size_t i = 0; i < order.size(); ++i)
-            order[i] = i;
-        std::stable_sort(order.begin(), order.end(), [&w, &g](std::size_t a, std::size_t b) {
-            return std::hypot(w.blocks[a].x - g.x, w.blocks[a].y - g.y) <
-                   std::hypot(w.blocks[b].x - g.x, w.blocks[b].y - g.y);
-        });
-        for (std::size_t i : order) {
-            Block& b = w.blocks[i];
-            if (std::hypot(b.x - g.x, b.y - g.y) < kGraspRadius && g.z <= b.z + kBlockSize * 0.6 &&
-                g.z >= b.z - 0.01) {
-                // A block with another on top of it cannot be lifted out from under it.
-                bool covered = false;
-                for (std::size_t j = 0; j < w.blocks.size(); ++j)
-                    if (j != i && std::abs(w.blocks[j].z - (b.z + kBlockSize)) < 0.005 &&
-                        std::hypot(w.blocks[j].x - b.x, w.blocks[j].y - b.y) < kBlockSize * 0.7)
-                        covered = true;
-                if (covered) continue;
-                w.held = static_cast<int>(i);
-                w.heldDz = b.z - g.z;
-                g.opening = std::max(g.opening, kHeldOpening);
-                break;
-            }
+        // push). A block with another on top of it cannot be lifted out from under it.
+        int nearest = -1;
+        double nearestDistance = kGraspRadius;
+        for (std::size_t i = 0; i < w.blocks.size(); ++i) {
+            const Block& b = w.blocks[i];
+            const double d = std::hypot(b.x - g.x, b.y - g.y);
+            if (d >= nearestDistance || g.z > b.z + kBlockSize * 0.6 || g.z < b.z - 0.01) continue;
+            bool covered = false;
+            for (std::size_t j = 0; j < w.blocks.size(); ++j)
+                if (j != i && std::abs(w.blocks[j].z - (b.z + kBlockSize)) < 0.005 &&
+                    std::hypot(w.blocks[j].x - b.x, w.blocks[j].y - b.y) < kBlockSize * 0.7)
+                    covered = true;
+            if (covered) continue;
+            nearest = static_cast<int>(i);
+            nearestDistance = d;
+        }
+        if (nearest >= 0) {
+            w.held = nearest;
+            w.heldDz = w.blocks[static_cast<std::size_t>(nearest)].z - g.z;
+            g.opening = std::max(g.opening, kHeldOpening);
         }
     }
 

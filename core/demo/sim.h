@@ -15,12 +15,13 @@ namespace specvla::demo {
 // One action's scale: a unit of dx/dy/dz moves the fingertips this far, a unit of dyaw turns this much.
 constexpr double kMoveScale = 0.03; // metres per unit action per step
 constexpr double kYawScale = 0.15;  // radians per unit action per step
-constexpr double kOpeningRate =
-    0.34; // opening change per step towards the gripper command (2 steps to grasp)
+// Opening change per step towards the gripper command: closing fingers reach a held block's sides in 2 steps.
+constexpr double kOpeningRate = 0.34;
 constexpr int kMaxEpisodeSteps = 80;
-// The opening at which closed fingers rest against a held block's sides (their half thickness is 9 mm).
+constexpr double kFingerHalfThickness = 0.009;
+// The opening at which closed fingers rest against a held block's sides.
 constexpr double kHeldOpening =
-    (kBlockSize + 2 * 0.009 - kFingerGapClosed) / (kFingerGapOpen - kFingerGapClosed);
+    (kBlockSize + 2 * kFingerHalfThickness - kFingerGapClosed) / (kFingerGapOpen - kFingerGapClosed);
 
 // Applies one action [dx, dy, dz, droll, dpitch, dyaw, gripper]: components are clamped to [-1, 1] and
 // scaled; roll and pitch are ignored (the gripper stays vertical); gripper > 0 closes, <= 0 opens. Closing
