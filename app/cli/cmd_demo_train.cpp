@@ -191,6 +191,7 @@ int runTrain(const std::vector<std::string>& argv) {
                      "dagger-layouts",
                      "dagger-steps",
                      "dagger-stride",
+                     "dagger-handover",
                      "readout-drive"},
                     {"tiny", "bf16", "freeze-vision", "sincos-positions", "bc-check", "expert-grasp-rise"});
     if (!args.positionals().empty())
@@ -308,6 +309,11 @@ int runTrain(const std::vector<std::string>& argv) {
         throw UsageError(
             "--dagger must not be negative; --dagger-layouts, --dagger-steps and --dagger-stride "
             "must be positive");
+    if (args.value("dagger-handover")) {
+        to.daggerHandover = parseDouble("dagger-handover", *args.value("dagger-handover"));
+        if (!(to.daggerHandover >= 0 && to.daggerHandover <= 1))
+            throw UsageError("--dagger-handover must be within [0, 1]");
+    }
     // Training layouts past the demonstrations' first seeds, below the held-out ones.
     to.daggerSeed = seed * 100000 + 50000;
     if (to.daggerRounds > 0 && to.daggerSeed + static_cast<std::uint64_t>(to.daggerRounds) *
@@ -447,14 +453,16 @@ int runTrain(const std::vector<std::string>& argv) {
                                    {"heads", spec.textHeads},
                                    {"intermediate", spec.textIntermediate}};
     provenance["image"] = {{"size", spec.imageSize}, {"patch", spec.patchSize}};
-    nlohmann::json daggerJson = {{"rounds", to.daggerRounds},      {"layouts", to.daggerLayouts},
-                                 {"max_steps", to.daggerMaxSteps}, {"stride", to.daggerStride},
-                                 {"first_seed", to.daggerSeed},    {"per_round", nlohmann::json::array()}};
+    nlohmann::json daggerJson = {{"rounds", to.daggerRounds},           {"layouts", to.daggerLayouts},
+                                 {"max_steps", to.daggerMaxSteps},      {"stride", to.daggerStride},
+                                 {"first_seed", to.daggerSeed},         {"handover", to.daggerHandover},
+                                 {"per_round", nlohmann::json::array()}};
     for (const auto& r : target.dagger)
         daggerJson["per_round"].push_back({{"step", r.step},
                                            {"layouts", r.layouts},
                                            {"successes", r.successes},
                                            {"samples", r.samples},
+                                           {"handed_over", r.handedOver},
                                            {"seconds", r.seconds}});
     provenance["target"] = {
         {"steps", steps},

@@ -146,6 +146,8 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
                 static_cast<std::uint64_t>(o.daggerRounds) * static_cast<std::uint64_t>(o.daggerLayouts) >
             kHeldOutSeedBase)
             throw Error("demo trainer: DAgger layouts would reach the held-out seeds");
+        if (!(o.daggerHandover >= 0 && o.daggerHandover <= 1))
+            throw Error("demo trainer: the DAgger handover share must be within [0, 1]");
     }
     const auto t0 = std::chrono::steady_clock::now();
     if (o.threads > 0) at::set_num_threads(o.threads);
@@ -381,14 +383,28 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             const int episode = static_cast<int>(data.episodes.size());
             data.episodes.push_back(ep);
             Expert expert(seed ^ 0xA0761D6478BD642Full, o.daggerExpert);
+            // Spread the handed-over layouts evenly: layout k is one when its share crosses a whole number.
+            const bool handover = std::floor(static_cast<double>(k + 1) * o.daggerHandover) >
+                                  std::floor(static_cast<double>(k) * o.daggerHandover);
+            Rng delayRng(seed ^ 0x5851F42D4C957F2Dull);
+            const int delay = handover ? delayRng.below(TargetTrainOptions::kHandoverMaxDelay + 1) : 0;
+            bool policyDrives = !handover;
+            int heldFor = 0;
+            info.handedOver += handover ? 1 : 0;
             int t = 0;
             const Policy policy = [&](const vision::RgbImage& frame, const WorldState& state) {
                 const data::Action label = expert.act(state);
+                if (!policyDrives && (heldFor > 0 || state.held == state.target)) {
+                    // Counted from the expert's grasp; at the latest where it would let go (label "open"),
+                    // so a short carry still leaves the release to the policy.
+                    policyDrives = heldFor++ >= delay || label[6] <= 0;
+                }
+                if (!policyDrives) return label; // the expert drives; its frames are demonstrations
                 vision::RgbImage input = policyInput(frame);
                 decode::FrameContext ctx = decode::prepareFrame(*m, nullptr, input, ep.instruction);
                 if (t++ % o.daggerStride == 0) {
                     data.samples.push_back(
-                        {episode, t - 1, actionTokenIds(toOpenVlaAction(label), data.stats, actions)});
+                        {episode, state.step, actionTokenIds(toOpenVlaAction(label), data.stats, actions)});
                     if (!data.states.empty()) data.states.push_back(stateFeatures(state));
                     data.inputs.push_back(std::move(input));
                 }

@@ -58,6 +58,7 @@ struct DaggerRound {
     int successes = 0;  // of the policy so far, on those training layouts
     int samples = 0;    // frames added to the training samples
     double seconds = 0; // the rollouts and the added frames' patch embeddings
+    int handedOver = 0; // rollouts the expert began (TargetTrainOptions::daggerHandover)
 };
 
 // The expert driving the gripper on held-out layouts from what the language model's state read-out (the
@@ -171,6 +172,13 @@ struct TargetTrainOptions {
     int daggerLayouts = 50;
     int daggerMaxSteps = 60;
     int daggerStride = 2;
+    // This share of each round's layouts (spread evenly over them) is begun by the expert: it drives until
+    // 0 to kHandoverMaxDelay steps (drawn per layout) after it first holds the named block, or until it would
+    // let go if that comes first, and the policy drives from there. Only the policy's frames are kept.
+    // Rollouts that start from the layout rarely carry a block to its goal while the policy is young, so the
+    // frames where it must let go seldom come in; these do. 0: none.
+    double daggerHandover = 0;
+    static constexpr int kHandoverMaxDelay = 6;
     std::uint64_t daggerSeed = 0;
     ExpertOptions daggerExpert;                             // perturbation and gripper flips are not used
     std::function<void(const DaggerRound&)> daggerProgress; // after each round

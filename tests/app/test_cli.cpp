@@ -342,7 +342,7 @@ private Q_SLOTS:
               QStringList{"--expert-quantum", "2"},      QStringList{"--image-size", "60"},
               QStringList{"--patch-size", "0"},          QStringList{"--logit-adjust", "-1"},
               QStringList{"--vision-lr", "0"},           QStringList{"--token-noise", "1.5"},
-              QStringList{"--readout-drive", "-1"}}) {
+              QStringList{"--readout-drive", "-1"},      QStringList{"--dagger-handover", "1.5"}}) {
             const Run r = runCli(QStringList{"demo", "train", "--out", out, "--tiny"} + bad);
             QCOMPARE(r.code, 2);
             QVERIFY2(r.err.contains(bad.front()), qPrintable(r.err));
@@ -452,6 +452,8 @@ private Q_SLOTS:
         QCOMPARE(dagger["per_round"].size(), std::size_t(1));
         QCOMPARE(dagger["per_round"][0]["step"].get<int>(), 1);
         QCOMPARE(dagger["per_round"][0]["layouts"].get<int>(), 2);
+        QCOMPARE(dagger["handover"].get<double>(), 0.0);
+        QCOMPARE(dagger["per_round"][0]["handed_over"].get<int>(), 0);
         const int added = dagger["per_round"][0]["samples"].get<int>();
         QVERIFY2(added >= 2 && added <= 4, qPrintable(QString::number(added)));
         std::ifstream config((out + "/model/config.json").toStdString());

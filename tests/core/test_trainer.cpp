@@ -252,6 +252,67 @@ private Q_SLOTS:
         QCOMPARE(again.samples.size(), m_data.samples.size());
     }
 
+    void daggerHandoverBeginsWithTheExpertsGrasp() {
+        // Every rollout of one round is begun by the expert: the policy's first kept frame comes 0 to
+        // kHandoverMaxDelay steps after the step where the expert, driving alone, first holds the named
+        // block.
+        demo::DemoDataset data = m_data;
+        const std::size_t before = data.samples.size();
+        demo::TargetTrainOptions o = quickTraining(4);
+        o.freezeVision = true;
+        o.daggerRounds = 1;
+        o.daggerLayouts = 3;
+        o.daggerMaxSteps = 40;
+        o.daggerStride = 3;
+        o.daggerSeed = 4100;
+        o.daggerExpert.noise = 0;
+        o.daggerHandover = 1;
+        const auto t = demo::trainTarget(m_config, m_tokenizer, data, o);
+        QCOMPARE(t.dagger.size(), std::size_t(1));
+        QCOMPARE(t.dagger[0].handedOver, 3);
+        std::size_t at = before;
+        for (int k = 0; k < 3; ++k) {
+            const std::uint64_t seed = 4100 + static_cast<std::uint64_t>(k);
+            const auto start = demo::sampleLayout(demo::allTaskKinds()[static_cast<std::size_t>(k)], seed);
+            demo::Expert alone(seed ^ 0xA0761D6478BD642Full, o.daggerExpert);
+            const auto expertRun = demo::runEpisode(
+                start, [&](const vision::RgbImage&, const demo::WorldState& s) { return alone.act(s); },
+                m_config.featurizer.imageSize, o.daggerMaxSteps);
+            // The step of the expert's first grasp, replayed from its recorded actions.
+            demo::WorldState s = start;
+            int grasp = -1;
+            for (std::size_t i = 0; i < expertRun.episode.actions.size() && grasp < 0; ++i) {
+                if (s.held == s.target) grasp = static_cast<int>(i);
+                demo::step(s, expertRun.episode.actions[i]);
+            }
+            QVERIFY2(grasp > 0, "the expert grasps within the rollout");
+            QVERIFY(at < data.samples.size());
+            const demo::DemoSample& first = data.samples[at];
+            QVERIFY2(first.step >= grasp && first.step <= grasp + demo::TargetTrainOptions::kHandoverMaxDelay,
+                     qPrintable(QStringLiteral("layout %1: grasp at %2, first kept frame at %3")
+                                    .arg(k)
+                                    .arg(grasp)
+                                    .arg(first.step)));
+            std::size_t next = at + 1;
+            while (next < data.samples.size() && data.samples[next].episode == first.episode) {
+                QCOMPARE(data.samples[next].step, first.step + 3 * static_cast<int>(next - at));
+                ++next;
+            }
+            at = next;
+        }
+        QCOMPARE(at, data.samples.size());
+        QCOMPARE(t.dagger[0].samples, static_cast<int>(data.samples.size() - before));
+
+        // Half the layouts, spread evenly: the second of three. A share outside [0, 1] is a named error.
+        demo::DemoDataset half = m_data;
+        o.daggerHandover = 0.5;
+        QCOMPARE(demo::trainTarget(m_config, m_tokenizer, half, o).dagger[0].handedOver, 1);
+        o.daggerHandover = 1.5;
+        QVERIFY(testing::errorOf([&] {
+                    demo::trainTarget(m_config, m_tokenizer, half, o);
+                }).find("handover") != std::string::npos);
+    }
+
     void trainingIsDeterministic() {
         demo::TargetTrainOptions o;
         o.steps = 3;
