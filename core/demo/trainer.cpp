@@ -134,6 +134,11 @@ model::VlaConfig demoVlaConfig(const DemoModelSpec& spec, int tokenizerVocab) {
     return c;
 }
 
+int daggerHandoverDelay(std::uint64_t layoutSeed) {
+    Rng rng(layoutSeed ^ 0x5851F42D4C957F2Dull);
+    return rng.below(TargetTrainOptions::kHandoverMaxDelay + 1);
+}
+
 TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tokenizerPath, DemoDataset& data,
                           const TargetTrainOptions& o, const TrainProgress& progress,
                           const TrainProgress& visionProgress) {
@@ -386,8 +391,7 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             // Spread the handed-over layouts evenly: layout k is one when its share crosses a whole number.
             const bool handover = std::floor(static_cast<double>(k + 1) * o.daggerHandover) >
                                   std::floor(static_cast<double>(k) * o.daggerHandover);
-            Rng delayRng(seed ^ 0x5851F42D4C957F2Dull);
-            const int delay = handover ? delayRng.below(TargetTrainOptions::kHandoverMaxDelay + 1) : 0;
+            const int delay = handover ? daggerHandoverDelay(seed) : 0;
             bool policyDrives = !handover;
             int heldFor = 0;
             info.handedOver += handover ? 1 : 0;
@@ -395,9 +399,12 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             const Policy policy = [&](const vision::RgbImage& frame, const WorldState& state) {
                 const data::Action label = expert.act(state);
                 if (!policyDrives && (heldFor > 0 || state.held == state.target)) {
-                    // Counted from the expert's grasp; at the latest where it would let go (label "open"),
-                    // so a short carry still leaves the release to the policy.
-                    policyDrives = heldFor++ >= delay || label[6] <= 0;
+                    // Counted from the expert's grasp; at the latest where it would let go (label "open") or
+                    // where its action would finish the task (a pick-up lifts the block clear), so the policy
+                    // always has the last step and every success counted is the policy's.
+                    WorldState next = state;
+                    demo::step(next, label);
+                    policyDrives = heldFor++ >= delay || label[6] <= 0 || success(next);
                 }
                 if (!policyDrives) return label; // the expert drives; its frames are demonstrations
                 vision::RgbImage input = policyInput(frame);

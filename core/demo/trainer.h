@@ -174,7 +174,8 @@ struct TargetTrainOptions {
     int daggerStride = 2;
     // This share of each round's layouts (spread evenly over them) is begun by the expert: it drives until
     // 0 to kHandoverMaxDelay steps (drawn per layout) after it first holds the named block, or until it would
-    // let go if that comes first, and the policy drives from there. Only the policy's frames are kept.
+    // let go or finish the task if that comes first, and the policy drives from there (so the successes a
+    // round counts are the policy's). Only the policy's frames are kept.
     // Rollouts that start from the layout rarely carry a block to its goal while the policy is young, so the
     // frames where it must let go seldom come in; these do. 0: none.
     double daggerHandover = 0;
@@ -250,6 +251,10 @@ struct TrainedTarget {
     int holdingSamples = -1, releaseSamples = -1;
     double seconds = 0;
 };
+
+// The steps after its grasp the expert keeps driving a handed-over DAgger rollout on the layout of this
+// seed (TargetTrainOptions::daggerHandover): 0 to kHandoverMaxDelay.
+int daggerHandoverDelay(std::uint64_t layoutSeed);
 
 // Behaviour cloning with teacher forcing: [BOS, patches, prompt[1:] incl. the space token, 7 action tokens]
 // in, cross entropy on the 7 action tokens (and EOS), AdamW, seeded init and minibatches. visionProgress

@@ -264,7 +264,7 @@ private Q_SLOTS:
         o.daggerLayouts = 3;
         o.daggerMaxSteps = 40;
         o.daggerStride = 3;
-        o.daggerSeed = 4100;
+        o.daggerSeed = 4106; // its pick-up layout would be finished before the drawn delay ends
         o.daggerExpert.noise = 0;
         o.daggerHandover = 1;
         const auto t = demo::trainTarget(m_config, m_tokenizer, data, o);
@@ -272,7 +272,7 @@ private Q_SLOTS:
         QCOMPARE(t.dagger[0].handedOver, 3);
         std::size_t at = before;
         for (int k = 0; k < 3; ++k) {
-            const std::uint64_t seed = 4100 + static_cast<std::uint64_t>(k);
+            const std::uint64_t seed = 4106 + static_cast<std::uint64_t>(k);
             const auto start = demo::sampleLayout(demo::allTaskKinds()[static_cast<std::size_t>(k)], seed);
             demo::Expert alone(seed ^ 0xA0761D6478BD642Full, o.daggerExpert);
             const auto expertRun = demo::runEpisode(
@@ -286,12 +286,26 @@ private Q_SLOTS:
                 demo::step(s, expertRun.episode.actions[i]);
             }
             QVERIFY2(grasp > 0, "the expert grasps within the rollout");
+            // The policy takes over at the drawn delay after the grasp, or earlier at the expert's first
+            // "open" or at the step whose action would finish the task (the pick-up's lift).
+            const int delay = demo::daggerHandoverDelay(seed);
+            QVERIFY(delay >= 0 && delay <= demo::TargetTrainOptions::kHandoverMaxDelay);
+            int handover = grasp + delay;
+            for (int i = grasp; i < grasp + delay && i < expertRun.episode.numSteps; ++i)
+                if (expertRun.episode.actions[static_cast<std::size_t>(i)][6] <= 0 ||
+                    (expertRun.success && i == expertRun.episode.numSteps - 1)) {
+                    handover = i;
+                    break;
+                }
+            // The pick-up's lift would finish it 3 steps after the grasp, before the drawn delay ends.
+            if (k == 2) QVERIFY(handover == grasp + 3 && delay > 3);
             QVERIFY(at < data.samples.size());
             const demo::DemoSample& first = data.samples[at];
-            QVERIFY2(first.step >= grasp && first.step <= grasp + demo::TargetTrainOptions::kHandoverMaxDelay,
-                     qPrintable(QStringLiteral("layout %1: grasp at %2, first kept frame at %3")
+            QVERIFY2(first.step == handover,
+                     qPrintable(QStringLiteral("layout %1: grasp at %2, delay %3, first kept frame at %4")
                                     .arg(k)
                                     .arg(grasp)
+                                    .arg(delay)
                                     .arg(first.step)));
             std::size_t next = at + 1;
             while (next < data.samples.size() && data.samples[next].episode == first.episode) {
