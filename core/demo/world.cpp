@@ -288,7 +288,7 @@ WorldState sampleLayout(TaskKind task, std::uint64_t seed) {
         for (int i = 0; i < 2 && ok; ++i) {
             Receptacle r;
             r.kind = (i == 0) == plateFirst ? ReceptacleKind::Plate : ReceptacleKind::Bowl;
-            r.radius = r.kind == ReceptacleKind::Plate ? rng.uniform(0.085, 0.095) : rng.uniform(0.085, 0.095);
+            r.radius = rng.uniform(0.085, 0.095); // plates and bowls alike
             if (r.kind == ReceptacleKind::Plate) {
                 const double v = rng.uniform(215, 240);
                 r.rgb = {std::uint8_t(v), std::uint8_t(v), std::uint8_t(v - 8)};

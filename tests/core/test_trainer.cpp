@@ -275,16 +275,14 @@ private Q_SLOTS:
             const std::uint64_t seed = 4106 + static_cast<std::uint64_t>(k);
             const auto start = demo::sampleLayout(demo::allTaskKinds()[static_cast<std::size_t>(k)], seed);
             demo::Expert alone(seed ^ 0xA0761D6478BD642Full, o.daggerExpert);
+            int grasp = -1; // the step of the expert's first grasp
             const auto expertRun = demo::runEpisode(
-                start, [&](const vision::RgbImage&, const demo::WorldState& s) { return alone.act(s); },
+                start,
+                [&](const vision::RgbImage&, const demo::WorldState& s) {
+                    if (grasp < 0 && s.held == s.target) grasp = s.step;
+                    return alone.act(s);
+                },
                 m_config.featurizer.imageSize, o.daggerMaxSteps);
-            // The step of the expert's first grasp, replayed from its recorded actions.
-            demo::WorldState s = start;
-            int grasp = -1;
-            for (std::size_t i = 0; i < expertRun.episode.actions.size() && grasp < 0; ++i) {
-                if (s.held == s.target) grasp = static_cast<int>(i);
-                demo::step(s, expertRun.episode.actions[i]);
-            }
             QVERIFY2(grasp > 0, "the expert grasps within the rollout");
             // The policy takes over at the drawn delay after the grasp, or earlier at the expert's first
             // "open" or at the step whose action would finish the task (the pick-up's lift).
