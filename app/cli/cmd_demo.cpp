@@ -74,6 +74,8 @@ std::string demoUsage() {
            "                   the patches and the last prompt position, in training only (default 0: none)\n"
            "  --aux-layer L    the language model's read-out reads layer L's output (default: the final\n"
            "                   norm's, which the first action token's logits read too)\n"
+           "  --aux-positions N the read-outs read the last prompt position and the N - 1 after it,\n"
+           "                   whose outputs predict the y, z, ... tokens (1 to 7, default 1; needs --aux)\n"
            "  --aux-relative W weight of a second read-out of that state: the named block's and the goal's\n"
            "                   offsets from the gripper as tanh(offset / 5 cm), steepest near them (needs\n"
            "                   --aux; default 0: none)\n"

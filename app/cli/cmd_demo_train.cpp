@@ -163,6 +163,7 @@ int runTrain(const std::vector<std::string>& argv) {
                      "heldout",
                      "aux",
                      "aux-layer",
+                     "aux-positions",
                      "aux-relative",
                      "frame-stride",
                      "keyframes",
@@ -268,6 +269,11 @@ int runTrain(const std::vector<std::string>& argv) {
     to.auxWeight = args.value("aux") ? parseDouble("aux", *args.value("aux")) : 0.0;
     if (!(to.auxWeight >= 0)) throw Error("--aux: the weight must not be negative");
     if (args.value("aux-layer")) to.auxLayer = intOpt("aux-layer", -1);
+    if (args.value("aux-positions")) {
+        to.auxPositions = intOpt("aux-positions", 1);
+        if (to.auxPositions < 1 || to.auxPositions > 7) throw UsageError("--aux-positions must be 1 to 7");
+        if (!(to.auxWeight > 0)) throw UsageError("--aux-positions needs --aux");
+    }
     if (args.value("aux-relative")) {
         to.auxRelativeWeight = parseDouble("aux-relative", *args.value("aux-relative"));
         if (!(to.auxRelativeWeight > 0 && to.auxRelativeWeight <= 1000))
@@ -470,6 +476,7 @@ int runTrain(const std::vector<std::string>& argv) {
         {"lr", to.lr},
         {"aux_weight", to.auxWeight},
         {"aux_layer", to.auxLayer},
+        {"aux_positions", to.auxPositions},
         {"aux_relative_weight", to.auxRelativeWeight},
         {"aux_relative_loss", curve(target.auxRelativeLosses)},
         {"vision_steps", to.visionSteps},

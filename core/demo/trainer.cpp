@@ -196,6 +196,9 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
     if (o.auxLayer < -1 || o.auxLayer >= out.config.text.numLayers)
         throw Error("demo trainer: read-out layer " + std::to_string(o.auxLayer) + " of a " +
                     std::to_string(out.config.text.numLayers) + "-layer language model");
+    if (o.auxPositions < 1 || o.auxPositions > 7)
+        throw Error("demo trainer: read-out positions " + std::to_string(o.auxPositions) +
+                    " (the last prompt position and up to six action positions: 1 to 7)");
     if ((aux || o.visionSteps > 0) && data.states.size() != data.samples.size())
         throw Error("demo trainer: " + std::to_string(data.states.size()) + " state features for " +
                     std::to_string(data.samples.size()) + " samples" +
@@ -327,6 +330,18 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
         }
         const at::Tensor& source = f.attention.hidden.defined() ? f.attention.hidden : f.out.hidden;
         return source.index({at::tensor(lastRows), at::tensor(lastCols)}).to(at::kFloat);
+    };
+    // The states the read-outs train on: the last prompt position and the o.auxPositions - 1 after it,
+    // [B * auxPositions, D] (sample-major).
+    auto readOutStates = [&](const Forward& f) {
+        std::vector<std::int64_t> rowsAt, colsAt;
+        for (std::size_t k = 0; k < f.labels.size(); ++k)
+            for (int p = 0; p < o.auxPositions; ++p) {
+                rowsAt.push_back(static_cast<std::int64_t>(k));
+                colsAt.push_back(f.batch.promptLength[k] - 1 + p);
+            }
+        const at::Tensor& source = f.attention.hidden.defined() ? f.attention.hidden : f.out.hidden;
+        return source.index({at::tensor(rowsAt), at::tensor(colsAt)}).to(at::kFloat);
     };
     // The auxiliary read-out, [B, kStateFeatures], and the relative one, [B, 4] (auxRelativeWeight).
     auto auxReadOut = [&](const at::Tensor& last) { return at::addmm(auxLlmB, last, auxLlmW); };
@@ -518,8 +533,8 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             }
             const at::Tensor y =
                 at::tensor(wanted).view({static_cast<std::int64_t>(idx.size()), kStateFeatures});
-            const at::Tensor last = lastPromptState(fwd);
-            at::Tensor auxLoss = at::mse_loss(auxReadOut(last), y);
+            const at::Tensor states = readOutStates(fwd);
+            at::Tensor auxLoss = at::mse_loss(auxReadOut(states), y.repeat_interleave(o.auxPositions, 0));
             if (auxPatchW.defined())
                 auxLoss =
                     auxLoss +
@@ -532,8 +547,10 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
                     const auto r = relativeOffsets(data.states[static_cast<std::size_t>(i)]);
                     rel.insert(rel.end(), r.begin(), r.end());
                 }
-                const at::Tensor relLoss = at::mse_loss(
-                    relativeReadOut(last), at::tensor(rel).view({static_cast<std::int64_t>(idx.size()), 4}));
+                const at::Tensor relLoss = at::mse_loss(relativeReadOut(states),
+                                                        at::tensor(rel)
+                                                            .view({static_cast<std::int64_t>(idx.size()), 4})
+                                                            .repeat_interleave(o.auxPositions, 0));
                 loss = loss + o.auxRelativeWeight * relLoss;
                 out.auxRelativeLosses.push_back(relLoss.item<double>());
             }

@@ -92,6 +92,12 @@ struct TargetTrainOptions {
     // also feeds the first action token's logits; an earlier layer leaves the layers above it free to turn
     // what the read-out knows into actions).
     int auxLayer = -1;
+    // How many positions the read-outs read (the same linear maps at each, the loss averaged over them): the
+    // last prompt position, whose output predicts the first action token (x), and the auxPositions - 1
+    // positions after it, whose outputs predict the next ones (y, z, ...). The first action token's logits
+    // read the state the read-out shapes, the later tokens' logits read states the read-out never asks
+    // anything of. 1 to 7; 1: the last prompt position only.
+    int auxPositions = 1;
     // Weight of a second read-out of the same language-model state (needs auxWeight and states): the named
     // block's and the goal's offsets from the gripper in the table plane, each as tanh(offset / 5 cm), with a
     // mean squared error. The first read-out scales positions by 1 / 0.3 m, so its loss hardly changes over

@@ -342,7 +342,8 @@ private Q_SLOTS:
               QStringList{"--expert-quantum", "2"},      QStringList{"--image-size", "60"},
               QStringList{"--patch-size", "0"},          QStringList{"--logit-adjust", "-1"},
               QStringList{"--vision-lr", "0"},           QStringList{"--token-noise", "1.5"},
-              QStringList{"--readout-drive", "-1"},      QStringList{"--dagger-handover", "1.5"}}) {
+              QStringList{"--readout-drive", "-1"},      QStringList{"--dagger-handover", "1.5"},
+              QStringList{"--aux-positions", "0"},       QStringList{"--aux-positions", "2"}}) {
             const Run r = runCli(QStringList{"demo", "train", "--out", out, "--tiny"} + bad);
             QCOMPARE(r.code, 2);
             QVERIFY2(r.err.contains(bad.front()), qPrintable(r.err));
@@ -385,6 +386,10 @@ private Q_SLOTS:
                               "70",
                               "--lm-attention",
                               "0.5",
+                              "--aux",
+                              "1",
+                              "--aux-positions",
+                              "2",
                               "--dagger",
                               "1",
                               "--dagger-layouts",
@@ -443,6 +448,8 @@ private Q_SLOTS:
         QVERIFY(missing.code != 0);
         QVERIFY2(missing.err.contains("nothing"), qPrintable(missing.err));
         QCOMPARE(report["target"]["lm_attention"].get<double>(), 0.5);
+        QCOMPARE(report["target"]["aux_positions"].get<int>(), 2);
+        QCOMPARE(report["target"]["aux_loss"].size(), std::size_t(3));
         QCOMPARE(report["target"]["lm_attention_layer"].get<int>(), 0); // the only layer
         QCOMPARE(report["target"]["lm_attention_loss"].size(), std::size_t(3));
         // One DAgger round before step 1 of 3: two rollouts of at most 3 steps, every second frame kept.

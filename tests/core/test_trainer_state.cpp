@@ -204,6 +204,29 @@ private Q_SLOTS:
         qInfo("auxiliary loss %.3f -> %.3f", first, last);
         QVERIFY2(last < 0.7 * first, qPrintable(QString("%1 -> %2").arg(first).arg(last)));
 
+        // Read-outs at the action positions too: the first step's read-out loss averages over other states
+        // (the behaviour-cloning loss is the same there: the same forward), the loss still falls, training
+        // then takes another course, and it stays deterministic. 0 or 8 positions are refused.
+        {
+            demo::TargetTrainOptions p = o;
+            p.auxPositions = 3;
+            const auto spread = demo::trainTarget(m_config, m_tokenizer, data, p);
+            const auto again = demo::trainTarget(m_config, m_tokenizer, data, p);
+            QCOMPARE(spread.auxLosses, again.auxLosses);
+            QCOMPARE(spread.losses, again.losses);
+            QCOMPARE(spread.losses.front(), withAux.losses.front());
+            QVERIFY(std::abs(spread.auxLosses.front() - withAux.auxLosses.front()) > 1e-6);
+            QVERIFY(spread.losses.back() != withAux.losses.back());
+            const double f = mean(spread.auxLosses, 0, 10), l = mean(spread.auxLosses, 70, 10);
+            QVERIFY2(l < 0.7 * f, qPrintable(QString("%1 -> %2").arg(f).arg(l)));
+            for (int bad : {0, 8}) {
+                p.auxPositions = bad;
+                QVERIFY(testing::errorOf([&] {
+                            demo::trainTarget(m_config, m_tokenizer, data, p);
+                        }).find("read-out positions") != std::string::npos);
+            }
+        }
+
         // Without the check nothing is measured.
         QCOMPARE(withAux.bcUnseen.frames, 0);
         QCOMPARE(withAux.bcSeen.frames, 0);
