@@ -296,21 +296,14 @@ int runEval(std::vector<std::string> argv) {
 
     std::printf("\n%-13s %8s %8s %8s %8s %9s %8s %8s %9s\n", "mode", "success", "grasped", "closest", "goal",
                 "tau", "passes", "relaxed", "ms/act");
-    const demo::ModeResult* ar = nullptr;
     for (const auto& mode : r.modes) {
-        if (mode.mode == decode::DecodeMode::Ar) ar = &mode;
         std::printf("%-13s %7.0f%% %5d/%-2d %5.1f cm %5.1f cm %9.3f %8.2f %8.2f %9.2f\n", mode.label.c_str(),
                     100 * mode.successRate, mode.grasped, mode.episodes, mode.medianClosestCm,
                     mode.medianGoalCm, mode.metrics.acceptanceLength, mode.metrics.passesPerAction,
                     mode.metrics.relaxedPerAction, mode.metrics.latency.medianMs);
     }
-    if (ar)
-        for (const auto& mode : r.modes)
-            if (mode.mode == decode::DecodeMode::Relaxed &&
-                mode.successRate < ar->successRate - 0.05 + 1e-9) {
-                std::printf("success first falls more than 5 points below AR at r=%d\n", mode.margin);
-                break;
-            }
+    if (const demo::ModeResult* fall = demo::firstRelaxedFall(r))
+        std::printf("success first falls more than 5 points below AR at r=%d\n", fall->margin);
     std::printf("evaluation: %.0f s\n", r.seconds);
 
     nlohmann::json j;

@@ -38,6 +38,19 @@ WorldState heldOutLayout(int k) {
     return sampleLayout(kind, kHeldOutSeedBase + static_cast<std::uint64_t>(k));
 }
 
+const ModeResult* firstRelaxedFall(const EvalResult& result, double points) {
+    const ModeResult* ar = nullptr;
+    for (const auto& mode : result.modes)
+        if (mode.mode == decode::DecodeMode::Ar) ar = &mode;
+    if (!ar) return nullptr;
+    // Rates are ratios of small counts: compare with a tolerance so that a fall of exactly `points` stays in.
+    for (const auto& mode : result.modes)
+        if (mode.mode == decode::DecodeMode::Relaxed &&
+            mode.successRate < ar->successRate - points / 100 - 1e-9)
+            return &mode;
+    return nullptr;
+}
+
 std::vector<int> parseMarginRange(const std::string& text) {
     if (text.empty() || text.back() == ':')
         throw Error("margin range '" + text + "': expected A, A:B or A:B:S");

@@ -89,6 +89,11 @@ using EvalProgress = std::function<void(const ModeResult& mode, const EpisodeOut
 EvalResult evaluateClosedLoop(const model::VlaModel& target, const model::DraftHead* draft,
                               const EvalOptions& options, const EvalProgress& progress = {});
 
+// The first relaxed mode (in the result's order) whose success rate falls more than `points` percentage
+// points below AR's: a fall of exactly `points` (one layout of 20 at 5) is within the bound. Null when none
+// does or the result has no AR mode.
+const ModeResult* firstRelaxedFall(const EvalResult& result, double points = 5);
+
 // Parses "A:B" (every margin from A to B) or "A:B:S" (step S) or a single "A"; throws Error naming the text.
 std::vector<int> parseMarginRange(const std::string& text);
 

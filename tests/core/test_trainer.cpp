@@ -596,6 +596,31 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(Error, demo::evaluateClosedLoop(*m, nullptr, eo));
     }
 
+    void relaxedFallBelowAr() {
+        // A fall of exactly 5 points (one layout of 20) stays within the bound; the first mode past it is
+        // named, in the result's order; without AR there is nothing to fall below.
+        auto mode = [](decode::DecodeMode m, int margin, int successes) {
+            demo::ModeResult r;
+            r.mode = m;
+            r.margin = margin;
+            r.episodes = 20;
+            r.successes = successes;
+            r.successRate = static_cast<double>(successes) / 20;
+            return r;
+        };
+        demo::EvalResult r;
+        r.modes = {mode(decode::DecodeMode::Ar, 0, 11), mode(decode::DecodeMode::Strict, 0, 5),
+                   mode(decode::DecodeMode::Relaxed, 2, 10), mode(decode::DecodeMode::Relaxed, 4, 12)};
+        QVERIFY(demo::firstRelaxedFall(r) == nullptr); // strict's fall is not relaxation's
+        r.modes.push_back(mode(decode::DecodeMode::Relaxed, 6, 9));
+        r.modes.push_back(mode(decode::DecodeMode::Relaxed, 8, 8));
+        QVERIFY(demo::firstRelaxedFall(r) != nullptr);
+        QCOMPARE(demo::firstRelaxedFall(r)->margin, 6);
+        QCOMPARE(demo::firstRelaxedFall(r, 10)->margin, 8);
+        r.modes.erase(r.modes.begin());
+        QVERIFY(demo::firstRelaxedFall(r) == nullptr);
+    }
+
     void marginRanges() {
         QCOMPARE(demo::parseMarginRange("0:4"), (std::vector<int>{0, 1, 2, 3, 4}));
         QCOMPARE(demo::parseMarginRange("0:16:8"), (std::vector<int>{0, 8, 16}));
