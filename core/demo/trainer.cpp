@@ -321,22 +321,13 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             }
         return f;
     };
-    // The language model's state at the last prompt position that the read-outs read, [B, D].
-    auto lastPromptState = [&](const Forward& f) {
-        std::vector<std::int64_t> lastRows, lastCols;
-        for (std::size_t k = 0; k < f.labels.size(); ++k) {
-            lastRows.push_back(static_cast<std::int64_t>(k));
-            lastCols.push_back(f.batch.promptLength[k] - 1);
-        }
-        const at::Tensor& source = f.attention.hidden.defined() ? f.attention.hidden : f.out.hidden;
-        return source.index({at::tensor(lastRows), at::tensor(lastCols)}).to(at::kFloat);
-    };
-    // The states the read-outs train on: the last prompt position and the o.auxPositions - 1 after it,
-    // [B * auxPositions, D] (sample-major).
-    auto readOutStates = [&](const Forward& f) {
+    // The language model's states the read-outs read: the last prompt position and the positions - 1 after
+    // it, [B * positions, D] (sample-major). The check reads the last prompt position alone, training
+    // o.auxPositions.
+    auto readOutStates = [&](const Forward& f, int positions) {
         std::vector<std::int64_t> rowsAt, colsAt;
         for (std::size_t k = 0; k < f.labels.size(); ++k)
-            for (int p = 0; p < o.auxPositions; ++p) {
+            for (int p = 0; p < positions; ++p) {
                 rowsAt.push_back(static_cast<std::int64_t>(k));
                 colsAt.push_back(f.batch.promptLength[k] - 1 + p);
             }
@@ -533,7 +524,7 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
             }
             const at::Tensor y =
                 at::tensor(wanted).view({static_cast<std::int64_t>(idx.size()), kStateFeatures});
-            const at::Tensor states = readOutStates(fwd);
+            const at::Tensor states = readOutStates(fwd, o.auxPositions);
             at::Tensor auxLoss = at::mse_loss(auxReadOut(states), y.repeat_interleave(o.auxPositions, 0));
             if (auxPatchW.defined())
                 auxLoss =
@@ -603,7 +594,7 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
                     }
                 }
             if (aux) {
-                const at::Tensor last = lastPromptState(f);
+                const at::Tensor last = readOutStates(f, 1);
                 const at::Tensor predicted = auxReadOut(last).contiguous();
                 const auto a = predicted.accessor<float, 2>();
                 const at::Tensor relPredicted =
