@@ -155,6 +155,8 @@ nlohmann::json modeJson(const demo::ModeResult& m) {
     j["episodes"] = m.episodes;
     j["successes"] = m.successes;
     j["success_rate"] = m.successRate;
+    const demo::RateInterval ci = demo::successInterval(m.successes, m.episodes);
+    j["success_ci95"] = {{"low", ci.low}, {"high", ci.high}};
     j["actions"] = m.metrics.actions;
     j["acceptance_length"] = m.metrics.acceptanceLength;
     j["passes_per_action"] = m.metrics.passesPerAction;
@@ -294,13 +296,31 @@ int runEval(std::vector<std::string> argv) {
             std::fflush(stdout);
         });
 
-    std::printf("\n%-13s %8s %8s %8s %8s %9s %8s %8s %9s\n", "mode", "success", "grasped", "closest", "goal",
-                "tau", "passes", "relaxed", "ms/act");
+    std::printf("\n%-13s %8s %9s %8s %8s %8s %9s %8s %8s %9s\n", "mode", "success", "95% CI", "grasped",
+                "closest", "goal", "tau", "passes", "relaxed", "ms/act");
     for (const auto& mode : r.modes) {
-        std::printf("%-13s %7.0f%% %5d/%-2d %5.1f cm %5.1f cm %9.3f %8.2f %8.2f %9.2f\n", mode.label.c_str(),
-                    100 * mode.successRate, mode.grasped, mode.episodes, mode.medianClosestCm,
-                    mode.medianGoalCm, mode.metrics.acceptanceLength, mode.metrics.passesPerAction,
-                    mode.metrics.relaxedPerAction, mode.metrics.latency.medianMs);
+        const demo::RateInterval ci = demo::successInterval(mode.successes, mode.episodes);
+        char interval[32];
+        std::snprintf(interval, sizeof interval, "%.0f-%.0f%%", 100 * ci.low, 100 * ci.high);
+        std::printf("%-13s %7.0f%% %9s %5d/%-2d %5.1f cm %5.1f cm %9.3f %8.2f %8.2f %9.2f\n",
+                    mode.label.c_str(), 100 * mode.successRate, interval, mode.grasped, mode.episodes,
+                    mode.medianClosestCm, mode.medianGoalCm, mode.metrics.acceptanceLength,
+                    mode.metrics.passesPerAction, mode.metrics.relaxedPerAction,
+                    mode.metrics.latency.medianMs);
+    }
+    const demo::ModeResult* ar = nullptr;
+    for (const auto& mode : r.modes)
+        if (mode.mode == decode::DecodeMode::Ar) ar = &mode;
+    if (ar && r.modes.size() > 1) {
+        std::printf("\nlayout by layout against AR (the same layouts; exact McNemar test of the layouts they "
+                    "disagree on):\n");
+        for (const auto& mode : r.modes) {
+            if (&mode == ar) continue;
+            const demo::PairedOutcomes c = demo::compareOutcomes(*ar, mode);
+            std::printf("  %-13s both %3d, only AR %3d, only %s %3d, neither %3d, p = %.2f\n",
+                        mode.label.c_str(), c.both, c.onlyFirst, mode.label.c_str(), c.onlySecond, c.neither,
+                        c.pValue);
+        }
     }
     if (const demo::ModeResult* fall = demo::firstRelaxedFall(r))
         std::printf("success first falls more than 5 points below AR at r=%d\n", fall->margin);
@@ -321,8 +341,18 @@ int runEval(std::vector<std::string> argv) {
                  {"children", decode::childChoiceName(o.base.children)}};
     j["seconds"] = r.seconds;
     j["modes"] = nlohmann::json::array();
-    for (const auto& mode : r.modes)
-        j["modes"].push_back(modeJson(mode));
+    for (const auto& mode : r.modes) {
+        nlohmann::json mj = modeJson(mode);
+        if (ar && &mode != ar) {
+            const demo::PairedOutcomes c = demo::compareOutcomes(*ar, mode);
+            mj["against_ar"] = {{"both", c.both},
+                                {"only_ar", c.onlyFirst},
+                                {"only_this", c.onlySecond},
+                                {"neither", c.neither},
+                                {"mcnemar_p", c.pValue}};
+        }
+        j["modes"].push_back(std::move(mj));
+    }
     io::writeFileAtomically(*args.value("json"), j.dump(2) + "\n");
     std::printf("wrote %s\n", args.value("json")->c_str());
     return 0;

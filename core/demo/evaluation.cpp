@@ -51,6 +51,55 @@ const ModeResult* firstRelaxedFall(const EvalResult& result, double points) {
     return nullptr;
 }
 
+RateInterval successInterval(int successes, int episodes) {
+    if (episodes < 0 || successes < 0 || successes > episodes)
+        throw Error("success interval: " + std::to_string(successes) + " successes in " +
+                    std::to_string(episodes) + " episodes");
+    if (episodes == 0) return {};
+    constexpr double z = 1.96;
+    const double n = episodes;
+    const double p = successes / n;
+    const double centre = (p + z * z / (2 * n)) / (1 + z * z / n);
+    const double half = z / (1 + z * z / n) * std::sqrt(p * (1 - p) / n + z * z / (4 * n * n));
+    // The bounds are exact at the ends; rounding must not push them past the observed rate there.
+    return {successes == 0 ? 0.0 : std::max(0.0, centre - half),
+            successes == episodes ? 1.0 : std::min(1.0, centre + half)};
+}
+
+PairedOutcomes compareOutcomes(const ModeResult& first, const ModeResult& second) {
+    if (first.outcomes.size() != second.outcomes.size())
+        throw Error("comparing " + first.label + " with " + second.label + ": " +
+                    std::to_string(first.outcomes.size()) + " against " +
+                    std::to_string(second.outcomes.size()) + " layouts");
+    PairedOutcomes r;
+    for (std::size_t i = 0; i < first.outcomes.size(); ++i) {
+        const EpisodeOutcome& a = first.outcomes[i];
+        const EpisodeOutcome& b = second.outcomes[i];
+        if (a.layout != b.layout)
+            throw Error("comparing " + first.label + " with " + second.label + ": layout " +
+                        std::to_string(a.layout) + " against layout " + std::to_string(b.layout) +
+                        " at position " + std::to_string(i));
+        if (a.success && b.success)
+            ++r.both;
+        else if (a.success)
+            ++r.onlyFirst;
+        else if (b.success)
+            ++r.onlySecond;
+        else
+            ++r.neither;
+    }
+    // Exact binomial test on the discordant layouts: 2 P(X <= min) with X ~ Bin(n, 1/2), capped at 1. Terms
+    // are summed in logs so that hundreds of layouts do not overflow.
+    const int n = r.onlyFirst + r.onlySecond;
+    const int k = std::min(r.onlyFirst, r.onlySecond);
+    double tail = 0;
+    for (int i = 0; i <= k; ++i)
+        tail += std::exp(std::lgamma(n + 1.0) - std::lgamma(i + 1.0) - std::lgamma(n - i + 1.0) -
+                         n * std::log(2.0));
+    r.pValue = std::min(1.0, 2 * tail);
+    return r;
+}
+
 std::vector<int> parseMarginRange(const std::string& text) {
     if (text.empty() || text.back() == ':')
         throw Error("margin range '" + text + "': expected A, A:B or A:B:S");

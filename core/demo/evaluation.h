@@ -94,6 +94,28 @@ EvalResult evaluateClosedLoop(const model::VlaModel& target, const model::DraftH
 // does or the result has no AR mode.
 const ModeResult* firstRelaxedFall(const EvalResult& result, double points = 5);
 
+// A 95% Wilson score interval for a success rate of `successes` in `episodes` (z = 1.96): unlike the normal
+// approximation it stays inside [0, 1] and is not empty at 0 or all successes. {0, 1} for no episodes;
+// throws Error for counts that do not fit.
+struct RateInterval {
+    double low = 0;
+    double high = 1;
+};
+RateInterval successInterval(int successes, int episodes);
+
+// Two modes on the same layouts, layout by layout: how many both solve, only the first, only the second,
+// neither, and the exact two-sided McNemar p-value of the discordant layouts (the chance, if neither mode
+// were better, of a split at least this uneven: 1 when they never disagree). Throws Error when the two did
+// not run the same layouts in the same order.
+struct PairedOutcomes {
+    int both = 0;
+    int onlyFirst = 0;
+    int onlySecond = 0;
+    int neither = 0;
+    double pValue = 1;
+};
+PairedOutcomes compareOutcomes(const ModeResult& first, const ModeResult& second);
+
 // Parses "A:B" (every margin from A to B) or "A:B:S" (step S) or a single "A"; throws Error naming the text.
 std::vector<int> parseMarginRange(const std::string& text);
 

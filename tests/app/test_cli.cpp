@@ -477,8 +477,27 @@ private Q_SLOTS:
         std::ifstream evalIn(evalJson.toStdString());
         const nlohmann::json ev = nlohmann::json::parse(evalIn);
         QCOMPARE(ev["modes"].size(), std::size_t(3));
+        QVERIFY2(e.out.contains("95% CI") && e.out.contains("layout by layout against AR"),
+                 qPrintable(e.out));
         for (const auto& mode : ev["modes"]) {
             const auto& o = mode["outcomes"][0];
+            // One layout: the interval spans most of [0, 1] and holds the rate; every mode but AR is
+            // compared with AR layout by layout.
+            const double rate = mode["success_rate"].get<double>();
+            QVERIFY(mode["success_ci95"]["low"].get<double>() <= rate);
+            QVERIFY(mode["success_ci95"]["high"].get<double>() >= rate);
+            QVERIFY(mode["success_ci95"]["high"].get<double>() - mode["success_ci95"]["low"].get<double>() >
+                    0.7);
+            if (mode["mode"] == "ar") {
+                QVERIFY(!mode.contains("against_ar"));
+            } else {
+                const auto& c = mode["against_ar"];
+                QCOMPARE(c["both"].get<int>() + c["only_ar"].get<int>() + c["only_this"].get<int>() +
+                             c["neither"].get<int>(),
+                         1);
+                QCOMPARE(c["only_this"].get<int>() + c["both"].get<int>(), o["success"].get<bool>() ? 1 : 0);
+                QCOMPARE(c["mcnemar_p"].get<double>(), 1.0); // one layout can never be a significant split
+            }
             QVERIFY(o["closest_cm"].get<double>() >= 0);
             QVERIFY(o["goal_cm"].is_number()); // layout 0 is a put-in task
             QCOMPARE(mode["grasped"].get<int>(), o["grasped"].get<bool>() ? 1 : 0);

@@ -621,6 +621,69 @@ private Q_SLOTS:
         QVERIFY(demo::firstRelaxedFall(r) == nullptr);
     }
 
+    void successIntervalsAndPairs() {
+        // Wilson 95% intervals: inside [0, 1], not empty at the ends, around the rate in between.
+        auto near = [](double a, double b) { return std::abs(a - b) < 1e-6; };
+        const demo::RateInterval none = demo::successInterval(0, 20);
+        QCOMPARE(none.low, 0.0);
+        QVERIFY2(near(none.high, 0.1611301), std::to_string(none.high).c_str());
+        const demo::RateInterval half = demo::successInterval(10, 20);
+        QVERIFY(near(half.low, 0.2992949) && near(half.high, 0.7007051));
+        const demo::RateInterval some = demo::successInterval(29, 60);
+        QVERIFY(near(some.low, 0.3617484) && near(some.high, 0.6069241));
+        const demo::RateInterval all = demo::successInterval(20, 20);
+        QVERIFY(near(all.low, 0.8388699));
+        QCOMPARE(all.high, 1.0);
+        QCOMPARE(demo::successInterval(0, 0).high, 1.0);
+        for (auto [k, n] : {std::pair{-1, 20}, std::pair{21, 20}, std::pair{0, -1}}) {
+            const std::string e = testing::errorOf([&] { demo::successInterval(k, n); });
+            QVERIFY2(e.find("success interval") != std::string::npos, e.c_str());
+        }
+
+        // Layout by layout: the counts of agreement and the exact McNemar p-value of the disagreements.
+        auto mode = [](const char* label, const std::vector<bool>& wins, int firstLayout = 0) {
+            demo::ModeResult r;
+            r.label = label;
+            for (std::size_t i = 0; i < wins.size(); ++i) {
+                demo::EpisodeOutcome o;
+                o.layout = firstLayout + static_cast<int>(i);
+                o.success = wins[i];
+                r.outcomes.push_back(o);
+            }
+            return r;
+        };
+        const auto ar = mode("ar", {true, true, true, true, true, true, false, false, true});
+        const auto relaxed =
+            mode("relaxed r=9", {true, false, false, false, false, false, false, true, true});
+        const demo::PairedOutcomes c = demo::compareOutcomes(ar, relaxed);
+        QCOMPARE(c.both, 2);
+        QCOMPARE(c.onlyFirst, 5);
+        QCOMPARE(c.onlySecond, 1);
+        QCOMPARE(c.neither, 1);
+        QVERIFY2(near(c.pValue, 0.21875), std::to_string(c.pValue).c_str()); // 2 (1 + 6) / 64
+        const demo::PairedOutcomes back = demo::compareOutcomes(relaxed, ar);
+        QCOMPARE(back.onlyFirst, 1);
+        QCOMPARE(back.onlySecond, 5);
+        QVERIFY(near(back.pValue, c.pValue));
+        QCOMPARE(demo::compareOutcomes(ar, ar).pValue, 1.0);
+        QVERIFY(near(demo::compareOutcomes(mode("a", std::vector<bool>(5, true)),
+                                           mode("b", std::vector<bool>(5, false)))
+                         .pValue,
+                     0.0625));
+        // Hundreds of layouts do not overflow: 400 against 360 discordant gives p = 0.157.
+        std::vector<bool> many(760, false), other(760, true);
+        for (std::size_t i = 0; i < 400; ++i) {
+            many[i] = true;
+            other[i] = false;
+        }
+        QVERIFY(std::abs(demo::compareOutcomes(mode("a", many), mode("b", other)).pValue - 0.1571172) < 1e-5);
+        const std::string shorter = testing::errorOf([&] { demo::compareOutcomes(ar, mode("s", {true})); });
+        QVERIFY2(shorter.find("9 against 1 layouts") != std::string::npos, shorter.c_str());
+        const std::string shifted = testing::errorOf(
+            [&] { demo::compareOutcomes(ar, mode("later", std::vector<bool>(9, true), 20)); });
+        QVERIFY2(shifted.find("layout 0 against layout 20") != std::string::npos, shifted.c_str());
+    }
+
     void marginRanges() {
         QCOMPARE(demo::parseMarginRange("0:4"), (std::vector<int>{0, 1, 2, 3, 4}));
         QCOMPARE(demo::parseMarginRange("0:16:8"), (std::vector<int>{0, 8, 16}));
