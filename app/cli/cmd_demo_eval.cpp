@@ -21,6 +21,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -308,15 +310,19 @@ int runEval(std::vector<std::string> argv) {
                     mode.metrics.passesPerAction, mode.metrics.relaxedPerAction,
                     mode.metrics.latency.medianMs);
     }
-    const demo::ModeResult* ar = nullptr;
-    for (const auto& mode : r.modes)
-        if (mode.mode == decode::DecodeMode::Ar) ar = &mode;
+    // Every mode against AR layout by layout, computed once for the table and the JSON.
+    const demo::ModeResult* ar = demo::arModeOf(r);
+    std::vector<std::optional<demo::PairedOutcomes>> againstAr(r.modes.size());
+    if (ar)
+        for (std::size_t i = 0; i < r.modes.size(); ++i)
+            if (&r.modes[i] != ar) againstAr[i] = demo::compareOutcomes(*ar, r.modes[i]);
     if (ar && r.modes.size() > 1) {
         std::printf("\nlayout by layout against AR (the same layouts; exact McNemar test of the layouts they "
                     "disagree on):\n");
-        for (const auto& mode : r.modes) {
-            if (&mode == ar) continue;
-            const demo::PairedOutcomes c = demo::compareOutcomes(*ar, mode);
+        for (std::size_t i = 0; i < r.modes.size(); ++i) {
+            if (!againstAr[i]) continue;
+            const demo::ModeResult& mode = r.modes[i];
+            const demo::PairedOutcomes& c = *againstAr[i];
             std::printf("  %-13s both %3d, only AR %3d, only %s %3d, neither %3d, p = %.2f\n",
                         mode.label.c_str(), c.both, c.onlyFirst, mode.label.c_str(), c.onlySecond, c.neither,
                         c.pValue);
@@ -341,10 +347,10 @@ int runEval(std::vector<std::string> argv) {
                  {"children", decode::childChoiceName(o.base.children)}};
     j["seconds"] = r.seconds;
     j["modes"] = nlohmann::json::array();
-    for (const auto& mode : r.modes) {
-        nlohmann::json mj = modeJson(mode);
-        if (ar && &mode != ar) {
-            const demo::PairedOutcomes c = demo::compareOutcomes(*ar, mode);
+    for (std::size_t i = 0; i < r.modes.size(); ++i) {
+        nlohmann::json mj = modeJson(r.modes[i]);
+        if (againstAr[i]) {
+            const demo::PairedOutcomes& c = *againstAr[i];
             mj["against_ar"] = {{"both", c.both},
                                 {"only_ar", c.onlyFirst},
                                 {"only_this", c.onlySecond},

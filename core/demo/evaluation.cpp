@@ -38,10 +38,15 @@ WorldState heldOutLayout(int k) {
     return sampleLayout(kind, kHeldOutSeedBase + static_cast<std::uint64_t>(k));
 }
 
-const ModeResult* firstRelaxedFall(const EvalResult& result, double points) {
+const ModeResult* arModeOf(const EvalResult& result) {
     const ModeResult* ar = nullptr;
     for (const auto& mode : result.modes)
         if (mode.mode == decode::DecodeMode::Ar) ar = &mode;
+    return ar;
+}
+
+const ModeResult* firstRelaxedFall(const EvalResult& result, double points) {
+    const ModeResult* ar = arModeOf(result);
     if (!ar) return nullptr;
     // Rates are ratios of small counts: compare with a tolerance so that a fall of exactly `points` stays in.
     for (const auto& mode : result.modes)

@@ -89,6 +89,9 @@ using EvalProgress = std::function<void(const ModeResult& mode, const EpisodeOut
 EvalResult evaluateClosedLoop(const model::VlaModel& target, const model::DraftHead* draft,
                               const EvalOptions& options, const EvalProgress& progress = {});
 
+// The result's AR mode (the last, should it hold several); null when it has none.
+const ModeResult* arModeOf(const EvalResult& result);
+
 // The first relaxed mode (in the result's order) whose success rate falls more than `points` percentage
 // points below AR's: a fall of exactly `points` (one layout of 20 at 5) is within the bound. Null when none
 // does or the result has no AR mode.

@@ -612,6 +612,7 @@ private Q_SLOTS:
         r.modes = {mode(decode::DecodeMode::Ar, 0, 11), mode(decode::DecodeMode::Strict, 0, 5),
                    mode(decode::DecodeMode::Relaxed, 2, 10), mode(decode::DecodeMode::Relaxed, 4, 12)};
         QVERIFY(demo::firstRelaxedFall(r) == nullptr); // strict's fall is not relaxation's
+        QCOMPARE(demo::arModeOf(r), &r.modes[0]);
         r.modes.push_back(mode(decode::DecodeMode::Relaxed, 6, 9));
         r.modes.push_back(mode(decode::DecodeMode::Relaxed, 8, 8));
         QVERIFY(demo::firstRelaxedFall(r) != nullptr);
@@ -619,6 +620,7 @@ private Q_SLOTS:
         QCOMPARE(demo::firstRelaxedFall(r, 10)->margin, 8);
         r.modes.erase(r.modes.begin());
         QVERIFY(demo::firstRelaxedFall(r) == nullptr);
+        QVERIFY(demo::arModeOf(r) == nullptr);
     }
 
     void successIntervalsAndPairs() {
