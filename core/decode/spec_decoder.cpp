@@ -169,7 +169,9 @@ FrameContext prepareFrame(const model::VlaModel& m, const model::DraftHead* draf
     f.targetCache = m.llm().makeCache(f.promptLength + extra);
     const at::Tensor pos =
         at::arange(f.promptLength, at::TensorOptions().dtype(at::kLong).device(m.device()));
-    const model::LlamaOutput out = m.llm().forward(embeds, pos, &f.targetCache, {}, /*logitsForAll=*/false);
+    // Without a draft nothing reads the prompt's other states: the last layer skips them.
+    const model::LlamaOutput out = m.llm().forward(embeds, pos, &f.targetCache, {}, /*logitsForAll=*/false,
+                                                   nullptr, /*lastOnly=*/draft == nullptr);
     ++g_targetPrefills;
     ++g_targetPasses;
     f.firstToken = argmaxLast(out.logits);
@@ -180,8 +182,9 @@ FrameContext prepareFrame(const model::VlaModel& m, const model::DraftHead* draf
         const at::Tensor next = m.llm().embed(longTensor({f.firstToken}, m.device()).unsqueeze(0));
         const at::Tensor tokenEmbeds = at::cat({embeds.narrow(1, 1, f.promptLength - 1), next}, 1);
         f.draftCache = draft->makeCache(f.promptLength + extra);
-        const at::Tensor h = draft->forward(tokenEmbeds, out.hidden, pos, &f.draftCache);
-        f.draftLastHidden = h.narrow(1, f.promptLength - 1, 1);
+        // Drafting starts from the last state only; the others' keys and values fill the draft's cache.
+        f.draftLastHidden =
+            draft->forward(tokenEmbeds, out.hidden, pos, &f.draftCache, {}, /*lastOnly=*/true);
         ++g_draftPrefills;
     }
     f.prepareMs.prefill = laps.lap();
@@ -390,9 +393,8 @@ ActionTrace decodeFrame(const model::VlaModel& m, const model::DraftHead* d, Fra
             for (std::size_t k = 0; k < nextIds.size(); ++k)
                 nextPos.push_back(stable + static_cast<int>(k));
             const at::Tensor hidden = out.hidden.index_select(1, longTensor(offsets, dev));
-            const at::Tensor h = d->forward(d->embed(longTensor(nextIds, dev).unsqueeze(0)), hidden,
-                                            longTensor(nextPos, dev), &f.draftCache);
-            f.draftLastHidden = h.narrow(1, h.size(1) - 1, 1);
+            f.draftLastHidden = d->forward(d->embed(longTensor(nextIds, dev).unsqueeze(0)), hidden,
+                                           longTensor(nextPos, dev), &f.draftCache, {}, /*lastOnly=*/true);
             ++t.draftPasses;
             r.ms.draft += laps.lap();
         }

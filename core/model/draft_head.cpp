@@ -133,11 +133,12 @@ std::shared_ptr<DraftHead> DraftHead::load(const std::string& dir, const VlaMode
 }
 
 at::Tensor DraftHead::forward(const at::Tensor& tokenEmbeds, const at::Tensor& targetHidden,
-                              const at::Tensor& positions, KvCache* cache, const AttentionMask& mask) const {
+                              const at::Tensor& positions, KvCache* cache, const AttentionMask& mask,
+                              bool lastOnly) const {
     const auto dt = m_fcWeight.scalar_type();
     const at::Tensor x =
         at::linear(at::cat({tokenEmbeds.to(dt), targetHidden.to(dt)}, -1), m_fcWeight, m_fcBias);
-    return runLayers(m_layers, m_llama, x, positions, cache, mask);
+    return runLayers(m_layers, m_llama, x, positions, cache, mask, nullptr, lastOnly ? 1 : 0);
 }
 
 at::Tensor DraftHead::logits(const at::Tensor& draftHidden) const {

@@ -27,9 +27,12 @@ public:
 
     const DraftConfig& config() const { return m_config; }
     const LlamaConfig& layerConfig() const { return m_llama; }
-    // tokenEmbeds and targetHidden [1, n, D] at positions [n] -> draft hidden states [1, n, D].
+    // tokenEmbeds and targetHidden [1, n, D] at positions [n] -> draft hidden states [1, n, D], or with
+    // lastOnly the last position's [1, 1, D] (the others' keys and values still enter the cache; the layer's
+    // attention and MLP skip them, as a prompt pass needs only the last state).
     at::Tensor forward(const at::Tensor& tokenEmbeds, const at::Tensor& targetHidden,
-                       const at::Tensor& positions, KvCache* cache, const AttentionMask& mask = {}) const;
+                       const at::Tensor& positions, KvCache* cache, const AttentionMask& mask = {},
+                       bool lastOnly = false) const;
     at::Tensor logits(const at::Tensor& draftHidden) const; // through the target's lm_head, float32
     at::Tensor embed(const at::Tensor& ids) const;          // the target's embedding
     KvCache makeCache(int capacity) const;

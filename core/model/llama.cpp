@@ -116,14 +116,18 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b 
     return b.defined() ? at::linear(x, w, b) : at::linear(x, w);
 }
 
+// Self-attention of the new positions [from, n) of x over the cached prefix and all n new positions: every
+// position's keys and values enter the cache, only the queried positions' outputs are computed.
 at::Tensor attention(const LlamaLayer& l, const LlamaConfig& c, const at::Tensor& x, const Rope& rope,
-                     KvCache* cache, int layerIndex, const at::Tensor& addMask, at::Tensor* probsOut) {
-    const auto B = x.size(0), n = x.size(1);
+                     KvCache* cache, int layerIndex, const at::Tensor& addMask, at::Tensor* probsOut,
+                     std::int64_t from) {
+    const auto B = x.size(0), n = x.size(1), m = n - from;
     const int H = c.numHeads, KV = c.numKvHeads, hd = c.headDim();
-    at::Tensor q = linear(x, l.q, l.qBias).view({B, n, H, hd}).transpose(1, 2);
+    const at::Tensor xq = from > 0 ? x.narrow(1, from, m) : x;
+    at::Tensor q = linear(xq, l.q, l.qBias).view({B, m, H, hd}).transpose(1, 2);
     at::Tensor k = linear(x, l.k, l.kBias).view({B, n, KV, hd}).transpose(1, 2);
     at::Tensor v = linear(x, l.v, l.vBias).view({B, n, KV, hd}).transpose(1, 2);
-    q = applyRope(q, rope);
+    q = applyRope(q, from > 0 ? Rope{rope.cos.narrow(0, from, m), rope.sin.narrow(0, from, m)} : rope);
     k = applyRope(k, rope);
     if (cache) {
         const int past = cache->length();
@@ -139,11 +143,11 @@ at::Tensor attention(const LlamaLayer& l, const LlamaConfig& c, const at::Tensor
     // Scores and softmax in float32 (as Hugging Face upcasts the softmax), values in the model dtype.
     at::Tensor scores =
         at::matmul(q.to(at::kFloat), k.to(at::kFloat).transpose(-1, -2)) / std::sqrt(double(hd));
-    scores = scores + addMask;
+    scores = scores + (from > 0 ? addMask.narrow(0, from, m) : addMask);
     const at::Tensor p32 = at::softmax(scores, -1);
     if (probsOut) *probsOut = p32;
     const at::Tensor probs = p32.to(v.scalar_type());
-    const at::Tensor out = at::matmul(probs, v).transpose(1, 2).reshape({B, n, H * hd});
+    const at::Tensor out = at::matmul(probs, v).transpose(1, 2).reshape({B, m, H * hd});
     return at::linear(out, l.o);
 }
 
@@ -151,9 +155,12 @@ at::Tensor attention(const LlamaLayer& l, const LlamaConfig& c, const at::Tensor
 
 at::Tensor runLayers(const std::vector<LlamaLayer>& layers, const LlamaConfig& c, at::Tensor x,
                      const at::Tensor& positions, KvCache* cache, const AttentionMask& mask,
-                     AttentionCapture* capture) {
+                     AttentionCapture* capture, std::int64_t outputs) {
     const auto n = x.size(1);
     const int nLayers = static_cast<int>(layers.size());
+    if (outputs < 0 || outputs > n)
+        throw Error("outputs for " + std::to_string(outputs) + " of " + std::to_string(n) + " positions");
+    if (outputs > 0 && capture) throw Error("an attention or hidden-state capture needs every position");
     if (capture && (capture->layer < -1 || capture->layer >= nLayers || capture->hiddenLayer < -1 ||
                     capture->hiddenLayer >= nLayers || (capture->layer < 0 && capture->hiddenLayer < 0)))
         throw Error("capture of layer " + std::to_string(std::max(capture->layer, capture->hiddenLayer)) +
@@ -171,8 +178,12 @@ at::Tensor runLayers(const std::vector<LlamaLayer>& layers, const LlamaConfig& c
         const LlamaLayer& l = layers[i];
         const at::Tensor h = l.inputNorm.defined() ? rmsNorm(x, l.inputNorm, c.rmsNormEps) : x;
         const bool captured = capture && capture->layer == static_cast<int>(i);
-        x = x + attention(l, c, h, rope, cache, static_cast<int>(i), addMask,
-                          captured ? &capture->probs : nullptr);
+        // The last layer's outputs feed nothing but the result: only the requested last positions need them
+        // (every position's keys and values still enter the cache).
+        const std::int64_t from = i + 1 == layers.size() && outputs > 0 ? n - outputs : 0;
+        const at::Tensor attended = attention(l, c, h, rope, cache, static_cast<int>(i), addMask,
+                                              captured ? &capture->probs : nullptr, from);
+        x = (from > 0 ? x.narrow(1, from, n - from) : x) + attended;
         const at::Tensor m = rmsNorm(x, l.postNorm, c.rmsNormEps);
         x = x + at::linear(at::silu(at::linear(m, l.gate)) * at::linear(m, l.up), l.down);
         if (capture && capture->hiddenLayer == static_cast<int>(i)) capture->hidden = x;
@@ -213,9 +224,10 @@ at::Tensor LlamaModel::logits(const at::Tensor& hidden) const {
 }
 
 LlamaOutput LlamaModel::forward(const at::Tensor& inputEmbeds, const at::Tensor& positions, KvCache* cache,
-                                const AttentionMask& mask, bool logitsForAll,
-                                AttentionCapture* capture) const {
-    at::Tensor x = runLayers(m_layers, m_config, inputEmbeds.to(dtype()), positions, cache, mask, capture);
+                                const AttentionMask& mask, bool logitsForAll, AttentionCapture* capture,
+                                bool lastOnly) const {
+    at::Tensor x = runLayers(m_layers, m_config, inputEmbeds.to(dtype()), positions, cache, mask, capture,
+                             lastOnly ? 1 : 0);
     LlamaOutput out;
     out.hidden = rmsNorm(x, m_norm, m_config.rmsNormEps);
     out.logits = logits(logitsForAll ? out.hidden : out.hidden.narrow(1, out.hidden.size(1) - 1, 1));

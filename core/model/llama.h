@@ -52,10 +52,13 @@ struct AttentionCapture {
 
 // Runs a stack of layers on x [B, n, D] at positions [n] (int64). With a cache (B must be 1) the new keys and
 // values are written at [cache.length(), + n) and the cache advances by n. capture, when given, receives
-// the attention probabilities of its layer.
+// the attention probabilities of its layer. outputs > 0: only the last `outputs` positions' outputs are
+// computed and returned ([B, outputs, D]; the cache still receives every position's keys and values, so later
+// passes see the same prefix); the last layer's attention and MLP then skip the other positions. It cannot be
+// combined with a capture. 0: every position's.
 at::Tensor runLayers(const std::vector<LlamaLayer>& layers, const LlamaConfig& c, at::Tensor x,
                      const at::Tensor& positions, KvCache* cache, const AttentionMask& mask,
-                     AttentionCapture* capture = nullptr);
+                     AttentionCapture* capture = nullptr, std::int64_t outputs = 0);
 
 at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps);
 
@@ -73,10 +76,12 @@ public:
 
     const LlamaConfig& config() const { return m_config; }
     at::Tensor embed(const at::Tensor& ids) const; // [B, n] int64 -> [B, n, D]
-    // inputEmbeds [B, n, D] at positions [n]; logits for all positions, or for the last one only.
+    // inputEmbeds [B, n, D] at positions [n]; logits for all positions, or for the last one only. lastOnly:
+    // hidden and logits of the last position only ([B, 1, ...]), skipping the other positions' work in the
+    // last layer (a prefill whose other states nobody reads; the cache still gets every position).
     LlamaOutput forward(const at::Tensor& inputEmbeds, const at::Tensor& positions, KvCache* cache,
                         const AttentionMask& mask = {}, bool logitsForAll = true,
-                        AttentionCapture* capture = nullptr) const;
+                        AttentionCapture* capture = nullptr, bool lastOnly = false) const;
     at::Tensor logits(const at::Tensor& hidden) const; // float32
     KvCache makeCache(int capacity) const;
 

@@ -190,6 +190,62 @@ private Q_SLOTS:
         QVERIFY2(diff < 1e-4, QByteArray::number(diff)); // fp32: only summation order differs
     }
 
+    void lastOnlySkipsTheOtherPositionsExactly() {
+        // A prefill that needs only the last position's state (AR without a draft; the draft's prompt pass)
+        // gives the full pass's last hidden state and logits, leaves the same keys and values in the cache,
+        // and later passes over that cache match; after a cached prefix and under a tree mask too.
+        c10::InferenceMode guard;
+        const auto& llm = m_model->llm();
+        const int L = 11, extra = 3;
+        const at::Tensor emb = randomEmbeds(L + extra, 21);
+        auto fullCache = llm.makeCache(32), lastCache = llm.makeCache(32);
+        const auto full = llm.forward(emb.narrow(1, 0, L), positions(0, L), &fullCache, {}, false);
+        const auto last =
+            llm.forward(emb.narrow(1, 0, L), positions(0, L), &lastCache, {}, true, nullptr, true);
+        QCOMPARE(last.hidden.sizes().vec(), (std::vector<std::int64_t>{1, 1, llm.config().hiddenSize}));
+        QCOMPARE(last.logits.size(1), 1);
+        auto maxDiff = [](const at::Tensor& a, const at::Tensor& b) {
+            return (a - b).abs().max().item<double>();
+        };
+        QVERIFY(maxDiff(last.hidden, full.hidden.narrow(1, L - 1, 1)) < 1e-5);
+        QVERIFY(maxDiff(last.logits, full.logits) < 1e-4);
+        QCOMPARE(lastCache.length(), fullCache.length());
+        for (int l = 0; l < llm.config().numLayers; ++l) {
+            QVERIFY(maxDiff(lastCache.keys(l).narrow(2, 0, L), fullCache.keys(l).narrow(2, 0, L)) < 1e-5);
+            QVERIFY(maxDiff(lastCache.values(l).narrow(2, 0, L), fullCache.values(l).narrow(2, 0, L)) < 1e-5);
+        }
+        // Three new positions after the prefix under a tree mask (1 and 2 both children of 0).
+        const at::Tensor tree = at::tensor({1, 0, 0, 1, 1, 0, 1, 0, 1}, at::kLong).view({3, 3}).to(at::kBool);
+        const auto fullNext =
+            llm.forward(emb.narrow(1, L, extra), positions(L, extra), &fullCache, tree, true);
+        const auto lastNext =
+            llm.forward(emb.narrow(1, L, extra), positions(L, extra), &lastCache, tree, true, nullptr, true);
+        QVERIFY(maxDiff(lastNext.logits, fullNext.logits.narrow(1, extra - 1, 1)) < 1e-4);
+        QVERIFY(maxDiff(lastNext.hidden, fullNext.hidden.narrow(1, extra - 1, 1)) < 1e-5);
+        QCOMPARE(lastCache.length(), L + extra);
+
+        // The draft head's prompt pass likewise.
+        const auto dir = path("draft_last");
+        testing::writeTinyDraft(dir, m_model->config(), 4, false);
+        const auto d = model::DraftHead::load(dir, *m_model);
+        const at::Tensor hid = randomEmbeds(L, 22);
+        auto da = d->makeCache(32), db = d->makeCache(32);
+        const at::Tensor all = d->forward(emb.narrow(1, 0, L), hid, positions(0, L), &da);
+        const at::Tensor one = d->forward(emb.narrow(1, 0, L), hid, positions(0, L), &db, {}, true);
+        QCOMPARE(one.size(1), 1);
+        QVERIFY(maxDiff(one, all.narrow(1, L - 1, 1)) < 1e-5);
+        for (int l = 0; l < da.layers(); ++l)
+            QVERIFY(maxDiff(da.keys(l).narrow(2, 0, L), db.keys(l).narrow(2, 0, L)) < 1e-5);
+
+        // A capture needs every position's outputs.
+        model::AttentionCapture capture;
+        capture.layer = 0;
+        const std::string e = errorOf([&] {
+            model::runLayers({}, llm.config(), emb, positions(0, L + extra), nullptr, {}, &capture, 1);
+        });
+        QVERIFY2(e.find("capture needs every position") != std::string::npos, e.c_str());
+    }
+
     void attentionCaptureReturnsOneLayersProbabilities() {
         c10::InferenceMode guard;
         const auto& llm = m_model->llm();
