@@ -150,51 +150,52 @@ int runDistil(const std::vector<std::string>& argv) {
 }
 
 int runTrain(const std::vector<std::string>& argv) {
-    const Args args(argv,
-                    {"out",
-                     "episodes",
-                     "steps",
-                     "draft-steps",
-                     "batch",
-                     "seed",
-                     "eval",
-                     "perturb",
-                     "lr",
-                     "heldout",
-                     "aux",
-                     "aux-layer",
-                     "aux-positions",
-                     "aux-relative",
-                     "frame-stride",
-                     "keyframes",
-                     "vision-steps",
-                     "vision-lr",
-                     "draft-samples",
-                     "text-layers",
-                     "text-hidden",
-                     "text-heads",
-                     "text-intermediate",
-                     "image-size",
-                     "patch-size",
-                     "gripper-flip",
-                     "expert",
-                     "expert-gain",
-                     "expert-max-change",
-                     "expert-quantum",
-                     "vision-attention",
-                     "bin-sigma",
-                     "logit-adjust",
-                     "token-noise",
-                     "release-weight",
-                     "lm-attention",
-                     "lm-attention-layer",
-                     "dagger",
-                     "dagger-layouts",
-                     "dagger-steps",
-                     "dagger-stride",
-                     "dagger-handover",
-                     "readout-drive"},
-                    {"tiny", "bf16", "freeze-vision", "sincos-positions", "bc-check", "expert-grasp-rise"});
+    const Args args(
+        argv,
+        {"out",
+         "episodes",
+         "steps",
+         "draft-steps",
+         "batch",
+         "seed",
+         "eval",
+         "perturb",
+         "lr",
+         "heldout",
+         "aux",
+         "aux-layer",
+         "aux-positions",
+         "aux-relative",
+         "frame-stride",
+         "keyframes",
+         "vision-steps",
+         "vision-lr",
+         "draft-samples",
+         "text-layers",
+         "text-hidden",
+         "text-heads",
+         "text-intermediate",
+         "image-size",
+         "patch-size",
+         "gripper-flip",
+         "expert",
+         "expert-gain",
+         "expert-max-change",
+         "expert-quantum",
+         "vision-attention",
+         "bin-sigma",
+         "logit-adjust",
+         "token-noise",
+         "release-weight",
+         "lm-attention",
+         "lm-attention-layer",
+         "dagger",
+         "dagger-layouts",
+         "dagger-steps",
+         "dagger-stride",
+         "dagger-handover",
+         "readout-drive"},
+        {"tiny", "bf16", "train-bf16", "freeze-vision", "sincos-positions", "bc-check", "expert-grasp-rise"});
     if (!args.positionals().empty())
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");
     if (!args.has("out")) throw UsageError("--out DIR is required");
@@ -284,6 +285,7 @@ int runTrain(const std::vector<std::string>& argv) {
     if (args.value("vision-lr")) to.visionLr = parseDouble("vision-lr", *args.value("vision-lr"));
     if (!(to.visionLr > 0 && to.visionLr <= 1)) throw UsageError("--vision-lr must be in (0, 1]");
     to.freezeVision = args.has("freeze-vision");
+    to.bf16Compute = args.has("train-bf16");
     to.sincosPositions = args.has("sincos-positions");
     to.bcCheck = args.has("bc-check");
     if (args.value("vision-attention"))
@@ -395,6 +397,7 @@ int runTrain(const std::vector<std::string>& argv) {
     dopt.batchSize = batch;
     dopt.seed = seed + 1;
     dopt.maxSamples = intOpt("draft-samples", 0);
+    dopt.bf16Compute = to.bf16Compute;
     const demo::TrainedDraft draft = demo::trainDraft(target, data, demo::demoDraftConfig(target.config),
                                                       dopt, printer.phase("draft", draftSteps));
     demo::saveDraft(draftDir, draft, so);
@@ -489,6 +492,7 @@ int runTrain(const std::vector<std::string>& argv) {
           {"gripper_height_error_cm", target.visionGripperHeightErrorCm},
           {"opening_error", target.visionOpeningError}}},
         {"freeze_vision", to.freezeVision},
+        {"train_bf16", to.bf16Compute},
         {"sincos_positions", to.sincosPositions},
         {"vision_attention", to.visionAttentionWeight},
         {"bin_sigma", to.binSigma},

@@ -80,36 +80,42 @@ TrainedDraft trainDraft(const TrainedTarget& target, const DemoDataset& data,
             extra.push_back(greedy[static_cast<std::size_t>(i)]);
         Batch b = makeBatch(*m, data, idx, extra);
         b.pixels = pixelsOfSamples(*m, data, idx);
-        at::Tensor x, h;
+        // The forward and the loss, in BF16 with bf16Compute (the target's forward too); the step in F32.
+        at::Tensor loss, top1;
         {
-            at::NoGradGuard noGrad;
-            x = embedBatch(*m, b);
-            h = m->llm().forward(x, at::arange(b.length, at::kLong), nullptr, {}, false).hidden;
-        }
-        const std::int64_t n = b.length - 1;
-        const at::Tensor tokenIn = x.narrow(1, 1, n);
-        at::Tensor hiddenIn = h.narrow(1, 0, n);
-        const at::Tensor hiddenTarget = h.narrow(1, 1, n);
-        if (o.noise > 0)
-            hiddenIn = hiddenIn + (at::rand(hiddenIn.sizes(), hiddenIn.options()) - 0.5) * o.noise * 512.0 /
-                                      static_cast<double>(b.length);
-        const at::Tensor hHat = draft->forward(tokenIn, hiddenIn, at::arange(n, at::kLong), nullptr, {});
-        std::vector<std::int64_t> rows, cols;
-        for (std::size_t k = 0; k < idx.size(); ++k)
-            for (int j = 0; j < kPositions; ++j) {
-                rows.push_back(static_cast<std::int64_t>(k));
-                cols.push_back(b.promptLength[k] - 1 + j);
+            Bf16Compute lowPrecision(o.bf16Compute);
+            at::Tensor x, h;
+            {
+                at::NoGradGuard noGrad;
+                x = embedBatch(*m, b);
+                h = m->llm().forward(x, at::arange(b.length, at::kLong), nullptr, {}, false).hidden;
             }
-        const at::Tensor r = at::tensor(rows), c = at::tensor(cols);
-        const at::Tensor pred = hHat.index({r, c}), tgt = hiddenTarget.index({r, c});
-        const at::Tensor vloss = at::smooth_l1_loss(pred, tgt);
-        const at::Tensor tgtP = at::softmax(at::matmul(tgt, lmHead.t()), -1);
-        const at::Tensor predLogits = at::matmul(pred, lmHead.t());
-        const at::Tensor ploss = -(tgtP * at::log_softmax(predLogits, -1)).sum(-1).mean();
-        const at::Tensor loss = o.valueWeight * vloss + o.probWeight * ploss;
+            const std::int64_t n = b.length - 1;
+            const at::Tensor tokenIn = x.narrow(1, 1, n);
+            at::Tensor hiddenIn = h.narrow(1, 0, n);
+            const at::Tensor hiddenTarget = h.narrow(1, 1, n);
+            if (o.noise > 0)
+                hiddenIn = hiddenIn + (at::rand(hiddenIn.sizes(), hiddenIn.options()) - 0.5) * o.noise *
+                                          512.0 / static_cast<double>(b.length);
+            const at::Tensor hHat = draft->forward(tokenIn, hiddenIn, at::arange(n, at::kLong), nullptr, {});
+            std::vector<std::int64_t> rows, cols;
+            for (std::size_t k = 0; k < idx.size(); ++k)
+                for (int j = 0; j < kPositions; ++j) {
+                    rows.push_back(static_cast<std::int64_t>(k));
+                    cols.push_back(b.promptLength[k] - 1 + j);
+                }
+            const at::Tensor r = at::tensor(rows), c = at::tensor(cols);
+            const at::Tensor pred = hHat.index({r, c}), tgt = hiddenTarget.index({r, c});
+            const at::Tensor vloss = at::smooth_l1_loss(pred, tgt);
+            const at::Tensor tgtP = at::softmax(at::matmul(tgt, lmHead.t()), -1);
+            const at::Tensor predLogits = at::matmul(pred, lmHead.t());
+            const at::Tensor ploss = -(tgtP * at::log_softmax(predLogits, -1)).sum(-1).mean();
+            loss = (o.valueWeight * vloss + o.probWeight * ploss).to(at::kFloat);
+            top1 = (predLogits.argmax(-1) == tgtP.argmax(-1)).to(at::kFloat).mean();
+        }
         applyStep(opt, loss, params, o.clipNorm);
         out.losses.push_back(loss.item<double>());
-        out.draftTop1 = (predLogits.argmax(-1) == tgtP.argmax(-1)).to(at::kFloat).mean().item<double>();
+        out.draftTop1 = top1.item<double>();
         if (progress) progress(step, out.losses.back());
     }
     stopTraining(params);

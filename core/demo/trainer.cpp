@@ -494,62 +494,70 @@ TrainedTarget trainTarget(const model::VlaConfig& config, const std::string& tok
         auto idx = drawBatch(rng, trainable + added, o.batchSize);
         for (int& i : idx)
             if (i >= trainable) i += n - trainable;
-        const Forward fwd = teacherForced(idx, o.tokenNoise > 0 ? &tokenNoise : nullptr);
-        const std::vector<std::int64_t>& targets = fwd.targets;
-        at::Tensor logits = fwd.out.logits.index({at::tensor(fwd.rows), at::tensor(fwd.cols)});
-        if (labelPrior.defined())
-            logits = logits.to(at::kFloat) +
-                     labelPrior.repeat({static_cast<std::int64_t>(idx.size()), 1}) * o.logitAdjust;
-        const at::Tensor perRow =
-            o.binSigma > 0 ? softActionLoss(logits, targets, nTargets)
-                           : at::cross_entropy_loss(logits, at::tensor(targets), {}, at::Reduction::None);
-        // Release frames weigh releaseWeight on their gripper token.
-        at::Tensor ce;
-        if (o.releaseWeight == 1) {
-            ce = perRow.mean();
-        } else {
-            std::vector<float> w(targets.size(), 1.0f);
-            for (std::size_t k = 0; k < idx.size(); ++k)
-                if (isRelease(idx[k]))
-                    w[k * static_cast<std::size_t>(nTargets) + 6] = static_cast<float>(o.releaseWeight);
-            const at::Tensor weights = at::tensor(w);
-            ce = (perRow * weights).sum() / weights.sum();
-        }
-        at::Tensor loss = ce;
-        if (aux) {
-            std::vector<float> wanted;
-            for (int i : idx) {
-                const StateFeatures& f = data.states[static_cast<std::size_t>(i)];
-                wanted.insert(wanted.end(), f.begin(), f.end());
+        // The forward and the losses, in BF16 with bf16Compute; the optimiser step in F32.
+        at::Tensor loss, ce;
+        {
+            Bf16Compute lowPrecision(o.bf16Compute);
+            const Forward fwd = teacherForced(idx, o.tokenNoise > 0 ? &tokenNoise : nullptr);
+            const std::vector<std::int64_t>& targets = fwd.targets;
+            at::Tensor logits = fwd.out.logits.index({at::tensor(fwd.rows), at::tensor(fwd.cols)});
+            if (labelPrior.defined())
+                logits = logits.to(at::kFloat) +
+                         labelPrior.repeat({static_cast<std::int64_t>(idx.size()), 1}) * o.logitAdjust;
+            const at::Tensor perRow =
+                o.binSigma > 0 ? softActionLoss(logits, targets, nTargets)
+                               : at::cross_entropy_loss(logits, at::tensor(targets), {}, at::Reduction::None);
+            // Release frames weigh releaseWeight on their gripper token.
+            if (o.releaseWeight == 1) {
+                ce = perRow.mean();
+            } else {
+                std::vector<float> w(targets.size(), 1.0f);
+                for (std::size_t k = 0; k < idx.size(); ++k)
+                    if (isRelease(idx[k]))
+                        w[k * static_cast<std::size_t>(nTargets) + 6] = static_cast<float>(o.releaseWeight);
+                const at::Tensor weights = at::tensor(w);
+                ce = (perRow * weights).sum() / weights.sum();
             }
-            const at::Tensor y =
-                at::tensor(wanted).view({static_cast<std::int64_t>(idx.size()), kStateFeatures});
-            const at::Tensor states = readOutStates(fwd, o.auxPositions);
-            at::Tensor auxLoss = at::mse_loss(auxReadOut(states), y.repeat_interleave(o.auxPositions, 0));
-            if (auxPatchW.defined())
-                auxLoss =
-                    auxLoss +
-                    at::mse_loss(at::addmm(auxPatchB, fwd.patches.to(at::kFloat).flatten(1), auxPatchW), y);
-            loss = ce + o.auxWeight * auxLoss;
-            out.auxLosses.push_back(auxLoss.item<double>());
-            if (auxRelW.defined()) {
-                std::vector<float> rel;
+            loss = ce;
+            if (aux) {
+                std::vector<float> wanted;
                 for (int i : idx) {
-                    const auto r = relativeOffsets(data.states[static_cast<std::size_t>(i)]);
-                    rel.insert(rel.end(), r.begin(), r.end());
+                    const StateFeatures& f = data.states[static_cast<std::size_t>(i)];
+                    wanted.insert(wanted.end(), f.begin(), f.end());
                 }
-                const at::Tensor relLoss = at::mse_loss(relativeReadOut(states),
-                                                        at::tensor(rel)
-                                                            .view({static_cast<std::int64_t>(idx.size()), 4})
-                                                            .repeat_interleave(o.auxPositions, 0));
-                loss = loss + o.auxRelativeWeight * relLoss;
-                out.auxRelativeLosses.push_back(relLoss.item<double>());
+                const at::Tensor y =
+                    at::tensor(wanted).view({static_cast<std::int64_t>(idx.size()), kStateFeatures});
+                const at::Tensor states = readOutStates(fwd, o.auxPositions);
+                at::Tensor auxLoss =
+                    at::mse_loss(auxReadOut(states).to(at::kFloat), y.repeat_interleave(o.auxPositions, 0));
+                if (auxPatchW.defined())
+                    auxLoss =
+                        auxLoss +
+                        at::mse_loss(at::addmm(auxPatchB, fwd.patches.to(at::kFloat).flatten(1), auxPatchW)
+                                         .to(at::kFloat),
+                                     y);
+                loss = ce + o.auxWeight * auxLoss;
+                out.auxLosses.push_back(auxLoss.item<double>());
+                if (auxRelW.defined()) {
+                    std::vector<float> rel;
+                    for (int i : idx) {
+                        const auto r = relativeOffsets(data.states[static_cast<std::size_t>(i)]);
+                        rel.insert(rel.end(), r.begin(), r.end());
+                    }
+                    const at::Tensor relLoss =
+                        at::mse_loss(relativeReadOut(states).to(at::kFloat),
+                                     at::tensor(rel)
+                                         .view({static_cast<std::int64_t>(idx.size()), 4})
+                                         .repeat_interleave(o.auxPositions, 0));
+                    loss = loss + o.auxRelativeWeight * relLoss;
+                    out.auxRelativeLosses.push_back(relLoss.item<double>());
+                }
             }
-        }
-        if (lmAttention) {
-            const at::Tensor attentionLoss = lmAttentionLoss(fwd, idx);
-            loss = loss + o.lmAttentionWeight * attentionLoss;
-            out.lmAttentionLosses.push_back(attentionLoss.item<double>());
+            if (lmAttention) {
+                const at::Tensor attentionLoss = lmAttentionLoss(fwd, idx);
+                loss = loss + o.lmAttentionWeight * attentionLoss;
+                out.lmAttentionLosses.push_back(attentionLoss.item<double>());
+            }
         }
         applyStep(opt, loss, params, o.clipNorm);
         out.losses.push_back(ce.item<double>());

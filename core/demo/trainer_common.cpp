@@ -8,6 +8,8 @@
 #include "text/tokenizer.h"
 #include "vision/preprocess.h"
 
+#include <ATen/autocast_mode.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -52,6 +54,22 @@ void applyStep(torch::optim::AdamW& opt, const at::Tensor& loss, const std::vect
     loss.backward();
     clipGradNorm(params, clipNorm);
     opt.step();
+}
+
+Bf16Compute::Bf16Compute(bool on) : m_on(on) {
+    if (!m_on) return;
+    m_wasEnabled = at::autocast::is_cpu_enabled();
+    m_wasType = at::autocast::get_autocast_cpu_dtype();
+    at::autocast::set_cpu_enabled(true);
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::increment_nesting();
+}
+
+Bf16Compute::~Bf16Compute() {
+    if (!m_on) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    at::autocast::set_cpu_enabled(m_wasEnabled);
+    at::autocast::set_autocast_cpu_dtype(m_wasType);
 }
 
 void stopTraining(const std::vector<at::Tensor>& params) {

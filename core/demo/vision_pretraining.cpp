@@ -175,9 +175,14 @@ void pretrainVision(const model::VlaModel& m, TrainedTarget& out, const std::set
         setLr(vopt, learningRate(o.visionLr, step, o.warmupSteps, o.visionSteps));
         const auto idx = drawBatch(vrng, n - checkFrames, o.visionBatch);
         const at::Tensor y = wantedOf(idx);
-        at::Tensor loss =
-            ((readOut(idx) - y).pow(2) * mask).sum() / (mask.sum() * static_cast<double>(idx.size()));
-        if (o.visionAttentionWeight > 0) loss = loss + o.visionAttentionWeight * attentionLoss(idx);
+        at::Tensor loss;
+        {
+            Bf16Compute lowPrecision(o.bf16Compute);
+            loss = ((readOut(idx).to(at::kFloat) - y).pow(2) * mask).sum() /
+                   (mask.sum() * static_cast<double>(idx.size()));
+            if (o.visionAttentionWeight > 0)
+                loss = loss + o.visionAttentionWeight * attentionLoss(idx).to(at::kFloat);
+        }
         applyStep(vopt, loss, vparams, o.clipNorm);
         out.visionLosses.push_back(loss.item<double>());
         if (visionProgress) visionProgress(step, out.visionLosses.back());

@@ -17,6 +17,7 @@
 #include "trainer_fixture.h"
 
 #include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -355,6 +356,29 @@ private Q_SLOTS:
         demo::TargetTrainOptions soft = shortRun();
         soft.binSigma = 3;
         checkVariantTrains(shortRun(), soft);
+    }
+
+    void bf16ComputeScope() {
+        // Inside the scope a product of F32 tensors comes out BF16; nested scopes keep it on until the
+        // outermost ends; afterwards F32 again, with autocast off as before.
+        const at::Tensor x = at::randn({3, 8}), w = at::randn({5, 8});
+        QVERIFY(!at::autocast::is_cpu_enabled());
+        {
+            demo::detail::Bf16Compute outer(true);
+            QCOMPARE(at::linear(x, w).scalar_type(), at::kBFloat16);
+            {
+                demo::detail::Bf16Compute inner(true);
+                demo::detail::Bf16Compute off(false); // off leaves the state alone
+                QCOMPARE(at::linear(x, w).scalar_type(), at::kBFloat16);
+            }
+            QCOMPARE(at::linear(x, w).scalar_type(), at::kBFloat16);
+        }
+        QVERIFY(!at::autocast::is_cpu_enabled());
+        QCOMPARE(at::linear(x, w).scalar_type(), at::kFloat);
+        {
+            demo::detail::Bf16Compute off(false);
+            QCOMPARE(at::linear(x, w).scalar_type(), at::kFloat);
+        }
     }
 
     void logitAdjustment() {

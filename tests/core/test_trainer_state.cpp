@@ -15,6 +15,7 @@
 #include "trainer_fixture.h"
 
 #include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -528,6 +529,59 @@ private Q_SLOTS:
               perFrame.levels.at(1).successes, fixed.levels.at(1).successes);
         QVERIFY(fixed.levels.at(1).successes < perFrame.levels.at(1).successes);
         QCOMPARE(again.levels.at(1).successes, fixed.levels.at(1).successes);
+    }
+
+    void bf16ComputeTrains() {
+        // The vision pretraining, behaviour cloning with the state read-outs, and the draft's distillation
+        // with their products in BF16: other losses from the first step, still falling, deterministic per
+        // seed; the weights stay F32 and autocast is off afterwards.
+        const auto spec = demo::DemoModelSpec::tiny();
+        std::vector<std::vector<demo::StateFeatures>> states;
+        auto episodes = demo::expertEpisodes(3, 7, spec.imageSize, {}, &states);
+        demo::DemoDataset data = demo::buildDataset(
+            std::move(episodes), decode::ActionTokenizer(m_config.actionVocabBase()), states);
+        demo::TargetTrainOptions o = quickTraining(40);
+        o.visionSteps = 30;
+        o.visionBatch = 8;
+        o.visionLr = 2e-3;
+        o.auxWeight = 1;
+        o.auxPositions = 2;
+        o.auxRelativeWeight = 1;
+        demo::TargetTrainOptions low = o;
+        low.bf16Compute = true;
+        const auto plain = demo::trainTarget(m_config, m_tokenizer, data, o);
+        const auto target = demo::trainTarget(m_config, m_tokenizer, data, low);
+        const auto again = demo::trainTarget(m_config, m_tokenizer, data, low);
+        QVERIFY(!at::autocast::is_cpu_enabled());
+        QCOMPARE(target.losses, again.losses);
+        QCOMPARE(target.visionLosses, again.visionLosses);
+        QVERIFY(std::abs(target.visionLosses.front() - plain.visionLosses.front()) > 1e-7);
+        QVERIFY(std::abs(target.losses.front() - plain.losses.front()) > 1e-7);
+        for (const std::vector<double>* l :
+             {&target.losses, &target.visionLosses, &target.auxRelativeLosses}) {
+            const double first = mean(*l, 0, 5), last = mean(*l, l->size() - 5, 5);
+            QVERIFY2(last < 0.9 * first, qPrintable(QString("%1 -> %2").arg(first).arg(last)));
+        }
+        for (const auto& [name, t] : target.weights->tensors)
+            QVERIFY2(t.scalar_type() == at::kFloat, name.c_str());
+
+        demo::DraftTrainOptions d;
+        d.steps = 12;
+        d.batchSize = 4;
+        d.warmupSteps = 2;
+        demo::DraftTrainOptions dLow = d;
+        dLow.bf16Compute = true;
+        const auto config = demo::demoDraftConfig(target.config);
+        const auto draftPlain = demo::trainDraft(target, data, config, d);
+        const auto draft = demo::trainDraft(target, data, config, dLow);
+        const auto draftAgain = demo::trainDraft(target, data, config, dLow);
+        QVERIFY(!at::autocast::is_cpu_enabled());
+        QCOMPARE(draft.losses, draftAgain.losses);
+        QVERIFY(std::abs(draft.losses.front() - draftPlain.losses.front()) > 1e-7);
+        QVERIFY2(mean(draft.losses, 9, 3) < mean(draft.losses, 0, 3),
+                 qPrintable(QString("%1 -> %2").arg(mean(draft.losses, 0, 3)).arg(mean(draft.losses, 9, 3))));
+        for (const auto& [name, t] : draft.weights->tensors)
+            QVERIFY2(t.scalar_type() == at::kFloat, name.c_str());
     }
 
     void visionPretrainingAndFrozenTower() {
