@@ -38,6 +38,15 @@ private:
     model::VlaConfig m_config;
     demo::DemoDataset m_data;
 
+    // `count` expert episodes of the tiny geometry from seed `seed`, with the simulator's state of every
+    // step.
+    demo::DemoDataset statefulData(int count, int seed) const {
+        std::vector<std::vector<demo::StateFeatures>> states;
+        auto episodes = demo::expertEpisodes(count, seed, demo::DemoModelSpec::tiny().imageSize, {}, &states);
+        return demo::buildDataset(std::move(episodes), decode::ActionTokenizer(m_config.actionVocabBase()),
+                                  states);
+    }
+
 private Q_SLOTS:
     void initTestCase() {
         QVERIFY(m_dir.isValid());
@@ -410,11 +419,7 @@ private Q_SLOTS:
     }
 
     void languageModelAttentionLossLowers() {
-        const auto spec = demo::DemoModelSpec::tiny();
-        std::vector<std::vector<demo::StateFeatures>> states;
-        auto episodes = demo::expertEpisodes(3, 7, spec.imageSize, {}, &states);
-        const decode::ActionTokenizer tok(m_config.actionVocabBase());
-        demo::DemoDataset data = demo::buildDataset(std::move(episodes), tok, states);
+        demo::DemoDataset data = statefulData(3, 7);
 
         demo::TargetTrainOptions o = quickTraining(60);
         o.lmAttentionWeight = 1.0;
@@ -535,11 +540,7 @@ private Q_SLOTS:
         // The vision pretraining, behaviour cloning with the state read-outs, and the draft's distillation
         // with their products in BF16: other losses from the first step, still falling, deterministic per
         // seed; the weights stay F32 and autocast is off afterwards.
-        const auto spec = demo::DemoModelSpec::tiny();
-        std::vector<std::vector<demo::StateFeatures>> states;
-        auto episodes = demo::expertEpisodes(3, 7, spec.imageSize, {}, &states);
-        demo::DemoDataset data = demo::buildDataset(
-            std::move(episodes), decode::ActionTokenizer(m_config.actionVocabBase()), states);
+        demo::DemoDataset data = statefulData(3, 7);
         demo::TargetTrainOptions o = quickTraining(40);
         o.visionSteps = 30;
         o.visionBatch = 8;
@@ -585,11 +586,7 @@ private Q_SLOTS:
     }
 
     void visionPretrainingAndFrozenTower() {
-        const auto spec = demo::DemoModelSpec::tiny();
-        std::vector<std::vector<demo::StateFeatures>> states;
-        auto episodes = demo::expertEpisodes(4, 21, spec.imageSize, {}, &states);
-        demo::DemoDataset data = demo::buildDataset(
-            std::move(episodes), decode::ActionTokenizer(m_config.actionVocabBase()), states);
+        demo::DemoDataset data = statefulData(4, 21);
 
         // Pretraining reads the scene off the pixels: its loss falls, and it reports every step.
         demo::TargetTrainOptions o;
