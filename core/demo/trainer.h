@@ -124,7 +124,7 @@ struct TargetTrainOptions {
     // forward and backward alone.
     bool freezeVision = false;
     // Training computes its matrix products in BF16 (CPU autocast; weights, gradients, optimiser state and
-    // checkpoints stay F32): about half the time of an F32 step on CPUs with BF16 arithmetic (AVX512-BF16,
+    // checkpoints stay F32): about 0.6 of an F32 step's time on CPUs with BF16 arithmetic (AVX512-BF16,
     // AMX), other results. Behaviour cloning and the vision pretraining; the draft's has its own switch.
     bool bf16Compute = false;
     // The vision towers' position embeddings start as fixed 2-D sine-cosine tables (then train) instead of

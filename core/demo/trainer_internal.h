@@ -72,6 +72,7 @@ double learningRate(double base, int step, int warmup, int total);
 void applyStep(torch::optim::AdamW& opt, const at::Tensor& loss, const std::vector<at::Tensor>& params,
                double clipNorm);
 void stopTraining(const std::vector<at::Tensor>& params); // requires_grad off
+void setLr(torch::optim::AdamW& opt, double lr);
 
 // While it lives (and `on`), matrix products and the other ops CPU autocast lists run in BF16 on the CPU; the
 // weights, their gradients and the optimiser stay F32. Leaving the outermost scope drops autocast's cache of
@@ -88,7 +89,7 @@ private:
     bool m_on, m_wasEnabled = false;
     at::ScalarType m_wasType = at::kBFloat16;
 };
-void setLr(torch::optim::AdamW& opt, double lr);
+
 // The token rows of a batch; its pixels are the caller's (pixelsOfSamples, or none over frozen patches).
 Batch makeBatch(const model::VlaModel& m, const DemoDataset& data, const std::vector<int>& indices,
                 const std::vector<std::vector<int>>& extra);
