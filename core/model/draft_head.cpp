@@ -4,6 +4,7 @@
 #include "common/error.h"
 #include "io/checkpoint.h"
 #include "io/safetensors_writer.h"
+#include "model/linear.h"
 #include "model/tensor_specs.h"
 #include "model/vla_model.h"
 
@@ -137,12 +138,12 @@ at::Tensor DraftHead::forward(const at::Tensor& tokenEmbeds, const at::Tensor& t
                               bool lastOnly) const {
     const auto dt = m_fcWeight.scalar_type();
     const at::Tensor x =
-        at::linear(at::cat({tokenEmbeds.to(dt), targetHidden.to(dt)}, -1), m_fcWeight, m_fcBias);
+        model::linear(at::cat({tokenEmbeds.to(dt), targetHidden.to(dt)}, -1), m_fcWeight, m_fcBias);
     return runLayers(m_layers, m_llama, x, positions, cache, mask, nullptr, lastOnly ? 1 : 0);
 }
 
 at::Tensor DraftHead::logits(const at::Tensor& draftHidden) const {
-    return at::linear(draftHidden, m_lmHead).to(at::kFloat);
+    return model::linear(draftHidden, m_lmHead).to(at::kFloat);
 }
 
 at::Tensor DraftHead::embed(const at::Tensor& ids) const {

@@ -2,6 +2,7 @@
 #include "model/llama.h"
 
 #include "common/error.h"
+#include "model/linear.h"
 
 #include <ATen/ATen.h>
 
@@ -112,10 +113,6 @@ at::Tensor additiveMask(const AttentionMask& mask, int64_t past, int64_t n, cons
     return add.masked_fill(allowed.logical_not(), -std::numeric_limits<float>::infinity());
 }
 
-at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b = {}) {
-    return b.defined() ? at::linear(x, w, b) : at::linear(x, w);
-}
-
 // Self-attention of the new positions [from, n) of x over the cached prefix and all n new positions: every
 // position's keys and values enter the cache, only the queried positions' outputs are computed.
 at::Tensor attention(const LlamaLayer& l, const LlamaConfig& c, const at::Tensor& x, const Rope& rope,
@@ -124,9 +121,9 @@ at::Tensor attention(const LlamaLayer& l, const LlamaConfig& c, const at::Tensor
     const auto B = x.size(0), n = x.size(1), m = n - from;
     const int H = c.numHeads, KV = c.numKvHeads, hd = c.headDim();
     const at::Tensor xq = from > 0 ? x.narrow(1, from, m) : x;
-    at::Tensor q = linear(xq, l.q, l.qBias).view({B, m, H, hd}).transpose(1, 2);
-    at::Tensor k = linear(x, l.k, l.kBias).view({B, n, KV, hd}).transpose(1, 2);
-    at::Tensor v = linear(x, l.v, l.vBias).view({B, n, KV, hd}).transpose(1, 2);
+    at::Tensor q = model::linear(xq, l.q, l.qBias).view({B, m, H, hd}).transpose(1, 2);
+    at::Tensor k = model::linear(x, l.k, l.kBias).view({B, n, KV, hd}).transpose(1, 2);
+    at::Tensor v = model::linear(x, l.v, l.vBias).view({B, n, KV, hd}).transpose(1, 2);
     q = applyRope(q, from > 0 ? Rope{rope.cos.narrow(0, from, m), rope.sin.narrow(0, from, m)} : rope);
     k = applyRope(k, rope);
     if (cache) {
@@ -148,7 +145,7 @@ at::Tensor attention(const LlamaLayer& l, const LlamaConfig& c, const at::Tensor
     if (probsOut) *probsOut = p32;
     const at::Tensor probs = p32.to(v.scalar_type());
     const at::Tensor out = at::matmul(probs, v).transpose(1, 2).reshape({B, m, H * hd});
-    return at::linear(out, l.o);
+    return model::linear(out, l.o);
 }
 
 } // namespace
@@ -185,7 +182,7 @@ at::Tensor runLayers(const std::vector<LlamaLayer>& layers, const LlamaConfig& c
                                               captured ? &capture->probs : nullptr, from);
         x = (from > 0 ? x.narrow(1, from, n - from) : x) + attended;
         const at::Tensor m = rmsNorm(x, l.postNorm, c.rmsNormEps);
-        x = x + at::linear(at::silu(at::linear(m, l.gate)) * at::linear(m, l.up), l.down);
+        x = x + model::linear(at::silu(model::linear(m, l.gate)) * model::linear(m, l.up), l.down);
         if (capture && capture->hiddenLayer == static_cast<int>(i)) capture->hidden = x;
     }
     if (cache) cache->advance(static_cast<int>(n));
@@ -220,7 +217,7 @@ at::Tensor LlamaModel::embed(const at::Tensor& ids) const {
 }
 
 at::Tensor LlamaModel::logits(const at::Tensor& hidden) const {
-    return at::linear(hidden, m_lmHead).to(at::kFloat);
+    return model::linear(hidden, m_lmHead).to(at::kFloat);
 }
 
 LlamaOutput LlamaModel::forward(const at::Tensor& inputEmbeds, const at::Tensor& positions, KvCache* cache,

@@ -5,6 +5,7 @@
 #include "io/safetensors_writer.h"
 #include "io/tensor_view.h"
 #include "model/draft_head.h"
+#include "model/linear.h"
 #include "model/tensor_specs.h"
 #include "model/vla_model.h"
 #include "support/test_support.h"
@@ -188,6 +189,31 @@ private Q_SLOTS:
         QCOMPARE(cache.length(), L + extra);
         const double diff = (logits - full.logits).abs().max().item<double>();
         QVERIFY2(diff < 1e-4, QByteArray::number(diff)); // fp32: only summation order differs
+    }
+
+    void rowwiseLinearMatchesAtLinear() {
+        // Decode passes take the one-row-at-a-time matrix-vector path; it must give at::linear's result
+        // (up to summation order) for every row count, shape and bias, and hand autograd to at::linear.
+        at::manual_seed(7);
+        const at::Tensor w = at::randn({37, 24}), b = at::randn({37});
+        for (int rows = 1; rows <= 5; ++rows) {
+            for (const auto& shape : {std::vector<std::int64_t>{rows, 24}, {1, rows, 24}}) {
+                const at::Tensor x = at::randn(shape);
+                for (bool bias : {false, true}) {
+                    const at::Tensor got = bias ? model::linear(x, w, b) : model::linear(x, w);
+                    const at::Tensor want = bias ? at::linear(x, w, b) : at::linear(x, w);
+                    QCOMPARE(got.sizes().vec(), want.sizes().vec());
+                    QVERIFY((got - want).abs().max().item<double>() < 1e-5);
+                }
+            }
+        }
+        const at::Tensor x = at::randn({1, 1, 24}).requires_grad_(true);
+        model::linear(x, w, b).sum().backward();
+        QVERIFY(x.grad().defined());
+        QVERIFY((x.grad()[0][0] - w.sum(0)).abs().max().item<double>() < 1e-5);
+        // Other dtypes pass through unchanged.
+        const at::Tensor xd = at::randn({1, 24}, at::kDouble);
+        QCOMPARE(model::linear(xd, w.to(at::kDouble)).scalar_type(), at::kDouble);
     }
 
     void lastOnlySkipsTheOtherPositionsExactly() {
